@@ -1,0 +1,45 @@
+# The two commands a user needs: `make dist` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYODIST := $(VENV)/bin/pyodist
+
+.PHONY: all venv dist test lint unit bench clean
+
+all: dist
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+# The main job: validate the recipes and plan the default distribution into dist/.
+dist: venv
+	$(PYODIST) recipes check
+	mkdir -p dist
+	$(PYODIST) recipes graph '*' --json > dist/.plan.json.tmp && mv dist/.plan.json.tmp dist/plan.json
+	@echo "make dist: recipes validated and the build plan written to dist/plan.json;"
+	@echo "building wheels and the runtime bundle is not implemented yet (see issues)."
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit -q
+
+# pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
+test: lint
+	@$(VENV)/bin/pytest -q; code=$$?; \
+	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$code
+
+bench: venv
+	$(PY) bench/recipes_check.py
+
+clean:
+	rm -rf dist build .mypy_cache .ruff_cache .pytest_cache

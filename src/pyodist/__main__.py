@@ -1,0 +1,5 @@
+import sys
+
+from pyodist.cli import main
+
+sys.exit(main())

@@ -1,0 +1,79 @@
+"""The ``pyodist`` command line: parse, resolve options once, call the library, map errors.
+
+Each command group lives in its own module with an ``add_parser`` function; handlers take
+``(args, options)`` and return an exit code. Every :class:`~pyodist.errors.PyodistError`
+is printed here, without a traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyodist import __version__
+from pyodist.cli import recipes_cmd
+from pyodist.errors import PyodistError
+from pyodist.options import resolve_options
+
+__all__ = ["build_parser", "main"]
+
+INTERRUPTED_EXIT = 130
+INTERNAL_ERROR_EXIT = 70
+
+_COMMAND_GROUPS = (recipes_cmd,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyodist",
+        description="Reproducible WebAssembly build toolchain for Pyodide distributions: "
+                    "read meta.yaml recipes, build wheels with Emscripten in a pinned Docker "
+                    "toolchain, and assemble versioned runtime bundles.",
+        epilog="Exit codes: 0 ok, 2 usage, 3 recipe, 4 graph, 5 config, 6 source, "
+               "7 toolchain, 8 build, 9 bundle, 10 verify, 11 runtime check, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"pyodist {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks and debug output (also PYODIST_DEBUG=1)")
+    parser.add_argument("--recipe-dir", action="append", default=[], metavar="DIR",
+                        help="recipe directory; repeat to layer, later overriding earlier "
+                             "(default: PYODIST_RECIPE_DIRS, else ./recipes)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in _COMMAND_GROUPS:
+        group.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options = resolve_options(
+        cwd=Path.cwd(), environ=os.environ, recipe_dirs=args.recipe_dir,
+        debug=args.debug, is_tty=sys.stdout.isatty(),
+    )
+    try:
+        code: int = args.handler(args, options)
+    except PyodistError as exc:
+        if options.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - last resort: say it is our bug, not the user's
+        traceback.print_exc()
+        print("error: internal error in pyodist (the traceback above is a bug; please report "
+              "it)", file=sys.stderr)
+        return INTERNAL_ERROR_EXIT
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

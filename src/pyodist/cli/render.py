@@ -1,0 +1,51 @@
+"""Plain-text rendering shared by commands: aligned tables, trees, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO
+
+__all__ = ["emit_json", "table", "tree"]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns separated by two spaces; the last column is not padded."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        padded = [c.ljust(w) for c, w in zip(row[:-1], widths[:-1], strict=True)]
+        lines.append("  ".join([*padded, row[-1]]).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def tree(roots: Sequence[str], children: Callable[[str], Sequence[str]],
+         label: Callable[[str], str]) -> str:
+    """An indented dependency tree; a node seen before is shown once and marked ``(*)``."""
+    lines: list[str] = []
+    shown: set[str] = set()
+
+    def walk(node: str, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("└── " if last else "├── ")
+        repeat = node in shown and bool(children(node))
+        lines.append(f"{prefix}{branch}{label(node)}{' (*)' if repeat else ''}")
+        if repeat:
+            return
+        shown.add(node)
+        kids = children(node)
+        extension = "" if top else ("    " if last else "│   ")
+        for i, kid in enumerate(kids):
+            walk(kid, prefix + extension, i == len(kids) - 1, False)
+
+    for root in roots:
+        walk(root, "", True, True)
+    return "\n".join(lines)
+
+
+def emit_json(data: Mapping[str, Any], out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    json.dump(data, stream, indent=2, sort_keys=True)
+    stream.write("\n")

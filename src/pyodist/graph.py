@@ -1,0 +1,236 @@
+"""The dependency graph over a set of recipes, and the selection language.
+
+Edges are stored both ways: ``deps[a]`` is what ``a`` needs built first (its host and run
+requirements), ``dependents[a]`` is what needs ``a``. "What must rebuild when ``a`` changes"
+is ``downstream({a})``. Scheduling and progress display live elsewhere; this module is pure.
+
+Selection syntax (Pyodide's): ``*`` every enabled recipe, ``NAME``, ``tag:TAG``, and ``!NAME``
+or ``!tag:TAG`` to drop from the request. The request is then closed over dependencies, so an
+excluded package still comes back when something selected needs it. Recipes tagged ``always``
+are part of every selection unless excluded by name. ``*`` and tags skip disabled recipes and
+whatever needs them (reported in :attr:`Selection.skipped`); naming one is an error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pyodist.errors import GraphError
+from pyodist.recipe.spec import Recipe, canonical_name
+
+__all__ = ["RecipeGraph", "Selection", "parse_selection"]
+
+ALWAYS_TAG = "always"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A resolved selection: what was asked for, its closure, and a build order."""
+
+    requested: frozenset[str]
+    closure: frozenset[str]
+    order: tuple[str, ...]
+    # matched by '*' or a tag, but left out because they need a disabled recipe
+    skipped: frozenset[str] = frozenset()
+
+    @property
+    def pulled_in(self) -> frozenset[str]:
+        """Packages not asked for but needed by those that were."""
+        return self.closure - self.requested
+
+
+def parse_selection(patterns: Sequence[str]) -> list[tuple[bool, str, str]]:
+    """Split selection words into (exclude, kind, value) with kind in {all, name, tag}.
+
+    Words may also be comma-separated: ``numpy,tag:core`` is two words.
+    """
+    parsed: list[tuple[bool, str, str]] = []
+    for word in (w.strip() for p in patterns for w in p.split(",")):
+        if not word:
+            continue
+        exclude = word.startswith("!")
+        body = word[1:] if exclude else word
+        if body == "*":
+            if exclude:
+                raise GraphError("'!*' excludes everything", hint="name what to exclude: '!NAME'")
+            parsed.append((False, "all", "*"))
+        elif body.startswith("tag:"):
+            if not body[4:]:
+                raise GraphError(f"empty tag in {word!r}", hint="write 'tag:NAME'")
+            parsed.append((exclude, "tag", body[4:]))
+        elif body:
+            parsed.append((exclude, "name", body))
+        else:
+            raise GraphError(f"empty selection word {word!r}", hint="write '!NAME' to exclude")
+    return parsed
+
+
+class RecipeGraph:
+    """Recipes keyed by name, with dependency edges in both directions."""
+
+    def __init__(self, recipes: Mapping[str, Recipe]) -> None:
+        self.recipes: dict[str, Recipe] = dict(sorted(recipes.items()))
+        self._by_canon = {canonical_name(n): n for n in self.recipes}
+        deps: dict[str, frozenset[str]] = {}
+        unknown: list[str] = []
+        for name, recipe in self.recipes.items():
+            found: set[str] = set()
+            for section, names in (("host", recipe.requirements.host),
+                                   ("run", recipe.requirements.run)):
+                for dep in names:
+                    target = self._by_canon.get(canonical_name(dep))
+                    if target is None:
+                        unknown.append(
+                            f"{recipe.path}: requirements/{section}: {dep!r} is not a known "
+                            f"recipe{self._suggest(dep)}"
+                        )
+                    else:
+                        found.add(target)
+            deps[name] = frozenset(found)
+        if unknown:
+            raise GraphError(
+                "\n".join(unknown),
+                hint="add a recipe folder with that name (pyodist skeleton pypi NAME writes one), "
+                     "or remove the requirement",
+            )
+        self.deps: Mapping[str, frozenset[str]] = deps
+        back: dict[str, set[str]] = {n: set() for n in self.recipes}
+        for name, needed in deps.items():
+            for dep in needed:
+                back[dep].add(name)
+        self.dependents: Mapping[str, frozenset[str]] = {
+            n: frozenset(v) for n, v in back.items()
+        }
+        cycle = self._find_cycle()
+        if cycle:
+            raise GraphError(
+                "dependency cycle: " + " -> ".join(cycle),
+                hint="remove one of these requirements to break the cycle",
+            )
+
+    def _suggest(self, name: str) -> str:
+        close = difflib.get_close_matches(canonical_name(name), list(self._by_canon), n=1)
+        return f"; did you mean {self._by_canon[close[0]]!r}?" if close else ""
+
+    def resolve(self, name: str) -> str:
+        """A recipe's name from any spelling of it (``Zope.Interface`` -> ``zope-interface``)."""
+        found = self._by_canon.get(canonical_name(name))
+        if found is None:
+            raise GraphError(f"no recipe named {name!r}{self._suggest(name)}",
+                             hint="run 'pyodist recipes list' to see what is available")
+        return found
+
+    def _find_cycle(self) -> list[str] | None:
+        """The first dependency cycle in name order, as [a, b, ..., a]; None if acyclic."""
+        white, grey, black = 0, 1, 2
+        color = dict.fromkeys(self.recipes, white)
+        for root in self.recipes:
+            if color[root] != white:
+                continue
+            path: list[str] = [root]
+            stack = [iter(sorted(self.deps[root]))]
+            color[root] = grey
+            while stack:
+                nxt = next(stack[-1], None)
+                if nxt is None:
+                    color[path.pop()] = black
+                    stack.pop()
+                elif color[nxt] == grey:
+                    return [*path[path.index(nxt):], nxt]
+                elif color[nxt] == white:
+                    color[nxt] = grey
+                    path.append(nxt)
+                    stack.append(iter(sorted(self.deps[nxt])))
+        return None
+
+    def _walk(self, start: Iterable[str], edges: Mapping[str, frozenset[str]]) -> frozenset[str]:
+        seen = set(start)
+        todo = list(seen)
+        while todo:
+            for nxt in edges[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return frozenset(seen)
+
+    def closure(self, names: Iterable[str]) -> frozenset[str]:
+        """``names`` plus everything they need, transitively."""
+        return self._walk(names, self.deps)
+
+    def downstream(self, names: Iterable[str]) -> frozenset[str]:
+        """``names`` plus everything that needs them, transitively: what a change rebuilds."""
+        return self._walk(names, self.dependents)
+
+    def order(self, names: Iterable[str]) -> tuple[str, ...]:
+        """Dependencies before dependents; ties broken by name so the order is stable."""
+        subset = set(names)
+        waiting = {n: len(self.deps[n] & subset) for n in subset}
+        ready = [n for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        out: list[str] = []
+        while ready:
+            name = heapq.heappop(ready)
+            out.append(name)
+            for user in self.dependents[name]:
+                if user in waiting:
+                    waiting[user] -= 1
+                    if waiting[user] == 0:
+                        heapq.heappush(ready, user)
+        return tuple(out)
+
+    def tags(self) -> frozenset[str]:
+        return frozenset(t for r in self.recipes.values() for t in r.package.tag)
+
+    def select(self, patterns: Sequence[str]) -> Selection:
+        """Expand selection words (see the module docstring) to a closed, ordered selection."""
+        words = parse_selection(patterns)
+        if not words:
+            raise GraphError("empty selection", hint="name packages, 'tag:NAME' or '*'")
+        disabled = {n for n, r in self.recipes.items() if r.package.disabled}
+        blocked = self.downstream(disabled)
+        enabled = [n for n in self.recipes if n not in blocked]
+        included: set[str] = {
+            n for n in enabled if ALWAYS_TAG in self.recipes[n].package.tag
+        }
+        excluded: set[str] = set()
+        for exclude, kind, value in words:
+            if kind == "all":
+                matched = set(enabled)
+            elif kind == "tag":
+                if value not in self.tags():
+                    known = ", ".join(sorted(self.tags())) or "none"
+                    raise GraphError(f"no recipe has tag {value!r} (known tags: {known})",
+                                     hint="fix the tag name, or add it under 'package/tag'")
+                matched = {n for n in enabled if value in self.recipes[n].package.tag}
+            else:
+                name = self.resolve(value)
+                if self.recipes[name].package.disabled and not exclude:
+                    raise GraphError(
+                        f"{name!r} is disabled ({self.recipes[name].path}: package/_disabled)",
+                        hint="remove '_disabled: true' from the recipe to build it",
+                    )
+                matched = {name}
+            (excluded if exclude else included).update(matched)
+        skipped = frozenset(
+            n for n in blocked - disabled
+            if any(k == "all" or (k == "tag" and v in self.recipes[n].package.tag)
+                   for ex, k, v in words if not ex)
+        )
+        requested = frozenset(included - excluded)
+        if not requested:
+            raise GraphError("the selection matches no recipes",
+                             hint="check the names and tags ('pyodist recipes list')")
+        closure = self.closure(requested)
+        for name in sorted(closure - requested):
+            recipe = self.recipes[name]
+            if recipe.package.disabled:
+                users = sorted(u for u in self.dependents[name] if u in closure)
+                raise GraphError(
+                    f"{name!r} is disabled ({recipe.path}: package/_disabled) but "
+                    f"{', '.join(map(repr, users))} need{'s' if len(users) == 1 else ''} it",
+                    hint="enable it, or drop the packages that need it from the selection",
+                )
+        return Selection(requested, closure, self.order(closure), skipped - excluded)

@@ -1,0 +1,54 @@
+"""Shared fixtures: small recipe trees written on the fly."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+WriteRecipe = Callable[..., Path]
+
+SHA = "a" * 64
+
+
+@pytest.fixture
+def recipe_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "recipes"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def write_recipe(recipe_dir: Path) -> WriteRecipe:
+    """write_recipe(name, yaml_text, folder=None, base=recipe_dir) -> path of meta.yaml."""
+
+    def write(name: str, text: str, *, folder: str | None = None,
+              base: Path | None = None) -> Path:
+        target = (base or recipe_dir) / (folder or name)
+        target.mkdir(parents=True, exist_ok=True)
+        meta = target / "meta.yaml"
+        meta.write_text(textwrap.dedent(text).lstrip())
+        return meta
+
+    return write
+
+
+def simple_recipe(name: str, version: str = "1.0", *, run: list[str] | None = None,
+                  host: list[str] | None = None, tags: list[str] | None = None,
+                  disabled: bool = False) -> str:
+    """A minimal valid recipe text."""
+    lines = ["package:", f"  name: {name}", f'  version: "{version}"']
+    if tags:
+        lines.append(f"  tag: [{', '.join(tags)}]")
+    if disabled:
+        lines.append("  _disabled: true")
+    lines += ["source:", f"  url: pypi:{name}/{name}-{version}.tar.gz", f"  sha256: {SHA}"]
+    if run or host:
+        lines.append("requirements:")
+        if run:
+            lines.append(f"  run: [{', '.join(run)}]")
+        if host:
+            lines.append(f"  host: [{', '.join(host)}]")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,148 @@
+"""The command line: exact output, exit codes, no tracebacks for user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pyodist.cli import main
+from tests.conftest import WriteRecipe, simple_recipe
+
+REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYODIST_RECIPE_DIRS", raising=False)
+    monkeypatch.delenv("PYODIST_DEBUG", raising=False)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_ok_table(capsys: pytest.CaptureFixture[str], write_recipe: WriteRecipe,
+                        recipe_dir: Path) -> None:
+    write_recipe("six", simple_recipe("six", "1.17.0"))
+    write_recipe("micropip", simple_recipe("micropip", "0.10.1", run=["six"]))
+    code, out, err = _run(capsys, "recipes", "check")
+    assert (code, err) == (0, "")
+    assert out == (
+        "RECIPE    VERSION  TYPE     SOURCE          STATUS\n"
+        "--------  -------  -------  --------------  ------\n"
+        "micropip  0.10.1   package  index:micropip  ok\n"
+        "six       1.17.0   package  index:six       ok\n"
+        f"\n2 recipe(s) checked in {recipe_dir}: all valid\n"
+    )
+
+
+def test_check_reports_every_broken_file_and_exits_3(
+    capsys: pytest.CaptureFixture[str], write_recipe: WriteRecipe,
+) -> None:
+    write_recipe("good", simple_recipe("good"))
+    bad1 = write_recipe("bad1",
+                        "package: {name: bad1, version: '1'}\nsource: {url: pypi:a/b.tgz}\n")
+    bad2 = write_recipe("bad2", simple_recipe("bad2") + "tests: {}\n")
+    code, out, _ = _run(capsys, "recipes", "check")
+    assert code == 3
+    assert "bad1    ?        ?        ?           1 error(s)" in out
+    assert f"{bad1}:2:10: source/url: a downloaded source needs 'source/sha256'" in out
+    assert f"{bad2}:7:1: tests: unknown section\n  fix: did you mean 'test'?" in out
+    assert out.endswith("3 recipe(s) checked in " + str(bad1.parents[1]) + ": 2 problem(s)\n")
+
+
+def test_check_graph_error_exits_4(capsys: pytest.CaptureFixture[str],
+                                   write_recipe: WriteRecipe) -> None:
+    write_recipe("a", simple_recipe("a", run=["b"]))
+    write_recipe("b", simple_recipe("b", run=["a"]))
+    code, out, _ = _run(capsys, "recipes", "check")
+    assert code == 4
+    assert "dependency cycle: a -> b -> a" in out
+
+
+def test_check_json(capsys: pytest.CaptureFixture[str], write_recipe: WriteRecipe) -> None:
+    write_recipe("x", "package: {name: x, version: '1', colour: red}\nsource: {path: .}\n")
+    code, out, _ = _run(capsys, "recipes", "check", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["ok"] is False
+    assert data["errors"][0] | {"file": None} == {
+        "file": None, "line": 1, "column": 34, "key": "package/colour",
+        "message": "unknown key", "hint": "remove it (allowed: _disabled, name, pinned, tag, "
+        "top-level, version)",
+    }
+
+
+def test_graph_tree_and_json(capsys: pytest.CaptureFixture[str],
+                             write_recipe: WriteRecipe) -> None:
+    write_recipe("lib", simple_recipe("lib"))
+    write_recipe("mid", simple_recipe("mid", host=["lib"]))
+    write_recipe("app", simple_recipe("app", run=["mid", "lib"]))
+    code, out, _ = _run(capsys, "recipes", "graph", "app")
+    assert code == 0
+    assert out == (
+        "app 1.0\n├── lib 1.0\n└── mid 1.0\n    └── lib 1.0\n"
+        "\n3 package(s); build order: lib mid app\n"
+    )
+    code, out, _ = _run(capsys, "recipes", "graph", "app", "--json")
+    data = json.loads(out)
+    assert data["order"] == ["lib", "mid", "app"]
+    assert data["packages"]["lib"]["dependents"] == ["app", "mid"]
+    assert data["pulled_in"] == ["lib", "mid"]
+
+
+def test_list(capsys: pytest.CaptureFixture[str], write_recipe: WriteRecipe) -> None:
+    write_recipe("lib", simple_recipe("lib", tags=["library"]))
+    write_recipe("app", simple_recipe("app", run=["lib"]))
+    code, out, _ = _run(capsys, "recipes", "list")
+    assert code == 0
+    assert out.splitlines()[2:] == [
+        "app     1.0      package  -        lib",
+        "lib     1.0      package  library  -",
+    ]
+
+
+def test_user_error_has_no_traceback_unless_debug(
+    capsys: pytest.CaptureFixture[str], write_recipe: WriteRecipe,
+) -> None:
+    write_recipe("six", simple_recipe("six"))
+    code, out, err = _run(capsys, "recipes", "graph", "sx")
+    assert (code, out) == (4, "")
+    assert err == (
+        "error: no recipe named 'sx'; did you mean 'six'?\n"
+        "  fix: run 'pyodist recipes list' to see what is available\n"
+    )
+    code, _, err = _run(capsys, "--debug", "recipes", "graph", "sx")
+    assert code == 4 and "Traceback" in err
+
+
+def test_recipe_dir_flag_and_env_layering(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          write_recipe: WriteRecipe,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    write_recipe("six", simple_recipe("six", "1.0"), base=tmp_path / "a")
+    write_recipe("six", simple_recipe("six", "2.0"), base=tmp_path / "b")
+    _, out, _ = _run(capsys, "--recipe-dir", "a", "--recipe-dir", "b", "recipes", "list")
+    assert "six     2.0" in out
+    monkeypatch.setenv("PYODIST_RECIPE_DIRS", "b:a")
+    _, out, _ = _run(capsys, "recipes", "list")
+    assert "six     1.0" in out
+
+
+def test_missing_recipe_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = _run(capsys, "recipes", "check")
+    assert code == 3
+    assert f"{tmp_path / 'recipes'}: recipe directory not found" in out
+
+
+def test_repo_recipes_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "recipes", "check", str(REPO_RECIPES))
+    assert code == 0, out
+    code, out, _ = _run(capsys, "--recipe-dir", str(REPO_RECIPES), "recipes", "graph", "*",
+                        "--json")
+    order = json.loads(out)["order"]
+    assert order.index("liblz4") < order.index("lz4")
+    assert {"numpy", "micropip", "markupsafe", "ujson"} <= set(order)

@@ -1,0 +1,125 @@
+"""The dependency graph and the selection language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyodist.errors import GraphError
+from pyodist.graph import RecipeGraph, parse_selection
+from pyodist.recipe import load_recipe_dirs
+from tests.conftest import WriteRecipe, simple_recipe
+
+
+def _graph(recipe_dir: Path, write_recipe: WriteRecipe, specs: dict[str, dict]) -> RecipeGraph:  # type: ignore[type-arg]
+    for name, kw in specs.items():
+        write_recipe(name, simple_recipe(name, **kw))
+    result = load_recipe_dirs([recipe_dir])
+    result.raise_errors()
+    return RecipeGraph(result.recipes)
+
+
+@pytest.fixture
+def graph(recipe_dir: Path, write_recipe: WriteRecipe) -> RecipeGraph:
+    return _graph(recipe_dir, write_recipe, {
+        "libz": {"tags": ["library"]},
+        "zpy": {"host": ["libz"], "run": ["six"]},
+        "six": {},
+        "numpy": {"tags": ["science"]},
+        "scipy": {"host": ["numpy"], "run": ["numpy"], "tags": ["science"]},
+        "micropip": {"run": ["packaging"], "tags": ["always"]},
+        "packaging": {},
+        "old": {"disabled": True},
+        "needs-old": {"run": ["old"]},
+    })
+
+
+def test_edges_both_ways(graph: RecipeGraph) -> None:
+    assert graph.deps["zpy"] == {"libz", "six"}
+    assert graph.dependents["numpy"] == {"scipy"}
+    assert graph.dependents["six"] == {"zpy"}
+    assert graph.downstream({"libz"}) == {"libz", "zpy"}
+    assert graph.closure({"zpy"}) == {"zpy", "libz", "six"}
+
+
+def test_order_puts_dependencies_first_and_is_stable(graph: RecipeGraph) -> None:
+    order = graph.order(graph.recipes)
+    assert order.index("libz") < order.index("zpy")
+    assert order.index("numpy") < order.index("scipy")
+    assert order == graph.order(reversed(list(graph.recipes)))
+
+
+def test_select_names_pull_in_dependencies_and_always(graph: RecipeGraph) -> None:
+    sel = graph.select(["zpy"])
+    assert sel.requested == {"zpy", "micropip"}
+    assert sel.closure == {"zpy", "libz", "six", "micropip", "packaging"}
+    assert sel.pulled_in == {"libz", "six", "packaging"}
+    assert sel.order == ("libz", "packaging", "micropip", "six", "zpy")
+
+
+def test_select_tags_star_and_exclusions(graph: RecipeGraph) -> None:
+    assert graph.select(["tag:science", "!micropip"]).closure == {"numpy", "scipy"}
+    everything = graph.select(["*"])
+    assert "old" not in everything.closure and "needs-old" not in everything.closure
+    assert everything.skipped == {"needs-old"}
+
+
+def test_star_skips_disabled_but_fails_when_needed(graph: RecipeGraph) -> None:
+    with pytest.raises(GraphError, match=r"'old' is disabled .*'needs-old' needs it"):
+        graph.select(["needs-old"])
+    with pytest.raises(GraphError, match="'old' is disabled"):
+        graph.select(["old"])
+
+
+def test_excluded_dependency_still_comes_back(graph: RecipeGraph) -> None:
+    sel = graph.select(["scipy,!numpy", "!micropip"])
+    assert sel.requested == {"scipy"} and "numpy" in sel.closure
+
+
+def test_comma_words_and_canonical_names(graph: RecipeGraph) -> None:
+    assert graph.select(["SIX,!micropip"]).closure == {"six"}
+
+
+@pytest.mark.parametrize(("words", "message"), [
+    (["nmupy"], "no recipe named 'nmupy'; did you mean 'numpy'?"),
+    (["tag:nope"], "no recipe has tag 'nope' (known tags: always, library, science)"),
+    (["!micropip"], "the selection matches no recipes"),
+    (["!*"], "'!*' excludes everything"),
+    ([""], "empty selection"),
+    (["tag:"], "empty tag in 'tag:'"),
+])
+def test_selection_errors(graph: RecipeGraph, words: list[str], message: str) -> None:
+    with pytest.raises(GraphError) as info:
+        graph.select(words)
+    assert info.value.message == message
+
+
+def test_parse_selection() -> None:
+    assert parse_selection(["a,!b", "tag:x", "!tag:y", "*"]) == [
+        (False, "name", "a"), (True, "name", "b"), (False, "tag", "x"), (True, "tag", "y"),
+        (False, "all", "*"),
+    ]
+
+
+def test_cycle_message(recipe_dir: Path, write_recipe: WriteRecipe) -> None:
+    with pytest.raises(GraphError) as info:
+        _graph(recipe_dir, write_recipe, {
+            "a": {"run": ["b"]}, "b": {"host": ["c"]}, "c": {"run": ["a"]}, "d": {"run": ["a"]},
+        })
+    assert str(info.value) == (
+        "dependency cycle: a -> b -> c -> a\n"
+        "  fix: remove one of these requirements to break the cycle"
+    )
+
+
+def test_unknown_dependency_message(recipe_dir: Path, write_recipe: WriteRecipe) -> None:
+    with pytest.raises(GraphError) as info:
+        _graph(recipe_dir, write_recipe, {"app": {"run": ["nunpy", "ghost"]}, "numpy": {}})
+    meta = recipe_dir / "app" / "meta.yaml"
+    assert str(info.value) == (
+        f"{meta}: requirements/run: 'nunpy' is not a known recipe; did you mean 'numpy'?\n"
+        f"{meta}: requirements/run: 'ghost' is not a known recipe\n"
+        "  fix: add a recipe folder with that name (pyodist skeleton pypi NAME writes one), "
+        "or remove the requirement"
+    )
