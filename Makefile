@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYODIST := $(VENV)/bin/pyodist
 
-.PHONY: all venv dist test lint unit bench clean
+.PHONY: all venv host-deps dist test lint unit bench clean
 
 all: dist
 
@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Host tools from Debian that pyodist calls (patch applies recipe patches).
+host-deps:
+	@tools/ensure-debian-packages.sh patch=patch
+
 # The main job: validate the recipes and plan the default distribution into dist/.
-dist: venv
+dist: venv host-deps
 	$(PYODIST) recipes check
 	mkdir -p dist
 	$(PYODIST) recipes graph '*' --json > dist/.plan.json.tmp && mv dist/.plan.json.tmp dist/plan.json
@@ -33,7 +37,7 @@ unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
-test: lint
+test: lint host-deps
 	@$(VENV)/bin/pytest -q; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code

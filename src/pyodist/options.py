@@ -21,9 +21,33 @@ DEFAULT_RECIPE_DIR = "recipes"
 class Options:
     project_root: Path
     recipe_dirs: tuple[Path, ...]
+    cache_dir: Path
     debug: bool = False
     # plain line output instead of live terminal widgets (set on CI and when not a tty)
     plain: bool = False
+    offline: bool = False
+    # index URLs given on the command line; empty means "ask pip's configuration"
+    index_urls: tuple[str, ...] = ()
+
+    @property
+    def source_cache_dir(self) -> Path:
+        return self.cache_dir / "sources"
+
+    @property
+    def build_dir(self) -> Path:
+        """Scratch space for prepared sources and build trees."""
+        return self.cache_dir / "work"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/pyodist``, else ``~/.cache/pyodist``."""
+    xdg = environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path(environ.get("HOME") or Path.home()) / ".cache"
+    return base / "pyodist"
 
 
 def _split_dirs(value: str, base: Path) -> tuple[Path, ...]:
@@ -35,6 +59,9 @@ def resolve_options(
     cwd: Path,
     environ: Mapping[str, str],
     recipe_dirs: Sequence[str] = (),
+    cache_dir: str | None = None,
+    offline: bool = False,
+    index_urls: Sequence[str] = (),
     debug: bool = False,
     is_tty: bool = False,
 ) -> Options:
@@ -42,6 +69,8 @@ def resolve_options(
 
     ``--recipe-dir`` (repeatable) wins over ``PYODIST_RECIPE_DIRS`` (``os.pathsep``-separated),
     which wins over ``./recipes``. Directories later in the list override earlier ones.
+    ``--cache-dir`` wins over ``PYODIST_CACHE_DIR`` over the XDG cache folder; ``--offline``
+    or ``PYODIST_OFFLINE=1`` forbid downloads.
     """
     root = cwd.resolve()
     if recipe_dirs:
@@ -50,10 +79,18 @@ def resolve_options(
         dirs = _split_dirs(environ[f"{ENV_PREFIX}RECIPE_DIRS"], root)
     else:
         dirs = ((root / DEFAULT_RECIPE_DIR).resolve(),)
-    plain = bool(environ.get("CI")) or not is_tty
+    if cache_dir:
+        cache = (root / cache_dir).resolve()
+    elif environ.get(f"{ENV_PREFIX}CACHE_DIR"):
+        cache = (root / environ[f"{ENV_PREFIX}CACHE_DIR"]).resolve()
+    else:
+        cache = default_cache_dir(environ)
     return Options(
         project_root=root,
         recipe_dirs=dirs,
-        debug=debug or environ.get(f"{ENV_PREFIX}DEBUG", "") not in ("", "0"),
-        plain=plain,
+        cache_dir=cache,
+        debug=debug or _truthy(environ.get(f"{ENV_PREFIX}DEBUG")),
+        plain=_truthy(environ.get("CI")) or not is_tty,
+        offline=offline or _truthy(environ.get(f"{ENV_PREFIX}OFFLINE")),
+        index_urls=tuple(index_urls),
     )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyodist import __version__
-from pyodist.cli import recipes_cmd
+from pyodist.cli import fetch_cmd, recipes_cmd
 from pyodist.errors import PyodistError
 from pyodist.options import resolve_options
 
@@ -24,7 +24,7 @@ __all__ = ["build_parser", "main"]
 INTERRUPTED_EXIT = 130
 INTERNAL_ERROR_EXIT = 70
 
-_COMMAND_GROUPS = (recipes_cmd,)
+_COMMAND_GROUPS = (recipes_cmd, fetch_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipe-dir", action="append", default=[], metavar="DIR",
                         help="recipe directory; repeat to layer, later overriding earlier "
                              "(default: PYODIST_RECIPE_DIRS, else ./recipes)")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="where sources, artifacts and work trees are cached "
+                             "(default: PYODIST_CACHE_DIR, else ~/.cache/pyodist)")
+    parser.add_argument("--offline", action="store_true",
+                        help="never download; use only the cache (also PYODIST_OFFLINE=1)")
+    parser.add_argument("--index-url", action="append", default=[], metavar="URL",
+                        help="package index for 'pypi:' sources, repeatable (default: the "
+                             "index pip is configured with)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in _COMMAND_GROUPS:
         group.add_parser(sub)
@@ -53,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = resolve_options(
         cwd=Path.cwd(), environ=os.environ, recipe_dirs=args.recipe_dir,
-        debug=args.debug, is_tty=sys.stdout.isatty(),
+        cache_dir=args.cache_dir, offline=args.offline, index_urls=args.index_url,
+        debug=args.debug, is_tty=sys.stderr.isatty(),
     )
     try:
         code: int = args.handler(args, options)

@@ -1,0 +1,91 @@
+"""``pyodist fetch``: download every selected source into the cache, for offline builds."""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ThreadPoolExecutor
+
+from pyodist.cli.progress import event_sink, human_size
+from pyodist.cli.render import emit_json, table
+from pyodist.errors import SourceError
+from pyodist.events import EventSink, ignore
+from pyodist.graph import RecipeGraph
+from pyodist.options import Options
+from pyodist.recipe import load_recipe_dirs
+from pyodist.sources import Fetcher, FetchResult, PackageIndex, SourceCache, configured_index
+
+__all__ = ["add_parser", "make_fetcher"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fetch = sub.add_parser(
+        "fetch", help="download and verify sources into the cache",
+        description="Download the sources (and extras) of SELECTION and its dependencies into "
+                    "the sha256-addressed source cache, so that builds can run offline. "
+                    "'pypi:' sources are resolved through the index pip is configured with.",
+    )
+    fetch.add_argument("selection", nargs="*", default=["*"], metavar="SELECTION",
+                       help="'*' (default), NAME, tag:TAG, !NAME")
+    fetch.add_argument("-j", "--jobs", type=int, default=4, metavar="N",
+                       help="parallel downloads (default 4)")
+    fetch.add_argument("--json", action="store_true", help="print a JSON report")
+    fetch.set_defaults(handler=_fetch)
+
+
+def make_fetcher(options: Options, on_event: EventSink = ignore) -> Fetcher:
+    """A Fetcher over the configured cache and index; the index is only asked when needed."""
+
+    def index() -> PackageIndex:
+        return PackageIndex(configured_index(options.index_urls))
+
+    cache = SourceCache(options.source_cache_dir)
+    cache.clean_stale()
+    return Fetcher(cache, index=index, offline=options.offline, on_event=on_event)
+
+
+def _fetch(args: argparse.Namespace, options: Options) -> int:
+    result = load_recipe_dirs(options.recipe_dirs)
+    result.raise_errors()
+    graph = RecipeGraph(result.recipes)
+    selection = graph.select(args.selection)
+    recipes = [graph.recipes[n] for n in selection.order]
+    done: dict[str, FetchResult | None] = {}
+    failed: dict[str, SourceError] = {}
+    with event_sink(plain=options.plain, quiet=args.json) as sink:
+        fetcher = make_fetcher(options, sink)
+
+        def one(name: str) -> None:
+            try:
+                done[name] = fetcher.fetch(graph.recipes[name])
+            except SourceError as exc:
+                failed[name] = exc
+
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            list(pool.map(one, [r.name for r in recipes]))
+    if args.json:
+        emit_json({
+            "cache": str(fetcher.cache.root),
+            "fetched": {
+                n: None if r is None else {"filename": r.filename, "sha256": r.sha256,
+                                           "cached": r.cached, "origin": r.origin}
+                for n, r in sorted(done.items())
+            },
+            "failed": {n: str(e) for n, e in sorted(failed.items())},
+        })
+    else:
+        rows = []
+        for name in selection.order:
+            r = done.get(name)
+            if name in failed:
+                rows.append((name, "-", "FAILED"))
+            elif r is None:
+                rows.append((name, "-", "local path (nothing to fetch)"))
+            else:
+                rows.append((name, r.filename, f"{'cached' if r.cached else 'downloaded'} "
+                                               f"({human_size(r.path.stat().st_size)})"))
+        print(table(("RECIPE", "FILE", "STATUS"), rows))
+        for name, exc in sorted(failed.items()):
+            print(f"\n{name}: {exc}")
+        print(f"\n{len(done)} source(s) ready in {fetcher.cache.root}"
+              + (f", {len(failed)} failed" if failed else ""))
+    return SourceError.exit_code if failed else 0

@@ -1,0 +1,45 @@
+"""Structured events the library emits; the CLI decides how to show them.
+
+A long-running operation takes an ``on_event`` callable. On a terminal the CLI draws rich
+progress from these, on CI it prints plain lines, and with ``--json`` it stays quiet until the
+final report. Library code never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Event", "EventSink", "FetchFinished", "FetchProgress", "FetchStarted", "ignore"]
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str  # the recipe the event is about
+
+
+@dataclass(frozen=True)
+class FetchStarted(Event):
+    filename: str
+    total: int | None
+
+
+@dataclass(frozen=True)
+class FetchProgress(Event):
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class FetchFinished(Event):
+    filename: str
+    sha256: str
+    size: int
+    cached: bool  # True when the cache already had it and nothing was downloaded
+
+
+EventSink = Callable[[Event], None]
+
+
+def ignore(_event: Event) -> None:
+    """The default sink: drop every event."""

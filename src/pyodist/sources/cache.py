@@ -1,0 +1,147 @@
+"""A content-addressed store of source archives, keyed by sha256.
+
+Layout under the cache root::
+
+    sha256/ab/abcdef...        the archive itself
+    sha256/ab/abcdef....json   where it came from (file name, URL), for people and reports
+    tmp/                       files being written: <sha>.<pid>.<random>.part
+    locks/<sha>.lock           one lock per entry, shared by every pyodist process
+
+An entry only appears by ``os.replace`` of a fully written, hash-checked temp file, so a
+crash or Ctrl-C never leaves a half entry under ``sha256/``. Entries are re-hashed before use;
+a corrupted one is removed and fetched again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from filelock import FileLock
+
+from pyodist.errors import SourceError
+
+__all__ = ["SourceCache", "sha256_file"]
+
+_CHUNK = 1 << 20
+_PART_RE = re.compile(r"^[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.part$")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SourceCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._blobs = root / "sha256"
+        self._tmp = root / "tmp"
+        self._locks = root / "locks"
+
+    def _ensure_dirs(self) -> None:
+        try:
+            for folder in (self._blobs, self._tmp, self._locks):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SourceError(f"cannot create the source cache at {self.root}: {exc.strerror}",
+                              hint="pass a writable --cache-dir or set PYODIST_CACHE_DIR") from None
+
+    def path_for(self, sha256: str) -> Path:
+        return self._blobs / sha256[:2] / sha256
+
+    @contextlib.contextmanager
+    def lock(self, sha256: str) -> Iterator[None]:
+        """Serialise work on one entry across processes (two fetches of one source)."""
+        self._ensure_dirs()
+        with FileLock(str(self._locks / f"{sha256}.lock")):
+            yield
+
+    def lookup(self, sha256: str) -> Path | None:
+        """The entry's path if present and intact; a corrupted entry is removed."""
+        path = self.path_for(sha256)
+        if not path.is_file():
+            return None
+        if sha256_file(path) != sha256:
+            path.unlink(missing_ok=True)
+            return None
+        return path
+
+    def info(self, sha256: str) -> dict[str, object]:
+        meta = self.path_for(sha256).with_suffix(".json")
+        try:
+            data: dict[str, object] = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
+
+    def store(self, sha256: str, chunks: Iterable[bytes], *, filename: str, origin: str) -> Path:
+        """Write ``chunks`` as the entry for ``sha256``; raise SourceError on a mismatch.
+
+        Call inside :meth:`lock`. Nothing is left behind when the hash does not match or the
+        iterator raises (the exception propagates after the temp file is removed).
+        """
+        self._ensure_dirs()
+        tmp = self._tmp / f"{sha256}.{os.getpid()}.{secrets.token_hex(4)}.part"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with tmp.open("wb") as fh:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            actual = digest.hexdigest()
+            if actual != sha256:
+                raise SourceError(
+                    f"sha256 mismatch for {filename} from {origin}:\n"
+                    f"  expected {sha256}\n  got      {actual} ({size} bytes)",
+                    hint="if the recipe's sha256 is out of date, update 'source/sha256' "
+                         "(pyodist skeleton pypi NAME --update does it); nothing was cached",
+                )
+            target = self.path_for(sha256)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            meta = target.with_suffix(".json")
+            meta_tmp = tmp.with_suffix(".json.part")
+            meta_tmp.write_text(json.dumps(
+                {"filename": filename, "origin": origin, "size": size}, sort_keys=True))
+            os.replace(meta_tmp, meta)
+            os.replace(tmp, target)
+            return target
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp.with_suffix(".json.part").unlink(missing_ok=True)
+
+    def clean_stale(self) -> list[Path]:
+        """Remove temp files left by processes that no longer run (after a crash)."""
+        removed: list[Path] = []
+        if not self._tmp.is_dir():
+            return removed
+        for part in self._tmp.iterdir():
+            match = _PART_RE.match(part.name.removesuffix(".json.part") + ".part"
+                                   if part.name.endswith(".json.part") else part.name)
+            if match and not _pid_alive(int(match.group(1))):
+                part.unlink(missing_ok=True)
+                removed.append(part)
+        return removed

@@ -1,0 +1,218 @@
+"""Safe extraction of source archives into a fresh directory.
+
+Every member is checked before anything is written: no absolute paths, no ``..``, links only
+to places inside the tree, no devices or FIFOs, and a cap on the total unpacked size (counted
+while writing, so a lying header does not help a zip bomb). Members are written by this module,
+never by ``tarfile.extractall``; modes are reduced to rwx bits (no setuid), owners ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from pyodist.errors import SourceError
+
+__all__ = ["ARCHIVE_SUFFIXES", "DEFAULT_SIZE_LIMIT", "extract_archive", "source_root"]
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip",
+                    ".whl")
+DEFAULT_SIZE_LIMIT = 2 * 1024**3  # 2 GiB unpacked; the numpy sdist is ~100 MB
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: str  # normalised relative POSIX path
+    kind: str  # file | dir | symlink | hardlink
+    mode: int
+    size: int
+    link: str | None
+    open: Callable[[], IO[bytes] | None] | None  # files only
+
+
+def _fail(label: str, member: str, why: str) -> SourceError:
+    return SourceError(
+        f"refusing to extract {label}: member {member!r} {why}",
+        hint="the archive is malformed or hostile; check 'source/url' and 'source/sha256'",
+    )
+
+
+def _clean_name(label: str, raw: str) -> str:
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise _fail(label, raw, "has an absolute path")
+    norm = posixpath.normpath(name)
+    if norm == ".." or norm.startswith("../") or "/../" in f"/{name}/":
+        raise _fail(label, raw, "escapes the extraction folder with '..'")
+    if "\0" in name:
+        raise _fail(label, raw, "has a NUL byte in its name")
+    return "" if norm == "." else norm
+
+
+def _check_link(label: str, member: str, target: str, *, hard: bool) -> str:
+    if target.startswith("/") or "\0" in target:
+        raise _fail(label, member, f"links to an absolute path {target!r}")
+    # A symlink is relative to its own folder; a tar hard link names a member from the root.
+    base = "" if hard else posixpath.dirname(member)
+    resolved = posixpath.normpath(posixpath.join(base, target))
+    if resolved == ".." or resolved.startswith("../"):
+        raise _fail(label, member, f"links outside the extraction folder ({target!r})")
+    return resolved
+
+
+def _tar_members(label: str, tf: tarfile.TarFile) -> Iterator[_Member]:
+    for info in tf:
+        name = _clean_name(label, info.name)
+        if info.isdir():
+            yield _Member(name, "dir", info.mode, 0, None, None)
+        elif info.isreg():
+            yield _Member(name, "file", info.mode, info.size, None,
+                          functools.partial(tf.extractfile, info))
+        elif info.issym():
+            _check_link(label, name, info.linkname, hard=False)
+            yield _Member(name, "symlink", info.mode, 0, info.linkname, None)
+        elif info.islnk():
+            target = _check_link(label, name, info.linkname, hard=True)
+            yield _Member(name, "hardlink", info.mode, 0, target, None)
+        elif info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME,
+                           tarfile.GNUTYPE_LONGLINK):
+            continue
+        else:
+            raise _fail(label, info.name, "is a device, FIFO or other special file")
+
+
+def _zip_members(label: str, zf: zipfile.ZipFile) -> Iterator[_Member]:
+    for info in zf.infolist():
+        name = _clean_name(label, info.filename)
+        mode = (info.external_attr >> 16) & 0xFFFF
+        if stat.S_ISLNK(mode):
+            target = zf.read(info).decode("utf-8", "replace")
+            _check_link(label, name, target, hard=False)
+            yield _Member(name, "symlink", 0o777, 0, target, None)
+        elif info.is_dir():
+            yield _Member(name, "dir", mode or 0o755, 0, None, None)
+        elif stat.S_IFMT(mode) and not stat.S_ISREG(mode):
+            raise _fail(label, info.filename, "is a device, FIFO or other special file")
+        else:
+            yield _Member(name, "file", mode or 0o644, info.file_size, None,
+                          functools.partial(zf.open, info))
+
+
+def _open_archive(archive: Path, display: str) -> tarfile.TarFile | zipfile.ZipFile:
+    name = display.lower()
+    try:
+        if name.endswith((".zip", ".whl")):
+            return zipfile.ZipFile(archive)
+        if name.endswith(ARCHIVE_SUFFIXES):
+            return tarfile.open(archive, "r:*")
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SourceError(f"{display} is not a readable archive: {exc}",
+                          hint="check 'source/sha256'; the cached file may be damaged") from None
+    raise SourceError(f"{display}: unknown archive type",
+                      hint=f"use one of {', '.join(ARCHIVE_SUFFIXES)}")
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """``root/rel`` after checking no existing path component is a symlink (no write-through)."""
+    path = root
+    for part in rel.split("/"):
+        if path.is_symlink():
+            raise SourceError(f"refusing to write through the link {path.relative_to(root)}",
+                              hint="the archive is malformed or hostile")
+        path = path / part
+    return path
+
+
+def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
+                    size_limit: int = DEFAULT_SIZE_LIMIT) -> None:
+    """Extract ``archive`` into ``dest`` (which must not exist yet).
+
+    ``filename`` is the archive's real name when ``archive`` is a cache entry named by its
+    hash; the suffix decides the format and messages use it.
+    """
+    label = filename or archive.name
+    dest.mkdir(parents=True)
+    written = 0
+    links: list[_Member] = []
+    container = _open_archive(archive, label)
+    try:
+        with container:
+            members = (_zip_members(label, container) if isinstance(container, zipfile.ZipFile)
+                       else _tar_members(label, container))
+            for m in members:
+                if not m.name:
+                    continue
+                target = _inside(dest, m.name)
+                if m.kind == "dir":
+                    target.mkdir(parents=True, exist_ok=True)
+                elif m.kind == "file":
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.is_symlink() or target.is_dir():
+                        raise _fail(label, m.name, "would replace a link or folder")
+                    stream = m.open() if m.open is not None else None
+                    if stream is None:
+                        continue
+                    with stream, target.open("wb") as out:
+                        while chunk := stream.read(_CHUNK):
+                            written += len(chunk)
+                            if written > size_limit:
+                                raise SourceError(
+                                    f"refusing to extract {label}: it expands past the "
+                                    f"size limit of {size_limit} bytes",
+                                    hint="the archive may be a zip bomb; check the source",
+                                )
+                            out.write(chunk)
+                    os.chmod(target, 0o755 if m.mode & 0o111 else 0o644)
+                else:
+                    links.append(m)  # after all files exist, so hard links have targets
+            for m in links:
+                target = _inside(dest, m.name)
+                if target.exists() or target.is_symlink():
+                    raise _fail(label, m.name, "is a link over another member of the archive")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                link = m.link or ""
+                if m.kind == "symlink":
+                    target.symlink_to(link)
+                else:
+                    source = _inside(dest, link)
+                    if not source.is_file() or source.is_symlink():
+                        raise _fail(label, m.name, f"hard-links to a missing file {m.link!r}")
+                    shutil.copy2(source, target)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        if isinstance(exc, SourceError):
+            raise
+        raise SourceError(f"cannot extract {label}: {exc}",
+                          hint="check 'source/sha256'; the archive may be truncated") from None
+
+
+def source_root(extracted: Path, extract_dir: str | None, *, is_wheel: bool = False) -> Path:
+    """The folder that holds the source, as Pyodide picks it.
+
+    ``extract_dir`` names it explicitly; otherwise a single top-level folder is stripped
+    (``six-1.17.0/``). A wheel is used as it is.
+    """
+    if extract_dir:
+        chosen = (extracted / extract_dir).resolve()
+        if not chosen.is_dir() or not chosen.is_relative_to(extracted.resolve()):
+            found = ", ".join(sorted(p.name for p in extracted.iterdir())) or "nothing"
+            raise SourceError(
+                f"'source/extract_dir' is {extract_dir!r}, but the archive holds: {found}",
+                hint="set 'extract_dir' to one of those folders, or remove it",
+            )
+        return chosen
+    if is_wheel:
+        return extracted
+    entries = list(extracted.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0]
+    return extracted

@@ -1,0 +1,166 @@
+"""Bring a recipe's source into the cache: from a URL, the configured index, or nowhere.
+
+``Fetcher.fetch(recipe)`` returns where the verified archive sits in the cache. With
+``offline=True`` only the cache is consulted, and a miss says exactly which file is missing
+and how to get it.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from pyodist.errors import SourceError
+from pyodist.events import EventSink, FetchFinished, FetchProgress, FetchStarted, ignore
+from pyodist.recipe.spec import Recipe
+from pyodist.sources.cache import SourceCache
+from pyodist.sources.index import PackageIndex
+
+__all__ = ["FetchResult", "Fetcher"]
+
+_CHUNK = 256 * 1024
+# Answers worth another try: the server or a proxy had a bad moment.
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    name: str
+    filename: str
+    sha256: str
+    path: Path
+    origin: str
+    cached: bool
+
+
+class _Retryable(Exception):
+    pass
+
+
+class Fetcher:
+    def __init__(
+        self,
+        cache: SourceCache,
+        *,
+        index: Callable[[], PackageIndex] | None = None,
+        offline: bool = False,
+        session: requests.Session | None = None,
+        retries: int = 3,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        backoff: float = 0.5,
+        on_event: EventSink = ignore,
+    ) -> None:
+        self.cache = cache
+        self._index_factory = index
+        self._index: PackageIndex | None = None
+        self.offline = offline
+        self.session = session or requests.Session()
+        self.retries = retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.on_event = on_event
+
+    def _get_index(self) -> PackageIndex:
+        if self._index is None:
+            if self._index_factory is None:
+                raise SourceError("no package index is configured for 'pypi:' sources",
+                                  hint="configure pip's index-url, or use a full URL")
+            self._index = self._index_factory()
+        return self._index
+
+    def fetch(self, recipe: Recipe) -> FetchResult | None:
+        """Ensure the recipe's downloaded source is cached; None for path sources."""
+        src = recipe.source
+        if not src.downloaded or src.url is None or src.sha256 is None or src.filename is None:
+            return None
+        return self.fetch_one(recipe.name, src.url, src.sha256, src.filename)
+
+    def fetch_one(self, name: str, url: str, sha256: str, filename: str) -> FetchResult:
+        with self.cache.lock(sha256):
+            hit = self.cache.lookup(sha256)
+            if hit is not None:
+                self.on_event(FetchFinished(name, filename, sha256, hit.stat().st_size, True))
+                return FetchResult(name, filename, sha256, hit, url, cached=True)
+            if self.offline:
+                raise SourceError(
+                    f"{name}: {filename} (sha256 {sha256[:12]}…) is not in the source cache "
+                    f"{self.cache.root} and --offline forbids downloading it",
+                    hint=f"run 'pyodist fetch {name}' with network access first "
+                         "(same --cache-dir), then build offline",
+                )
+            real_url = self._resolve(url, filename)
+            path = self._download(name, real_url, sha256, filename)
+            self.on_event(FetchFinished(name, filename, sha256, path.stat().st_size, False))
+            return FetchResult(name, filename, sha256, path, real_url, cached=False)
+
+    def _resolve(self, url: str, filename: str) -> str:
+        if not url.startswith("pypi:"):
+            return url
+        project = url[len("pypi:"):].split("/", 1)[0]
+        found = self._get_index().find_file(project, filename)
+        return found.url
+
+    def _download(self, name: str, url: str, sha256: str, filename: str) -> Path:
+        if url.startswith("file://"):
+            local = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path))
+            if not local.is_file():
+                raise SourceError(f"{name}: {local} does not exist",
+                                  hint="fix 'source/url' to point at an existing file")
+            self.on_event(FetchStarted(name, filename, local.stat().st_size))
+            return self.cache.store(sha256, _read_file(local), filename=filename, origin=url)
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                return self._try_download(name, url, sha256, filename)
+            except _Retryable as exc:
+                last = exc
+        raise SourceError(
+            f"{name}: downloading {url} failed after {self.retries + 1} attempts: {last}",
+            hint="check the network or the URL; sources already cached are kept",
+        )
+
+    def _try_download(self, name: str, url: str, sha256: str, filename: str) -> Path:
+        try:
+            resp = self.session.get(url, stream=True, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(exc.__class__.__name__) from None
+        except requests.RequestException as exc:
+            raise SourceError(f"{name}: cannot download {url}: {exc}",
+                              hint="check 'source/url'") from None
+        with resp:
+            if resp.status_code in _RETRY_STATUS:
+                raise _Retryable(f"HTTP {resp.status_code}")
+            if not resp.ok:
+                raise SourceError(f"{name}: {url} answered HTTP {resp.status_code}",
+                                  hint="check 'source/url' in the recipe")
+            total = int(resp.headers.get("content-length", 0)) or None
+            self.on_event(FetchStarted(name, filename, total))
+            try:
+                return self.cache.store(
+                    sha256, self._chunks(name, resp, total), filename=filename, origin=url)
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                raise _Retryable(f"connection lost during download ({exc.__class__.__name__})")\
+                    from None
+
+    def _chunks(self, name: str, resp: requests.Response, total: int | None) -> Iterator[bytes]:
+        done = 0
+        for chunk in resp.iter_content(_CHUNK):
+            done += len(chunk)
+            self.on_event(FetchProgress(name, done, total))
+            yield chunk
+        if total is not None and done != total:
+            raise requests.exceptions.ChunkedEncodingError(f"got {done} of {total} bytes")
+
+
+def _read_file(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk

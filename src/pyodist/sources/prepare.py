@@ -1,0 +1,59 @@
+"""Turn a fetched source into a ready build tree: extract, pick the root, patch, add extras.
+
+Everything happens in a staging folder beside the destination; the destination only appears,
+complete, by one rename. The cache copy is read, never modified.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from pyodist.errors import SourceError
+from pyodist.recipe.spec import Recipe
+from pyodist.sources.extract import DEFAULT_SIZE_LIMIT, extract_archive, source_root
+from pyodist.sources.fetch import FetchResult
+from pyodist.sources.patch import apply_patches, copy_extras
+
+__all__ = ["prepare_source"]
+
+_VCS_DIRS = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__")
+
+
+def prepare_source(recipe: Recipe, fetched: FetchResult | None, dest: Path, *,
+                   size_limit: int = DEFAULT_SIZE_LIMIT) -> Path:
+    """Write the recipe's patched source tree to ``dest`` (replacing it) and return ``dest``."""
+    src = recipe.source
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.staging"
+    try:
+        if src.path is not None:
+            if not src.path.is_dir():
+                raise SourceError(f"{recipe.path}: source/path {src.path} is not a folder",
+                                  hint="point 'source/path' at the package's source folder")
+            shutil.copytree(src.path, staging / "tree", symlinks=True, ignore=_VCS_DIRS)
+            root = staging / "tree"
+        elif fetched is not None:
+            extract_archive(fetched.path, staging / "raw", filename=fetched.filename,
+                            size_limit=size_limit)
+            if fetched.filename.endswith(".whl"):
+                # A prebuilt wheel is built as-is: keep the file, not its contents.
+                shutil.rmtree(staging / "raw")
+                root = staging / "tree"
+                root.mkdir()
+                shutil.copy2(fetched.path, root / fetched.filename)
+            else:
+                root = source_root(staging / "raw", src.extract_dir)
+            apply_patches(root, [recipe.folder / p for p in src.patches])
+            copy_extras(root, recipe.folder, src.extras)
+        else:
+            root = staging / "tree"
+            root.mkdir(parents=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(root, dest)
+        return dest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,106 @@
+"""Integration fixtures: a real HTTP server on loopback serving files and a simple index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@dataclass
+class FileServer:
+    """Serves ``files`` by name; ``fail_times[name]`` 503s first; ``truncate`` cuts bodies."""
+
+    base: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    fail_times: dict[str, int] = field(default_factory=dict)
+    truncate: set[str] = field(default_factory=set)
+    hits: Counter[str] = field(default_factory=Counter)
+    # project -> list of filenames listed on the simple index
+    projects: dict[str, list[str]] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/files/{name}"
+
+    def add(self, name: str, data: bytes, project: str | None = None) -> str:
+        self.files[name] = data
+        if project:
+            self.projects.setdefault(project, []).append(name)
+        return hashlib.sha256(data).hexdigest()
+
+
+def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:
+            pass
+
+        def _send(self, code: int, body: bytes, ctype: str = "application/octet-stream",
+                  length: int | None = None) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            state.hits[path] += 1
+            if path.startswith("/files/"):
+                name = path[len("/files/"):]
+                if name not in state.files:
+                    return self._send(404, b"not found")
+                if state.fail_times.get(name, 0) > 0:
+                    state.fail_times[name] -= 1
+                    return self._send(503, b"try later")
+                data = state.files[name]
+                if name in state.truncate:
+                    return self._send(200, data[: len(data) // 2], length=len(data))
+                return self._send(200, data)
+            for kind in ("json", "html"):
+                prefix = f"/{kind}/simple/"
+                if path.startswith(prefix):
+                    project = path[len(prefix):].strip("/")
+                    names = state.projects.get(project)
+                    if names is None:
+                        return self._send(404, b"")
+                    digests = {n: hashlib.sha256(state.files[n]).hexdigest() for n in names}
+                    if kind == "json" and "json" in self.headers.get("Accept", ""):
+                        body = json.dumps({
+                            "meta": {"api-version": "1.0"}, "name": project,
+                            "files": [{"filename": n, "url": f"../../../files/{n}",
+                                       "hashes": {"sha256": d}} for n, d in digests.items()],
+                        }).encode()
+                        return self._send(200, body, "application/vnd.pypi.simple.v1+json")
+                    links = "".join(f'<a href="/files/{n}#sha256={d}">{n}</a>\n'
+                                    for n, d in digests.items())
+                    return self._send(200, f"<html><body>{links}</body></html>".encode(),
+                                      "text/html")
+            return self._send(404, b"")
+
+    return Handler
+
+
+@pytest.fixture
+def file_server() -> Iterator[FileServer]:
+    state = FileServer()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,157 @@
+"""Preparing a build tree: extract, patch with GNU patch (-p1), copy extras, all-or-nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pyodist.errors import SourceError
+from pyodist.recipe import load_recipe
+from pyodist.sources import Fetcher, SourceCache, prepare_source
+
+ORIGINAL = "line 1\nline 2\nline 3\nline 4\nline 5\n"
+
+
+def _sdist(tmp_path: Path) -> tuple[Path, str]:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for rel, text in {"pkg-1.0/src/a.txt": ORIGINAL, "pkg-1.0/setup.py": "pass\n"}.items():
+            data = text.encode()
+            info = tarfile.TarInfo(rel)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    path = tmp_path / "pkg-1.0.tar.gz"
+    path.write_bytes(buf.getvalue())
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+PATCH_1 = """\
+From: someone
+Subject: change line 2
+
+--- a/src/a.txt
++++ b/src/a.txt
+@@ -1,3 +1,3 @@
+ line 1
+-line 2
++line two
+ line 3
+"""
+
+# Applies only after PATCH_1: order matters.
+PATCH_2 = """\
+--- a/src/a.txt
++++ b/src/a.txt
+@@ -1,4 +1,4 @@
+ line 1
+ line two
+-line 3
++line three
+ line 4
+"""
+
+BAD_PATCH = """\
+--- a/src/a.txt
++++ b/src/a.txt
+@@ -3,3 +3,3 @@
+ line 3
+-line 4
++line four
+ line 5
+@@ -1,3 +1,3 @@
+ no such line
+-line 2
++line 2!
+ line 3
+"""
+
+
+def _recipe(tmp_path: Path, patches: dict[str, str], extras: bool = True) -> Path:
+    archive, sha = _sdist(tmp_path)
+    folder = tmp_path / "recipes" / "pkg"
+    (folder / "patches").mkdir(parents=True)
+    for name, text in patches.items():
+        (folder / "patches" / name).write_text(text)
+    (folder / "extra.cfg").write_text("[extra]\n")
+    plist = "".join(f"    - patches/{n}\n" for n in patches)
+    (folder / "meta.yaml").write_text(textwrap.dedent(f"""\
+        package: {{name: pkg, version: '1.0'}}
+        source:
+          url: file://{archive}
+          sha256: {sha}
+        """) + ("  patches:\n" + plist if patches else "")
+        + ("  extras:\n    - [extra.cfg, src/site.cfg]\n" if extras else ""))
+    return folder
+
+
+def _prepare(tmp_path: Path, folder: Path) -> Path:
+    recipe = load_recipe(folder)
+    fetched = Fetcher(SourceCache(tmp_path / "cache")).fetch(recipe)
+    return prepare_source(recipe, fetched, tmp_path / "work" / "pkg")
+
+
+def test_patches_in_order_then_extras(tmp_path: Path) -> None:
+    folder = _recipe(tmp_path, {"0001-two.patch": PATCH_1, "0002-three.patch": PATCH_2})
+    tree = _prepare(tmp_path, folder)
+    assert (tree / "src" / "a.txt").read_text() == (
+        "line 1\nline two\nline three\nline 4\nline 5\n")
+    assert (tree / "src" / "site.cfg").read_text() == "[extra]\n"
+    assert (tree / "setup.py").is_file()
+    assert sorted(p.name for p in tree.parent.iterdir()) == ["pkg"]  # no staging left
+
+
+def test_failing_hunk_names_patch_file_and_hunk_and_changes_nothing(tmp_path: Path) -> None:
+    folder = _recipe(tmp_path, {"0001-two.patch": PATCH_1, "0002-bad.patch": BAD_PATCH})
+    previous = tmp_path / "work" / "pkg"
+    previous.mkdir(parents=True)
+    (previous / "marker").write_text("old tree")
+    with pytest.raises(SourceError) as info:
+        _prepare(tmp_path, folder)
+    msg = str(info.value)
+    assert msg.startswith(
+        f"patch {folder / 'patches' / '0002-bad.patch'} does not apply to src/a.txt: "
+        "hunk #2 (at line 1) does not match:\n@@ -1,3 +1,3 @@\n no such line\n-line 2"
+    )
+    assert msg.endswith("fix: refresh the patch against this source version (the source "
+                        "tree was left untouched)")
+    # the previous tree is intact, and no staging folder survives
+    assert (previous / "marker").read_text() == "old tree"
+    assert sorted(p.name for p in previous.parent.iterdir()) == ["pkg"]
+    # the cached archive is untouched
+    cached = next((tmp_path / "cache" / "sha256").rglob("*.json"))
+    assert cached.is_file()
+
+
+def test_patch_for_a_missing_file(tmp_path: Path) -> None:
+    patch = PATCH_1.replace("src/a.txt", "src/missing.txt")
+    folder = _recipe(tmp_path, {"0001.patch": patch}, extras=False)
+    with pytest.raises(SourceError, match=r"does not apply to src/missing\.txt"):
+        _prepare(tmp_path, folder)
+
+
+def test_path_source_is_copied_not_used_in_place(tmp_path: Path) -> None:
+    src = tmp_path / "recipes" / "local" / "src"
+    src.mkdir(parents=True)
+    (src / "mod.py").write_text("x = 1\n")
+    (src / ".git").mkdir()
+    (src.parent / "meta.yaml").write_text("package: {name: local, version: '1'}\n"
+                                          "source: {path: src}\n")
+    recipe = load_recipe(src.parent)
+    tree = prepare_source(recipe, None, tmp_path / "work" / "local")
+    (tree / "mod.py").write_text("changed\n")
+    assert (src / "mod.py").read_text() == "x = 1\n"
+    assert not (tree / ".git").exists()
+
+
+def test_extras_cannot_escape_the_tree(tmp_path: Path) -> None:
+    folder = _recipe(tmp_path, {}, extras=False)
+    meta = folder / "meta.yaml"
+    meta.write_text(meta.read_text() + "  extras:\n    - [extra.cfg, ../../escape.cfg]\n")
+    with pytest.raises(SourceError, match="would be copied outside the source tree"):
+        _prepare(tmp_path, folder)
+    assert not (tmp_path / "work" / "escape.cfg").exists()

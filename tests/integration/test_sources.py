@@ -1,0 +1,207 @@
+"""Fetching against a real HTTP server on loopback, the cache, and the configured index."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+from pyodist.cli import main
+from pyodist.errors import SourceError
+from pyodist.recipe import load_recipe
+from pyodist.sources import (
+    Fetcher,
+    IndexSettings,
+    PackageIndex,
+    SourceCache,
+    configured_index,
+)
+from tests.integration.conftest import FileServer
+
+
+def _sdist(name: str, files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for rel, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}/{rel}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _fetcher(tmp_path: Path, **kw: object) -> Fetcher:
+    return Fetcher(SourceCache(tmp_path / "cache"), backoff=0.01, **kw)  # type: ignore[arg-type]
+
+
+def _entries(cache_root: Path) -> list[str]:
+    return sorted(p.name for p in cache_root.rglob("*") if p.is_file()
+                  and "locks" not in p.parts)
+
+
+def test_download_verify_and_reuse(tmp_path: Path, file_server: FileServer) -> None:
+    sha = file_server.add("a-1.0.tar.gz", b"payload")
+    f = _fetcher(tmp_path)
+    first = f.fetch_one("a", file_server.url("a-1.0.tar.gz"), sha, "a-1.0.tar.gz")
+    second = f.fetch_one("a", file_server.url("a-1.0.tar.gz"), sha, "a-1.0.tar.gz")
+    assert (first.cached, second.cached) == (False, True)
+    assert first.path.read_bytes() == b"payload" and first.path == second.path
+    assert file_server.hits["/files/a-1.0.tar.gz"] == 1
+    assert SourceCache(tmp_path / "cache").info(sha)["filename"] == "a-1.0.tar.gz"
+
+
+def test_sha256_mismatch_is_clear_and_caches_nothing(tmp_path: Path,
+                                                     file_server: FileServer) -> None:
+    actual = file_server.add("b.tar.gz", b"real bytes")
+    wrong = "0" * 64
+    with pytest.raises(SourceError) as info:
+        _fetcher(tmp_path).fetch_one("b", file_server.url("b.tar.gz"), wrong, "b.tar.gz")
+    assert str(info.value) == (
+        f"sha256 mismatch for b.tar.gz from {file_server.url('b.tar.gz')}:\n"
+        f"  expected {wrong}\n  got      {actual} (10 bytes)\n"
+        "  fix: if the recipe's sha256 is out of date, update 'source/sha256' (pyodist "
+        "skeleton pypi NAME --update does it); nothing was cached"
+    )
+    assert _entries(tmp_path / "cache") == []
+
+
+def test_retry_after_server_errors(tmp_path: Path, file_server: FileServer) -> None:
+    sha = file_server.add("c.tar.gz", b"ccc")
+    file_server.fail_times["c.tar.gz"] = 2
+    got = _fetcher(tmp_path).fetch_one("c", file_server.url("c.tar.gz"), sha, "c.tar.gz")
+    assert got.path.read_bytes() == b"ccc"
+    assert file_server.hits["/files/c.tar.gz"] == 3
+
+
+def test_interrupted_download_leaves_no_partial_entry(tmp_path: Path,
+                                                      file_server: FileServer) -> None:
+    sha = file_server.add("d.tar.gz", b"x" * 100_000)
+    file_server.truncate.add("d.tar.gz")
+    with pytest.raises(SourceError, match="failed after 3 attempts: connection lost"):
+        _fetcher(tmp_path, retries=2).fetch_one("d", file_server.url("d.tar.gz"), sha, "d.tar.gz")
+    assert file_server.hits["/files/d.tar.gz"] == 3
+    assert _entries(tmp_path / "cache") == []
+
+
+def test_404_is_not_retried(tmp_path: Path, file_server: FileServer) -> None:
+    with pytest.raises(SourceError, match="answered HTTP 404"):
+        _fetcher(tmp_path).fetch_one("e", file_server.url("nope.tgz"), "1" * 64, "nope.tgz")
+    assert file_server.hits["/files/nope.tgz"] == 1
+
+
+def test_offline_hit_and_miss(tmp_path: Path, file_server: FileServer) -> None:
+    sha = file_server.add("f.tar.gz", b"fff")
+    _fetcher(tmp_path).fetch_one("f", file_server.url("f.tar.gz"), sha, "f.tar.gz")
+    offline = _fetcher(tmp_path, offline=True)
+    assert offline.fetch_one("f", "https://unused.invalid/f.tar.gz", sha, "f.tar.gz").cached
+    with pytest.raises(SourceError) as info:
+        offline.fetch_one("g", "https://unused.invalid/g.tar.gz", "2" * 64, "g.tar.gz")
+    assert "g: g.tar.gz (sha256 222222222222…) is not in the source cache" in str(info.value)
+    assert "fix: run 'pyodist fetch g' with network access first" in str(info.value)
+
+
+def test_corrupted_entry_is_refetched(tmp_path: Path, file_server: FileServer) -> None:
+    sha = file_server.add("h.tar.gz", b"good")
+    f = _fetcher(tmp_path)
+    path = f.fetch_one("h", file_server.url("h.tar.gz"), sha, "h.tar.gz").path
+    path.write_bytes(b"rotten")
+    again = f.fetch_one("h", file_server.url("h.tar.gz"), sha, "h.tar.gz")
+    assert not again.cached and again.path.read_bytes() == b"good"
+
+
+def test_two_processes_fetch_one_source_once(tmp_path: Path, file_server: FileServer) -> None:
+    sha = file_server.add("big.tar.gz", b"z" * 3_000_000)
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from pyodist.sources import Fetcher, SourceCache
+        r = Fetcher(SourceCache(Path({str(tmp_path / 'cache')!r}))).fetch_one(
+            "big", {file_server.url('big.tar.gz')!r}, {sha!r}, "big.tar.gz")
+        print(r.cached)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs == ["False", "True"]
+    assert file_server.hits["/files/big.tar.gz"] == 1
+
+
+@pytest.mark.parametrize("flavour", ["json", "html"])
+def test_pypi_sources_resolve_through_the_index(tmp_path: Path, file_server: FileServer,
+                                                flavour: str) -> None:
+    sha = file_server.add("Pkg_X-1.0.tar.gz", b"sdist", project="pkg-x")
+    index = PackageIndex(IndexSettings((f"{file_server.base}/{flavour}/simple/",)))
+    files = index.project_files("Pkg_X")
+    assert [(f.filename, f.sha256) for f in files] == [("Pkg_X-1.0.tar.gz", sha)]
+    got = _fetcher(tmp_path, index=lambda: index).fetch_one(
+        "pkg-x", "pypi:pkg-x/Pkg_X-1.0.tar.gz", sha, "Pkg_X-1.0.tar.gz")
+    assert got.origin == file_server.url("Pkg_X-1.0.tar.gz")
+    with pytest.raises(SourceError,
+                       match=r"'Pkg_X-2\.0\.tar\.gz' is not among the files of 'pkg-x'"):
+        index.find_file("pkg-x", "Pkg_X-2.0.tar.gz")
+    with pytest.raises(SourceError, match="project 'ghost' was not found on the package index"):
+        index.project_files("ghost")
+
+
+def test_configured_index_comes_from_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/mirror/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///srv/extra")
+    assert configured_index().urls == ("http://127.0.0.1:9/mirror/simple", "file:///srv/extra")
+    assert configured_index(["http://x.invalid/simple"]).urls == ("http://x.invalid/simple",)
+
+
+def _write_recipe(folder: Path, name: str, url: str, sha: str, extra: str = "") -> Path:
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    meta = folder / name / "meta.yaml"
+    meta.write_text(f"package: {{name: {name}, version: '1.0'}}\n"
+                    f"source:\n  url: {url}\n  sha256: {sha}\n{extra}")
+    return meta
+
+
+def test_cli_fetch_end_to_end(tmp_path: Path, file_server: FileServer,
+                              monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    sha_a = file_server.add("alpha-1.0.tar.gz", b"A", project="alpha")
+    sha_b = file_server.add("beta-1.0.tar.gz", b"B")
+    _write_recipe(tmp_path / "recipes", "alpha", "pypi:alpha/alpha-1.0.tar.gz", sha_a)
+    _write_recipe(tmp_path / "recipes", "beta", file_server.url("beta-1.0.tar.gz"), sha_b,
+                  "requirements: {run: [alpha]}\n")
+    _write_recipe(tmp_path / "recipes", "broken", file_server.url("beta-1.0.tar.gz"), "3" * 64)
+    argv = ["--cache-dir", "c", "--index-url", f"{file_server.base}/json/simple", "fetch"]
+    assert main([*argv, "beta", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {n: v["cached"] for n, v in report["fetched"].items()} == {"alpha": False,
+                                                                      "beta": False}
+    assert main([*argv, "*"]) == 6
+    out = capsys.readouterr().out
+    assert "alpha   alpha-1.0.tar.gz  cached (1 B)" in out
+    assert "broken: sha256 mismatch for beta-1.0.tar.gz" in out
+    assert main(["--cache-dir", "c", "--offline", "fetch", "alpha"]) == 0
+
+
+@pytest.mark.network
+def test_real_fetch_from_the_configured_index(tmp_path: Path) -> None:
+    """One real round trip through the index pip is configured with (skipped when offline)."""
+    recipe = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "six")
+    try:
+        got = _fetcher(tmp_path, index=lambda: PackageIndex(configured_index())).fetch(recipe)
+    except SourceError as exc:
+        if "cannot reach the package index" in str(exc):
+            pytest.skip(f"the configured package index is unreachable: {exc.message}")
+        raise
+    assert got is not None
+    assert hashlib.sha256(got.path.read_bytes()).hexdigest() == recipe.source.sha256
+
+
+def test_requests_is_what_downloads() -> None:
+    # Guard: the fetcher speaks HTTP through requests (retries, timeouts, proxies, certs).
+    assert isinstance(Fetcher(SourceCache(Path("/nonexistent"))).session, requests.Session)
