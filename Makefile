@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYODIST := $(VENV)/bin/pyodist
 
-.PHONY: all venv host-deps dist test lint unit bench clean
+.PHONY: all venv host-deps engine image dist test lint unit bench clean
 
 all: dist
 
@@ -17,12 +17,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Host tools from Debian that pyodist calls (patch applies recipe patches).
+# Host tools from Debian that pyodist calls: patch (recipe patches), node/npm (the Pyodide
+# runtime), debootstrap (the toolchain image).
 host-deps:
-	@tools/ensure-debian-packages.sh patch=patch
+	@tools/ensure-debian-packages.sh patch=patch node=nodejs npm=npm debootstrap=debootstrap \
+		dpkg-deb=dpkg
+
+# A Docker engine that answers (installed and started when absent).
+engine: host-deps
+	@tools/ensure-docker.sh
+
+# The toolchain image, bootstrapped from Debian packages; a no-op when its inputs are unchanged.
+image: venv engine
+	$(PYODIST) toolchain build
 
 # The main job: validate the recipes and plan the default distribution into dist/.
-dist: venv host-deps
+dist: venv host-deps image
 	$(PYODIST) recipes check
 	mkdir -p dist
 	$(PYODIST) recipes graph '*' --json > dist/.plan.json.tmp && mv dist/.plan.json.tmp dist/plan.json
@@ -37,13 +47,14 @@ unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
-test: lint host-deps
+test: lint host-deps image
 	@$(VENV)/bin/pytest -q; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code
 
-bench: venv
+bench: venv image
 	$(PY) bench/recipes_check.py
+	$(PY) bench/toolchain.py
 
 clean:
 	rm -rf dist build .mypy_cache .ruff_cache .pytest_cache

@@ -11,10 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyodist.errors import ConfigError
+
 __all__ = ["ENV_PREFIX", "Options", "resolve_options"]
 
 ENV_PREFIX = "PYODIST_"
 DEFAULT_RECIPE_DIR = "recipes"
+# The Pyodide runtime the default distribution targets: its ABI decides wheel tags.
+DEFAULT_PYODIDE_VERSION = "314.0.7"
+DEFAULT_IMAGE_REPO = "pyodist-toolchain"
+EXECUTOR_KINDS = ("docker", "host")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,18 @@ class Options:
     offline: bool = False
     # index URLs given on the command line; empty means "ask pip's configuration"
     index_urls: tuple[str, ...] = ()
+    pyodide_version: str = DEFAULT_PYODIDE_VERSION
+    image: str = f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}"
+    executor: str = "docker"
+
+    @property
+    def docker_dir(self) -> Path:
+        """The image recipes (bootstrap script, locks, Dockerfile) of this project."""
+        return self.project_root / "docker"
+
+    @property
+    def toolchain_work_dir(self) -> Path:
+        return self.cache_dir / "toolchain"
 
     @property
     def source_cache_dir(self) -> Path:
@@ -62,6 +80,8 @@ def resolve_options(
     cache_dir: str | None = None,
     offline: bool = False,
     index_urls: Sequence[str] = (),
+    image: str | None = None,
+    executor: str | None = None,
     debug: bool = False,
     is_tty: bool = False,
 ) -> Options:
@@ -79,6 +99,12 @@ def resolve_options(
         dirs = _split_dirs(environ[f"{ENV_PREFIX}RECIPE_DIRS"], root)
     else:
         dirs = ((root / DEFAULT_RECIPE_DIR).resolve(),)
+    chosen_executor = executor or environ.get(f"{ENV_PREFIX}EXECUTOR") or "docker"
+    if chosen_executor not in EXECUTOR_KINDS:
+        raise ConfigError.single(
+            f"unknown executor {chosen_executor!r}", key=f"--executor / {ENV_PREFIX}EXECUTOR",
+            hint=f"use one of {', '.join(EXECUTOR_KINDS)}",
+        )
     if cache_dir:
         cache = (root / cache_dir).resolve()
     elif environ.get(f"{ENV_PREFIX}CACHE_DIR"):
@@ -93,4 +119,7 @@ def resolve_options(
         plain=_truthy(environ.get("CI")) or not is_tty,
         offline=offline or _truthy(environ.get(f"{ENV_PREFIX}OFFLINE")),
         index_urls=tuple(index_urls),
+        image=image or environ.get(f"{ENV_PREFIX}IMAGE")
+        or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}",
+        executor=chosen_executor,
     )

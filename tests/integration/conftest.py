@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -11,6 +12,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from pyodist.options import DEFAULT_IMAGE_REPO, DEFAULT_PYODIDE_VERSION
+from pyodist.toolchain import docker_client, inspect_image
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -104,3 +108,15 @@ def file_server() -> Iterator[FileServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def toolchain_image() -> str:
+    """The toolchain image `make test` built (PYODIST_IMAGE, else the default tag).
+
+    A missing image or engine is a failure, not a skip: these tests exist to run for real.
+    """
+    image = os.environ.get("PYODIST_IMAGE") or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}"
+    if inspect_image(docker_client(), image) is None:
+        pytest.fail(f"toolchain image {image} is missing: run 'make image' (make test does)")
+    return image

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from pyodist import __version__
-from pyodist.cli import fetch_cmd, recipes_cmd
+from pyodist.cli import fetch_cmd, recipes_cmd, toolchain_cmd
 from pyodist.errors import PyodistError
 from pyodist.options import resolve_options
 
@@ -24,7 +26,7 @@ __all__ = ["build_parser", "main"]
 INTERRUPTED_EXIT = 130
 INTERNAL_ERROR_EXIT = 70
 
-_COMMAND_GROUPS = (recipes_cmd, fetch_cmd)
+_COMMAND_GROUPS = (recipes_cmd, fetch_cmd, toolchain_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,24 +52,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index-url", action="append", default=[], metavar="URL",
                         help="package index for 'pypi:' sources, repeatable (default: the "
                              "index pip is configured with)")
+    parser.add_argument("--image", metavar="TAG",
+                        help="toolchain image (default: PYODIST_IMAGE, else "
+                             "pyodist-toolchain:<pyodide version>)")
+    parser.add_argument("--executor", choices=("docker", "host"),
+                        help="where build steps run (default: PYODIST_EXECUTOR, else docker)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in _COMMAND_GROUPS:
         group.add_parser(sub)
     return parser
 
 
+def _terminate(_signum: int, _frame: object) -> None:
+    # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so build containers are removed.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = resolve_options(
-        cwd=Path.cwd(), environ=os.environ, recipe_dirs=args.recipe_dir,
-        cache_dir=args.cache_dir, offline=args.offline, index_urls=args.index_url,
-        debug=args.debug, is_tty=sys.stderr.isatty(),
-    )
+    debug = args.debug
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
+        options = resolve_options(
+            cwd=Path.cwd(), environ=os.environ, recipe_dirs=args.recipe_dir,
+            cache_dir=args.cache_dir, offline=args.offline, index_urls=args.index_url,
+            image=args.image, executor=args.executor,
+            debug=args.debug, is_tty=sys.stderr.isatty(),
+        )
+        debug = options.debug
         code: int = args.handler(args, options)
     except PyodistError as exc:
-        if options.debug:
+        if debug:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,0 +1,1 @@
+"""The Pyodide runtime: fetching the core from npm, and running Python in it under Node."""

@@ -1,0 +1,71 @@
+"""Run Python inside a Pyodide runtime under Node, through small JS harnesses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pyodist.errors import RuntimeCheckError, ToolchainError
+from pyodist.process import run
+
+__all__ = ["ImportReport", "check_imports", "harness", "node_binary"]
+
+
+def node_binary() -> str:
+    found = shutil.which("node")
+    if found is None:
+        raise ToolchainError("Node.js is not installed", hint="apt-get install nodejs")
+    return found
+
+
+def harness(name: str) -> Path:
+    """The path of a JS harness shipped inside the package (``runtime/*.mjs``)."""
+    path = Path(str(resources.files("pyodist.runtime") / name))
+    if not path.is_file():
+        raise ToolchainError(f"harness {name} is missing from the pyodist package",
+                             hint="reinstall pyodist")
+    return path
+
+
+def run_harness(name: str, payload: dict[str, Any], *, timeout: float = 600) -> dict[str, Any]:
+    result = run([node_binary(), str(harness(name))], input_text=json.dumps(payload),
+                 timeout=timeout)
+    lines = result.stdout.strip().splitlines()
+    try:
+        data: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        data = {}
+    if not data:
+        raise RuntimeCheckError(f"the Pyodide runtime under Node failed:\n{result.tail(15)}",
+                                hint="check the runtime files and that Node works")
+    return data
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    ok: bool
+    load_errors: tuple[str, ...]
+    failed_imports: dict[str, str]
+    seconds: float
+
+    def describe(self) -> str:
+        lines = [*self.load_errors]
+        lines += [f"import {mod}: {err}" for mod, err in self.failed_imports.items()]
+        return "\n".join(lines)
+
+
+def check_imports(runtime_dir: Path, wheels: Sequence[Path], imports: Sequence[str], *,
+                  timeout: float = 600) -> ImportReport:
+    """Load ``wheels`` (dependencies first) and import each module; never raises on failure."""
+    data = run_harness("check_imports.mjs", {
+        "indexURL": str(runtime_dir), "wheels": [str(w.resolve()) for w in wheels],
+        "imports": list(imports),
+    }, timeout=timeout)
+    failed = {m: r["error"] for m, r in data.get("imports", {}).items() if not r["ok"]}
+    return ImportReport(bool(data.get("ok")), tuple(data.get("load_errors", ())), failed,
+                        float(data.get("seconds", 0.0)))

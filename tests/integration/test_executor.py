@@ -1,0 +1,165 @@
+"""The executors against the real Docker engine and the real toolchain image."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pyodist.errors import ToolchainError
+from pyodist.toolchain import DockerExecutor, HostExecutor, Limits, Mount, Step, docker_client
+from pyodist.toolchain.executor import RUN_LABEL
+
+PIC = "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
+SIDE = "-sSIDE_MODULE=1 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
+
+C_SRC = """
+#include <setjmp.h>
+static jmp_buf env;
+static void jump(void) { longjmp(env, 1); }
+int answer(void) { if (setjmp(env)) return 42; jump(); return 0; }
+"""
+CXX_SRC = """
+#include <stdexcept>
+extern "C" int safe_div(int a, int b) {
+  try { if (b == 0) throw std::domain_error("zero"); return a / b; }
+  catch (const std::exception &) { return -1; }
+}
+"""
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    (src / "a.c").write_text(C_SRC)
+    (src / "b.cpp").write_text(CXX_SRC)
+    return src, out
+
+
+def _containers() -> list[str]:
+    return [c.name for c in docker_client().containers.list(all=True,
+                                                            filters={"label": RUN_LABEL})]
+
+
+def test_c_and_cxx_with_exceptions_compile_to_side_modules(
+    toolchain_image: str, dirs: tuple[Path, Path],
+) -> None:
+    src, out = dirs
+    script = (f"emcc {PIC} -c /src/a.c -o a.o && emcc {SIDE} a.o -o a.so && "
+              f"em++ {PIC} -c /src/b.cpp -o b.o && em++ {SIDE} b.o -o b.so")
+    with DockerExecutor(toolchain_image, [Mount(src, "/src"), Mount(out, "/out", False)]) as ex:
+        result = ex.run(Step.script("compile", script, out, log=out / "build.log"))
+        assert result.ok, (out / "build.log").read_text()
+        assert ex.guest_path(out / "a.so") == "/out/a.so"
+    for name in ("a.so", "b.so"):
+        assert (out / name).read_bytes()[:4] == b"\0asm"
+        assert (out / name).stat().st_uid == os.getuid()  # the caller owns the outputs
+    log = (out / "build.log").read_text()
+    assert log.startswith("+ bash -eo pipefail -c 'emcc ")
+
+
+def test_container_has_no_network_and_read_only_inputs(
+    toolchain_image: str, dirs: tuple[Path, Path],
+) -> None:
+    src, out = dirs
+    probe = ("import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=3)\n"
+             "    print('CONNECTED')\nexcept OSError as e:\n    print('NO NETWORK', e)\n"
+             "print(sorted(i[1] for i in socket.if_nameindex()))\n")
+    with DockerExecutor(toolchain_image, [Mount(src, "/src"), Mount(out, "/out", False)]) as ex:
+        net = ex.run(Step("net", ("python3", "-c", probe), out, log=out / "net.log"))
+        write = ex.run(Step("write", ("touch", "/src/new"), out, log=out / "w.log"))
+        who = ex.run(Step("who", ("id", "-u"), out, log=out / "id.log"))
+    assert who.ok
+    assert net.ok
+    printed = (out / "net.log").read_text().splitlines()[-2:]
+    assert printed[0].startswith("NO NETWORK") and printed[1] == "['lo']"
+    assert not write.ok and "Read-only file system" in (out / "w.log").read_text()
+    assert (out / "id.log").read_text().splitlines()[-1] != "0"  # never root inside
+    assert not (src / "new").exists()
+
+
+def test_step_time_limit(toolchain_image: str, dirs: tuple[Path, Path]) -> None:
+    _, out = dirs
+    with DockerExecutor(toolchain_image, [Mount(out, "/out", False)],
+                        limits=Limits(step_timeout=2)) as ex:
+        start = time.monotonic()
+        result = ex.run(Step("forever", ("sleep", "60"), out))
+    assert result.timed_out and not result.ok
+    assert time.monotonic() - start < 30
+
+
+def test_container_removed_on_failure(toolchain_image: str, dirs: tuple[Path, Path]) -> None:
+    _, out = dirs
+    with pytest.raises(RuntimeError), DockerExecutor(toolchain_image,
+                                                     [Mount(out, "/out", False)]) as ex:
+        assert ex.run(Step("false", ("false",), out)).returncode == 1
+        raise RuntimeError("build went wrong")
+    assert _containers() == []
+
+
+def test_ctrl_c_leaves_no_container(toolchain_image: str, dirs: tuple[Path, Path]) -> None:
+    _, out = dirs
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from pyodist.toolchain import DockerExecutor, Mount, Step
+        out = Path({str(out)!r})
+        with DockerExecutor({toolchain_image!r}, [Mount(out, "/out", False)]) as ex:
+            print("started", flush=True)
+            ex.run(Step("long", ("sleep", "120"), out))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    assert len(_containers()) == 1
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert _containers() == []
+
+
+def test_stale_container_of_a_killed_run_is_removed(toolchain_image: str,
+                                                    dirs: tuple[Path, Path]) -> None:
+    _, out = dirs
+    script = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from pyodist.toolchain import DockerExecutor, Mount
+        ex = DockerExecutor({toolchain_image!r}, [Mount(Path({str(out)!r}), "/out", False)])
+        ex.__enter__()
+        os._exit(0)  # dies like SIGKILL would: no cleanup
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert len(_containers()) == 1
+    with DockerExecutor(toolchain_image, [Mount(out, "/out", False)]):
+        assert len(_containers()) == 1  # only our own
+    assert _containers() == []
+
+
+def test_missing_image_is_a_clear_error(dirs: tuple[Path, Path]) -> None:
+    _, out = dirs
+    with pytest.raises(ToolchainError) as info, DockerExecutor("pyodist-no-such:image",
+                                                               [Mount(out, "/out", False)]):
+        pass
+    assert str(info.value) == ("toolchain image 'pyodist-no-such:image' is not present\n"
+                               "  fix: build it with 'pyodist toolchain build'")
+
+
+def test_host_executor(tmp_path: Path) -> None:
+    ex = HostExecutor(base_env={"PATH": os.environ["PATH"], "GREETING": "hi"})
+    with ex:
+        ok = ex.run(Step.script("echo", 'echo "$GREETING $EXTRA" > out.txt', tmp_path,
+                                env={"EXTRA": "there"}, log=tmp_path / "log"))
+        slow = ex.run(Step("slow", ("sleep", "30"), tmp_path, timeout=1))
+        missing = ex.run(Step.script("fail", "exit 3", tmp_path))
+    assert ok.ok and (tmp_path / "out.txt").read_text() == "hi there\n"
+    assert slow.timed_out and missing.returncode == 3
+    with pytest.raises(ToolchainError, match="'no-such-tool' was not found on the host"):
+        ex.run(Step("x", ("no-such-tool",), tmp_path))
