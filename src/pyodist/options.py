@@ -19,6 +19,10 @@ ENV_PREFIX = "PYODIST_"
 DEFAULT_RECIPE_DIR = "recipes"
 # The Pyodide runtime the default distribution targets: its ABI decides wheel tags.
 DEFAULT_PYODIDE_VERSION = "314.0.7"
+# npm's SRI integrity of pyodide@314.0.7 (`npm view pyodide@314.0.7 dist.integrity`)
+DEFAULT_PYODIDE_INTEGRITY = (
+    "sha512-0YvXxEhfEdpLfb/XkM2BFAeMROq0iMUX2bzzH9pOttyMcWkwq+HbE5uyuGD82LN7y2q+SNvi/6V5JEsOlD2R1A=="
+)
 DEFAULT_IMAGE_REPO = "pyodist-toolchain"
 EXECUTOR_KINDS = ("docker", "host")
 

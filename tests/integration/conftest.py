@@ -10,10 +10,17 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-from pyodist.options import DEFAULT_IMAGE_REPO, DEFAULT_PYODIDE_VERSION
+from pyodist.options import (
+    DEFAULT_IMAGE_REPO,
+    DEFAULT_PYODIDE_INTEGRITY,
+    DEFAULT_PYODIDE_VERSION,
+    default_cache_dir,
+)
+from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
 from pyodist.toolchain import docker_client, inspect_image
 
 
@@ -120,3 +127,10 @@ def toolchain_image() -> str:
     if inspect_image(docker_client(), image) is None:
         pytest.fail(f"toolchain image {image} is missing: run 'make image' (make test does)")
     return image
+
+
+@pytest.fixture(scope="session")
+def runtime_dir() -> Path:
+    """The Pyodide core of the default runtime, fetched once into the user's cache."""
+    spec = RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY)
+    return ensure_runtime(spec, default_cache_dir(os.environ))

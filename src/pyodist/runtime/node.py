@@ -13,7 +13,7 @@ from typing import Any
 from pyodist.errors import RuntimeCheckError, ToolchainError
 from pyodist.process import run
 
-__all__ = ["ImportReport", "check_imports", "harness", "node_binary"]
+__all__ = ["ImportReport", "check_imports", "harness", "node_binary", "run_python"]
 
 
 def node_binary() -> str:
@@ -69,3 +69,15 @@ def check_imports(runtime_dir: Path, wheels: Sequence[Path], imports: Sequence[s
     failed = {m: r["error"] for m, r in data.get("imports", {}).items() if not r["ok"]}
     return ImportReport(bool(data.get("ok")), tuple(data.get("load_errors", ())), failed,
                         float(data.get("seconds", 0.0)))
+
+
+def run_python(runtime_dir: Path, wheels: Sequence[Path], code: str, *,
+               timeout: float = 600) -> dict[str, Any]:
+    """Run ``code`` after loading ``wheels``; the result dict has ok/result/error/stdout.
+
+    ``code``'s last expression should be a JSON string (``json.dumps(...)``).
+    """
+    return run_harness("run_python.mjs", {
+        "indexURL": str(runtime_dir), "wheels": [str(w.resolve()) for w in wheels],
+        "code": code,
+    }, timeout=timeout)
