@@ -60,6 +60,7 @@ class Limits:
     memory: str | None = "8g"
     pids: int | None = 4096
     step_timeout: float | None = 3600.0
+    tmp_size: str = "8g"  # the container's /tmp (in memory)
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,10 @@ class DockerExecutor:
                 mem_limit=self.limits.memory, pids_limit=self.limits.pids,
                 environment={"HOME": GUEST_HOME}, user=self._user,
                 security_opt=["no-new-privileges"], cap_drop=["ALL"],
+                # The image itself stays read-only; builds write to mounts and to /tmp, which
+                # must allow exec (pyodide-build puts compiler wrappers there).
+                read_only=True,
+                tmpfs={"/tmp": f"rw,exec,nosuid,size={self.limits.tmp_size}"},  # noqa: S108
             )
         except docker.errors.APIError as exc:
             raise ToolchainError(f"cannot start the build container: {exc.explanation}",
