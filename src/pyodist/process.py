@@ -17,7 +17,7 @@ from typing import TextIO
 
 from pyodist.errors import ToolchainError
 
-__all__ = ["CommandResult", "run"]
+__all__ = ["CommandResult", "pid_alive", "run"]
 
 # Where to get the tools pyodist calls, for the "not found" message.
 _INSTALL_HINTS = {
@@ -83,3 +83,14 @@ def run(
         log.write(proc.stderr)
         log.flush()
     return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (used to spot crashed runs)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

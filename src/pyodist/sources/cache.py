@@ -26,6 +26,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pyodist.errors import SourceError
+from pyodist.process import pid_alive
 
 __all__ = ["SourceCache", "sha256_file"]
 
@@ -40,15 +41,6 @@ def sha256_file(path: Path) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SourceCache:
@@ -141,7 +133,7 @@ class SourceCache:
         for part in self._tmp.iterdir():
             match = _PART_RE.match(part.name.removesuffix(".json.part") + ".part"
                                    if part.name.endswith(".json.part") else part.name)
-            if match and not _pid_alive(int(match.group(1))):
+            if match and not pid_alive(int(match.group(1))):
                 part.unlink(missing_ok=True)
                 removed.append(part)
         return removed

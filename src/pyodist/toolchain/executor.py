@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
 from pyodist.errors import ToolchainError
+from pyodist.process import pid_alive
 
 __all__ = [
     "EXECUTORS",
@@ -191,21 +192,12 @@ def remove_stale_containers(client: Any) -> list[str]:
             pid = int(labels.get(PID_LABEL, "0"))
         except ValueError:
             pid = 0
-        if labels.get(HOST_LABEL) == host and pid and _pid_alive(pid):
+        if labels.get(HOST_LABEL) == host and pid and pid_alive(pid):
             continue
         container.remove(force=True)
         removed.append(container.name)
     return removed
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DockerExecutor:
