@@ -238,6 +238,12 @@ readobj_have=$(in_root sh -c 'ls /usr/bin/llvm-readobj-* | sort -V | tail -n1')
 mkdir -p "$ROOTFS/$(dirname "$readobj_want")"
 ln -sf "$(readlink -f "$ROOTFS$readobj_have" | sed "s|^$ROOTFS||")" "$ROOTFS$readobj_want"
 log "llvm-readobj: $readobj_want -> $(readlink "$ROOTFS$readobj_want")"
+# Debian's /usr/bin/emnm resolves its script as <dir of wrapper>/tools/emnm.py, which does not
+# exist; pyodide-build calls emnm for `exports: pyinit`, so every C extension needs a working one.
+mkdir -p "$ROOTFS/usr/local/bin"
+printf '#!/bin/sh\nexec python3 -E /usr/share/emscripten/tools/emnm.py "$@"\n' >"$ROOTFS/usr/local/bin/emnm"
+chmod 755 "$ROOTFS/usr/local/bin/emnm"
+in_root /usr/local/bin/emnm --version >/dev/null || die "emnm wrapper does not run"
 # non-root build user
 in_root useradd --uid 1000 --user-group --create-home --shell /bin/bash builder
 chown -R 1000:1000 "$ROOTFS/$XBENV_DIR"

@@ -54,7 +54,9 @@ def test_c_and_cxx_with_exceptions_compile_to_side_modules(
 ) -> None:
     src, out = dirs
     script = (f"emcc {PIC} -c /src/a.c -o a.o && emcc {SIDE} a.o -o a.so && "
-              f"em++ {PIC} -c /src/b.cpp -o b.o && em++ {SIDE} b.o -o b.so")
+              f"em++ {PIC} -c /src/b.cpp -o b.o && em++ {SIDE} b.o -o b.so && "
+              # pyodide-build lists symbols with emnm for `exports: pyinit`
+              "emnm a.o > a.syms")
     with DockerExecutor(toolchain_image, [Mount(src, "/src"), Mount(out, "/out", False)]) as ex:
         result = ex.run(Step.script("compile", script, out, log=out / "build.log"))
         assert result.ok, (out / "build.log").read_text()
@@ -62,6 +64,7 @@ def test_c_and_cxx_with_exceptions_compile_to_side_modules(
     for name in ("a.so", "b.so"):
         assert (out / name).read_bytes()[:4] == b"\0asm"
         assert (out / name).stat().st_uid == os.getuid()  # the caller owns the outputs
+    assert " T answer" in (out / "a.syms").read_text()
     log = (out / "build.log").read_text()
     assert log.startswith("+ bash -eo pipefail -c 'emcc ")
 
