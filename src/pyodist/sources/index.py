@@ -44,30 +44,35 @@ class IndexFile:
     requires_python: str | None = None
 
 
-def _pip_setting(name: str) -> str | None:
-    """A value from pip's configuration, with pip's precedence (environment wins)."""
+def _pip_settings() -> dict[str, str]:
+    """pip's configuration (files and PIP_* variables), read once, keyed by option name.
+
+    Sections are applied in pip's order of precedence, so the environment wins.
+    """
     from pip._internal.configuration import Configuration  # noqa: PLC0415 - slow import
 
     config = Configuration(isolated=False)
     config.load()
     values = dict(config.items())
-    found = None
+    merged: dict[str, str] = {}
     for section in ("global", "download", "install", ":env:"):
-        found = values.get(f"{section}.{name}", found)
-    return found
+        prefix = f"{section}."
+        merged.update({k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)})
+    return merged
 
 
 def configured_index(override: Sequence[str] = ()) -> IndexSettings:
     """Index URLs in search order: ``override`` if given, else pip's index-url + extras."""
-    cert = _pip_setting("cert")
+    settings = _pip_settings()
+    cert = settings.get("cert")
     if override:
         return IndexSettings(tuple(override), cert)
-    primary = _pip_setting("index-url")
+    primary = settings.get("index-url")
     if not primary:
         from pip._internal.models.index import PyPI  # noqa: PLC0415
 
         primary = PyPI.simple_url
-    extras = (_pip_setting("extra-index-url") or "").split()
+    extras = (settings.get("extra-index-url") or "").split()
     return IndexSettings((primary, *extras), cert)
 
 
