@@ -25,7 +25,7 @@ SUITE=${SUITE:-sid}
 FORCE=${FORCE:-0}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 TOP_PACKAGES=(emscripten python3 python3.14 python3.14-venv nodejs make
-              ca-certificates xz-utils file patch)
+              ca-certificates xz-utils file patch pkgconf)
 VENV=/opt/pyodide-build-venv
 XBENV_DIR=/opt/pyodide-xbuildenv
 XBENV_ARCHIVE_IN_IMAGE=/opt/pyodide/xbuildenv-${PYODIDE_VERSION}.tar.bz2

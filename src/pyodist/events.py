@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Event", "EventSink", "FetchFinished", "FetchProgress", "FetchStarted", "ignore"]
+__all__ = [
+    "BuildFinished",
+    "BuildPhase",
+    "BuildStarted",
+    "Event",
+    "EventSink",
+    "FetchFinished",
+    "FetchProgress",
+    "FetchStarted",
+    "ignore",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,22 @@ class FetchFinished(Event):
     sha256: str
     size: int
     cached: bool  # True when the cache already had it and nothing was downloaded
+
+
+@dataclass(frozen=True)
+class BuildStarted(Event):
+    version: str
+
+
+@dataclass(frozen=True)
+class BuildPhase(Event):
+    phase: str  # "source", "compile", "check"
+
+
+@dataclass(frozen=True)
+class BuildFinished(Event):
+    status: str  # "built", "cached", "failed", "blocked", "skipped"
+    seconds: float
 
 
 EventSink = Callable[[Event], None]

@@ -24,6 +24,7 @@ DEFAULT_PYODIDE_INTEGRITY = (
     "sha512-0YvXxEhfEdpLfb/XkM2BFAeMROq0iMUX2bzzH9pOttyMcWkwq+HbE5uyuGD82LN7y2q+SNvi/6V5JEsOlD2R1A=="
 )
 DEFAULT_IMAGE_REPO = "pyodist-toolchain"
+DEFAULT_SOURCE_DATE_EPOCH = 315532800
 EXECUTOR_KINDS = ("docker", "host")
 
 
@@ -41,6 +42,14 @@ class Options:
     pyodide_version: str = DEFAULT_PYODIDE_VERSION
     image: str = f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}"
     executor: str = "docker"
+    # stamped into every archive a build writes (SOURCE_DATE_EPOCH; default 1980-01-01)
+    source_date_epoch: int = DEFAULT_SOURCE_DATE_EPOCH
+
+    @property
+    def pyodide_integrity(self) -> str | None:
+        """The pinned npm integrity of the runtime, when it is the default version."""
+        return DEFAULT_PYODIDE_INTEGRITY if self.pyodide_version == DEFAULT_PYODIDE_VERSION \
+            else None
 
     @property
     def docker_dir(self) -> Path:
@@ -109,6 +118,12 @@ def resolve_options(
             f"unknown executor {chosen_executor!r}", key=f"--executor / {ENV_PREFIX}EXECUTOR",
             hint=f"use one of {', '.join(EXECUTOR_KINDS)}",
         )
+    epoch_text = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch_text and not epoch_text.isdigit():
+        raise ConfigError.single(
+            f"SOURCE_DATE_EPOCH={epoch_text!r} is not a whole number of seconds",
+            key="SOURCE_DATE_EPOCH", hint="unset it, or set it to e.g. $(git log -1 --format=%ct)",
+        )
     if cache_dir:
         cache = (root / cache_dir).resolve()
     elif environ.get(f"{ENV_PREFIX}CACHE_DIR"):
@@ -126,4 +141,5 @@ def resolve_options(
         image=image or environ.get(f"{ENV_PREFIX}IMAGE")
         or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}",
         executor=chosen_executor,
+        source_date_epoch=int(epoch_text) if epoch_text else DEFAULT_SOURCE_DATE_EPOCH,
     )

@@ -26,6 +26,7 @@ class Target:
     pyodide_version: str
     abi: str
     toolchain_id: str  # the toolchain image id (or a host toolchain fingerprint)
+    source_date_epoch: int = 315532800  # stamped into every archive the build writes
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def plan_build(
             "recipe": recipe.digest(),
             "inputs": inputs[name],
             "target": {"pyodide": target.pyodide_version, "abi": target.abi,
-                       "toolchain": target.toolchain_id},
+                       "toolchain": target.toolchain_id, "epoch": target.source_date_epoch},
             "deps": {d: keys[d] for d in deps},
         })
         tasks[name] = BuildTask(

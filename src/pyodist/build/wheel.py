@@ -17,13 +17,20 @@ import os
 import re
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyodist.errors import BuildError
 
-__all__ = ["DEFAULT_EPOCH", "WheelName", "normalize_wheel", "parse_wheel_name"]
+__all__ = [
+    "DEFAULT_EPOCH",
+    "WheelName",
+    "normalize_wheel",
+    "normalize_zip",
+    "parse_wheel_name",
+    "scrub_random_paths",
+]
 
 # 1980-01-01, the earliest time a zip entry can hold; used when SOURCE_DATE_EPOCH is unset.
 DEFAULT_EPOCH = 315532800
@@ -86,19 +93,76 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest.decode()}"
 
 
-def normalize_wheel(path: Path, *, epoch: int | None = None) -> Path:
-    """Rewrite the wheel at ``path`` in place (atomically) in the reproducible form."""
-    if epoch is None:
-        epoch = int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
+# Build environments live in randomly named folders (pypa/build's ``/tmp/build-env-XXXX``);
+# some backends write that path into generated files (numpy's ``__config__.py``).
+_RANDOM_PATHS = re.compile(rb"/tmp/build-env-[A-Za-z0-9_]+")
+_TEXT_SUFFIXES = (".py", ".pc", ".cfg", ".txt", ".json", ".cmake", ".ini", ".toml")
+
+
+def scrub_random_paths(name: str, data: bytes) -> bytes:
+    """Replace random build-environment paths in generated text files with a fixed one."""
+    if not name.endswith(_TEXT_SUFFIXES):
+        return data
+    return _RANDOM_PATHS.sub(b"/tmp/build-env", data)
+
+
+def _read_zip(path: Path, what: str) -> dict[str, tuple[bytes, int]]:
     try:
         with zipfile.ZipFile(path) as src:
-            entries = {
+            return {
                 info.filename: (src.read(info), (info.external_attr >> 16) & 0o777)
                 for info in src.infolist() if not info.is_dir()
             }
     except (zipfile.BadZipFile, OSError) as exc:
-        raise BuildError(f"{path.name} is not a readable wheel: {exc}",
-                         hint="look at the build log: the backend wrote a broken file") from None
+        raise BuildError(f"{path.name} is not a readable {what}: {exc}",
+                         hint="look at the build log: the build wrote a broken file") from None
+
+
+def _zip_info(name: str, date_time: tuple[int, int, int, int, int, int],
+              mode: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time)
+    info.external_attr = (0o100755 if mode & 0o111 else 0o100644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # unix, so the mode above is honoured
+    return info
+
+
+def _replace_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _epoch(epoch: int | None) -> int:
+    if epoch is None:
+        return int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
+    return epoch
+
+
+def normalize_zip(path: Path, *, epoch: int | None = None) -> Path:
+    """Rewrite a plain zip (a ``-tests`` archive, a shared-library bundle) reproducibly."""
+    entries = _read_zip(path, "zip archive")
+    date_time = _zip_time(_epoch(epoch))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for name in sorted(entries):
+            data, mode = entries[name]
+            out.writestr(_zip_info(name, date_time, mode), data, compresslevel=9)
+    _replace_bytes(path, buf.getvalue())
+    return path
+
+
+def normalize_wheel(path: Path, *, epoch: int | None = None,
+                    rewrite: Callable[[str, bytes], bytes] | None = None) -> Path:
+    """Rewrite the wheel at ``path`` in place (atomically) in the reproducible form.
+
+    ``rewrite(name, data)`` may change a member's bytes first (see
+    :func:`scrub_random_paths`); ``RECORD`` is recomputed from what is stored.
+    """
+    epoch = _epoch(epoch)
+    entries = _read_zip(path, "wheel")
+    if rewrite is not None:
+        entries = {n: (rewrite(n, d), m) for n, (d, m) in entries.items()}
     records = [n for n in entries if n.endswith(".dist-info/RECORD")]
     if len(records) != 1:
         raise BuildError(f"{path.name} has {len(records)} RECORD files, expected one",
@@ -111,21 +175,12 @@ def normalize_wheel(path: Path, *, epoch: int | None = None) -> Path:
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as out:
         for name in _order(entries):
             data, mode = entries[name]
-            info = zipfile.ZipInfo(name, date_time)
-            info.external_attr = (0o100755 if mode & 0o111 else 0o100644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3  # unix, so the mode above is honoured
-            out.writestr(info, data, compresslevel=9)
+            out.writestr(_zip_info(name, date_time, mode), data, compresslevel=9)
             rows.append((name, _record_hash(data), str(len(data))))
         rows.append((record_name, "", ""))
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(rows)
-        info = zipfile.ZipInfo(record_name, date_time)
-        info.external_attr = 0o100644 << 16
-        info.create_system = 3
-        out.writestr(info, text.getvalue().encode(), compress_type=zipfile.ZIP_DEFLATED,
+        out.writestr(_zip_info(record_name, date_time, 0o644), text.getvalue().encode(),
                      compresslevel=9)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    _replace_bytes(path, buf.getvalue())
     return path

@@ -11,15 +11,35 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TaskID,
     TextColumn,
+    TimeElapsedColumn,
     TransferSpeedColumn,
 )
 
-from pyodist.events import Event, EventSink, FetchFinished, FetchProgress, FetchStarted
+from pyodist.events import (
+    BuildFinished,
+    BuildPhase,
+    BuildStarted,
+    Event,
+    EventSink,
+    FetchFinished,
+    FetchProgress,
+    FetchStarted,
+)
 
-__all__ = ["event_sink", "human_size"]
+__all__ = ["build_sink", "event_sink", "human_size", "print_line"]
+
+_STATUS_MARK = {"built": "[green]✓[/]", "cached": "[blue]=[/]", "failed": "[red]✗[/]",
+                "blocked": "[yellow]-[/]", "skipped": "[dim]-[/]"}
+
+
+def print_line(line: str) -> None:
+    """One plain progress line to stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def human_size(size: float) -> str:
@@ -77,3 +97,68 @@ def event_sink(*, plain: bool, quiet: bool = False) -> Iterator[EventSink]:
     )
     with progress:
         yield _Rich(progress)
+
+
+class _PlainBuild:
+    """Build progress as lines: a start and an end line per package."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.finished = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, BuildStarted):
+                print_line(f"build {event.name} {event.version}: started")
+            elif isinstance(event, BuildFinished):
+                self.finished += 1
+                took = f" in {event.seconds:.1f} s" if event.seconds else ""
+                print_line(f"build {event.name}: {event.status}{took} "
+                           f"[{self.finished}/{self.total}]")
+
+
+class _RichBuild:
+    """A live view: one spinner line per package building now, and an overall bar."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress = progress
+        self.overall = progress.add_task("packages", total=total)
+        self.tasks: dict[str, TaskID] = {}
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, BuildStarted):
+                self.tasks[event.name] = self.progress.add_task(
+                    f"{event.name} {event.version}", total=None)
+            elif isinstance(event, BuildPhase) and event.name in self.tasks:
+                self.progress.update(self.tasks[event.name],
+                                     description=f"{event.name}: {event.phase}")
+            elif isinstance(event, BuildFinished):
+                task = self.tasks.pop(event.name, None)
+                if task is not None:
+                    self.progress.remove_task(task)
+                self.counts[event.status] = self.counts.get(event.status, 0) + 1
+                took = f" ({event.seconds:.1f} s)" if event.seconds else ""
+                self.progress.console.print(
+                    f"{_STATUS_MARK.get(event.status, '?')} {event.name}: {event.status}{took}")
+                summary = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items()))
+                self.progress.update(self.overall, advance=1, description=summary)
+
+
+@contextlib.contextmanager
+def build_sink(*, plain: bool, quiet: bool, total: int) -> Iterator[EventSink]:
+    if quiet:
+        yield lambda _e: None
+        return
+    if plain:
+        yield _PlainBuild(total)
+        return
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    )
+    with progress:
+        yield _RichBuild(progress, total)

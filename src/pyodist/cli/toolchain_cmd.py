@@ -6,11 +6,12 @@ import argparse
 import os
 import shutil
 
+from pyodist.cli.progress import print_line
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import ToolchainError
 from pyodist.options import Options
 from pyodist.toolchain import docker_client
-from pyodist.toolchain.image import build_image, inspect_image, print_line
+from pyodist.toolchain.image import build_image, inspect_image
 
 __all__ = ["add_parser"]
 

@@ -105,6 +105,9 @@ class Executor(Protocol):
 
     def guest_path(self, host: Path) -> str: ...
 
+    def lend(self, host: Path) -> None:
+        """Make a folder created after start-up writable for the steps' user."""
+
     def run(self, step: Step) -> StepResult: ...
 
 
@@ -134,6 +137,9 @@ class HostExecutor:
     def guest_path(self, host: Path) -> str:
         return str(host)
 
+    def lend(self, host: Path) -> None:
+        return None
+
     def run(self, step: Step) -> StepResult:
         timeout = step.timeout if step.timeout is not None else self.limits.step_timeout
         start = time.monotonic()
@@ -160,6 +166,13 @@ class HostExecutor:
                 proc.wait()
                 raise
         return StepResult(step.name, code, time.monotonic() - start, timed_out)
+
+
+def _chown_tree(top: Path, uid: int, gid: int) -> None:
+    os.chown(top, uid, gid)
+    for root, dirs, files in os.walk(top):
+        for name in (*dirs, *files):
+            os.chown(Path(root, name), uid, gid, follow_symlinks=False)
 
 
 def docker_client() -> Any:
@@ -270,12 +283,12 @@ class DockerExecutor:
 
     def _chown_writable(self, uid: int, gid: int) -> None:
         for m in self.mounts:
-            if m.read_only:
-                continue
-            os.chown(m.host, uid, gid)
-            for root, dirs, files in os.walk(m.host):
-                for name in (*dirs, *files):
-                    os.chown(Path(root, name), uid, gid, follow_symlinks=False)
+            if not m.read_only:
+                _chown_tree(m.host, uid, gid)
+
+    def lend(self, host: Path) -> None:
+        if self.uid == 0:
+            _chown_tree(host, BUILD_USER_UID, BUILD_USER_UID)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

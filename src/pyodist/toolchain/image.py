@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,7 +116,3 @@ def build_image(
         raise ToolchainError(f"building the toolchain image failed (exit {code}):\n{tail}",
                              hint=f"the full log is {log}")
     return time.monotonic() - start
-
-
-def print_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

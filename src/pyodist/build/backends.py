@@ -1,0 +1,172 @@
+"""Build-backend wheels for the offline build container.
+
+The build container has no network, and pyodide-build installs each package's
+``build-system.requires`` into an isolated environment with pip. So before a build, pyodist
+reads those requirements from the prepared source tree and downloads matching wheels for the
+container's Python (``pip download`` on the host, through the index pip is configured with)
+into one shared folder that the container sees read-only as an extra ``--find-links``.
+
+Each distinct requirement set is resolved once: the resolution is recorded under
+``resolved/<key>.json`` (the wheel files it chose, with sha256) and reused while those files
+are intact, which keeps repeated and offline builds fast. Resolving separately per package
+matters: one joint resolve would pick a single version of ``flit_core`` for packages that
+need ``<4`` and packages that take the newest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sys
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from pyodist.errors import BuildError
+from pyodist.process import run
+from pyodist.sources.cache import sha256_file
+
+__all__ = ["BackendWheelhouse", "GuestPython", "build_requirements"]
+
+# What pypa/build assumes for a project without [build-system] (PEP 517's fallback).
+_LEGACY_REQUIRES = ("setuptools>=40.8.0",)
+# Backends ask for more at build time (get_requires_for_build_wheel); these are the usual.
+_ALWAYS = ("wheel",)
+
+
+@dataclass(frozen=True)
+class GuestPython:
+    """The interpreter inside the toolchain image that build environments are made for."""
+
+    version: str = "3.14"
+    glibc: str = "2_39"  # the image has a newer glibc; manylinux_2_39 and older all install
+    arch: str = "x86_64"
+
+    @property
+    def abi(self) -> str:
+        return "cp" + self.version.replace(".", "")
+
+    def pip_target_args(self) -> list[str]:
+        return ["--only-binary=:all:", "--python-version", self.version,
+                "--implementation", "cp", "--abi", self.abi, "--abi", "abi3", "--abi", "none",
+                "--platform", f"manylinux_{self.glibc}_{self.arch}",
+                "--platform", f"linux_{self.arch}"]
+
+
+def build_requirements(tree: Path, *, where: str) -> tuple[str, ...]:
+    """The PEP 518 ``build-system.requires`` of the source tree at ``tree``.
+
+    ``where`` names the recipe in errors.
+    """
+    pyproject = tree / "pyproject.toml"
+    if not pyproject.is_file():
+        return _LEGACY_REQUIRES
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{where}: the source's pyproject.toml does not parse: {exc}",
+                         hint="fix it with a patch in the recipe's source/patches") from None
+    system = data.get("build-system")
+    if not isinstance(system, dict):
+        return _LEGACY_REQUIRES
+    requires = system.get("requires", list(_LEGACY_REQUIRES))
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise BuildError(f"{where}: build-system.requires in pyproject.toml is not a list of "
+                         "strings", hint="fix it with a patch in the recipe's source/patches")
+    return tuple(requires)
+
+
+class BackendWheelhouse:
+    """A folder of wheels for build environments in the container, filled on demand."""
+
+    def __init__(self, root: Path, *, index_urls: Sequence[str], offline: bool,
+                 guest: GuestPython | None = None, python: str = sys.executable) -> None:
+        self.root = root
+        self.wheels = root / "wheels"
+        self.index_urls = tuple(index_urls)
+        self.offline = offline
+        self.guest = guest or GuestPython()
+        self.python = python
+
+    def _key(self, requirements: Iterable[str]) -> str:
+        text = json.dumps({"requires": sorted(set(requirements)), "python": self.guest.abi,
+                           "glibc": self.guest.glibc, "arch": self.guest.arch})
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _recorded(self, key: str) -> dict[str, str] | None:
+        try:
+            record: dict[str, str] = json.loads(
+                (self.root / "resolved" / f"{key}.json").read_text())["wheels"]
+        except (OSError, ValueError, KeyError):
+            return None
+        for name, digest in record.items():
+            path = self.wheels / name
+            if not path.is_file() or sha256_file(path) != digest:
+                return None
+        return record
+
+    def ensure(self, requirements: Sequence[str], *, where: str) -> dict[str, str]:
+        """Make wheels for ``requirements`` (and their dependencies) available.
+
+        Returns the chosen wheel files and their sha256, for the build's provenance record.
+        """
+        wanted = (*requirements, *_ALWAYS)
+        key = self._key(wanted)
+        found = self._recorded(key)
+        if found is not None:
+            return found
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / f".{key}.lock")):
+            found = self._recorded(key)
+            if found is not None:
+                return found
+            if self.offline:
+                raise BuildError(
+                    f"{where}: build-backend wheels for {', '.join(requirements)} are not in "
+                    f"the cache ({self.root}) and --offline forbids downloading them",
+                    hint="run the build once online; the wheels are then reused offline",
+                )
+            record = self._download(wanted, where=where)
+            resolved = self.root / "resolved"
+            resolved.mkdir(exist_ok=True)
+            tmp = resolved / f".{key}.{secrets.token_hex(4)}.tmp"
+            tmp.write_text(json.dumps({"requires": sorted(set(wanted)), "wheels": record},
+                                      indent=1, sort_keys=True))
+            os.replace(tmp, resolved / f"{key}.json")
+            return record
+
+    def _download(self, requirements: Sequence[str], *, where: str) -> dict[str, str]:
+        staging = self.root / f".download.{os.getpid()}.{secrets.token_hex(4)}"
+        staging.mkdir(parents=True)
+        try:
+            argv = [self.python, "-m", "pip", "download", "--disable-pip-version-check",
+                    "--no-input", "--quiet", "--dest", str(staging),
+                    *self.guest.pip_target_args()]
+            if self.index_urls:
+                argv += ["--index-url", self.index_urls[0]]
+                for extra in self.index_urls[1:]:
+                    argv += ["--extra-index-url", extra]
+            result = run([*argv, *requirements], timeout=900)
+            if result.returncode != 0:
+                raise BuildError(
+                    f"{where}: cannot get build-backend wheels for Python {self.guest.version} "
+                    f"({', '.join(requirements)}):\n{result.tail(8)}",
+                    hint="every build requirement needs a wheel on the index pip is "
+                         "configured with; an sdist-only backend cannot be installed offline",
+                )
+            self.wheels.mkdir(parents=True, exist_ok=True)
+            record = {}
+            for path in sorted(staging.glob("*.whl")):
+                record[path.name] = sha256_file(path)
+                target = self.wheels / path.name
+                if not target.exists():
+                    os.replace(path, target)
+            return record
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Build one recipe inside the toolchain (container or host); called by pyodist's build engine.
+# usage: guest_build.sh NAME TASK_DIR
+#   TASK_DIR/recipes/NAME/meta.yaml  the recipe, its source rewritten to a prepared local tree
+#   TASK_DIR/build                   pyodide-build's build dir; build/.libs holds the libraries
+#                                    this recipe links against (WASM_LIBRARY_DIR)
+#   TASK_DIR/cross/                  optional: requirements.txt lines and site-packages-extras
+#                                    files of cross-build packages (numpy's wasm headers ...)
+# pyodide-build writes its wheel to TASK_DIR/recipes/NAME/dist/. The image's cross-build
+# environment is read-only, so each build gets a private copy (about 16 MB) it may change.
+set -euo pipefail
+name=$1
+task=$2
+
+image_xbenv=${PYODIDE_XBUILDENV_PATH:?PYODIDE_XBUILDENV_PATH is not set: not a pyodist toolchain}
+version=$(basename "$(readlink -f "$image_xbenv/xbuildenv")")
+mine=$task/xbuildenv
+rm -rf "$mine"
+mkdir -p "$mine"
+cp -a "$image_xbenv/$version" "$mine/$version"
+ln -s "$mine/$version" "$mine/xbuildenv"
+if [ -d "$task/cross" ]; then
+  xb=$mine/$version/xbuildenv
+  cat "$task/cross/requirements.txt" >>"$xb/requirements.txt"
+  cp -a "$task/cross/site-packages-extras/." "$xb/site-packages-extras/"
+fi
+export PYODIDE_XBUILDENV_PATH=$mine
+
+echo "pyodist: building $name with $(pyodide --version 2>/dev/null | head -n1)," \
+     "emscripten $(pyodide config get emscripten_version 2>/dev/null)"
+# pyodide-build looks for a Pyodide checkout upwards from the working directory
+cd /tmp
+exec pyodide build-recipes-no-deps "$name" --recipe-dir "$task/recipes" \
+  --build-dir "$task/build" --force-rebuild
