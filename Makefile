@@ -31,13 +31,13 @@ engine: host-deps
 image: venv engine
 	$(PYODIST) toolchain build
 
-# The main job: validate the recipes and plan the default distribution into dist/.
+JOBS ?= 2
+
+# The main job: build every recipe (cached by content) and put the wheels into dist/wheels.
 dist: venv host-deps image
 	$(PYODIST) recipes check
-	mkdir -p dist
-	$(PYODIST) recipes graph '*' --json > dist/.plan.json.tmp && mv dist/.plan.json.tmp dist/plan.json
-	@echo "make dist: recipes validated and the build plan written to dist/plan.json;"
-	@echo "building wheels and the runtime bundle is not implemented yet (see issues)."
+	$(PYODIST) build '*' -j $(JOBS) --out dist/wheels
+	@echo "make dist: wheels in dist/wheels (the runtime bundle is not implemented yet)"
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench
@@ -53,8 +53,11 @@ test: lint host-deps image
 	exit $$code
 
 bench: venv image
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(PY) bench/recipes_check.py
 	$(PY) bench/toolchain.py
+	$(PY) bench/build.py
+	$(PY) bench/numpy_kernels.py
 
 clean:
 	rm -rf dist build .mypy_cache .ruff_cache .pytest_cache

@@ -55,8 +55,14 @@ class GuestPython:
     def pip_target_args(self) -> list[str]:
         return ["--only-binary=:all:", "--python-version", self.version,
                 "--implementation", "cp", "--abi", self.abi, "--abi", "abi3", "--abi", "none",
-                "--platform", f"manylinux_{self.glibc}_{self.arch}",
-                "--platform", f"linux_{self.arch}"]
+                *(a for p in self.platforms() for a in ("--platform", p))]
+
+    def platforms(self) -> list[str]:
+        """Platform tags the guest installs, newest first (pip does not expand them itself)."""
+        newest = int(self.glibc.split("_")[1])
+        tags = [f"manylinux_2_{minor}_{self.arch}" for minor in range(newest, 4, -1)]
+        return [*tags, f"manylinux2014_{self.arch}", f"manylinux2010_{self.arch}",
+                f"manylinux1_{self.arch}", f"linux_{self.arch}"]
 
 
 def build_requirements(tree: Path, *, where: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -41,6 +42,7 @@ from pyodist.build.planner import BuildPlan, BuildTask
 from pyodist.build.wheel import normalize_wheel, normalize_zip, scrub_random_paths
 from pyodist.errors import BuildError, PyodistError
 from pyodist.events import BuildFinished, BuildPhase, BuildStarted, EventSink, ignore
+from pyodist.process import pid_alive
 from pyodist.recipe.spec import Recipe
 from pyodist.runtime.node import check_imports
 from pyodist.sources.fetch import Fetcher
@@ -145,11 +147,27 @@ class _TaskFailed(Exception):
         self.log = log
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_FIRST_ERROR = re.compile(r"(\berror:|\bError:|\bERROR\b|fatal error|Traceback)")
+
+
 def _tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
+    """The end of a log, preceded by its first error when that lies further up.
+
+    Build logs end with the tool's traceback, while the cause (a compiler message, a missing
+    module) is often printed much earlier.
+    """
     if path is None or not path.is_file():
         return ""
-    text = path.read_bytes()[-64_000:].decode("utf-8", "replace")
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+    text = path.read_bytes()[-400_000:].decode("utf-8", "replace")
+    all_lines = [_ANSI.sub("", line).rstrip() for line in text.rstrip().splitlines()]
+    tail = all_lines[-lines:]
+    start = len(all_lines) - len(tail)
+    first = next((i for i, line in enumerate(all_lines) if _FIRST_ERROR.search(line)), None)
+    if first is None or first >= start - 2:
+        return "\n".join(tail)
+    head = all_lines[max(0, first - 2): first + 8]
+    return "\n".join([*head, "...", *all_lines[-(lines - len(head)):]])
 
 
 def _snapshot(root: Path) -> dict[str, str]:
@@ -209,8 +227,7 @@ class BuildEngine:
         report = BuildReport(self.plan)
         start = time.monotonic()
         state = _Schedule(pending=list(self.plan.order))
-        self.work.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self._driver_source(), self.work / "guest_build.sh")
+        self._prepare_run()
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="build") as pool:
             try:
                 while state.pending or state.running:
@@ -264,6 +281,21 @@ class BuildEngine:
                 elif len(state.running) < self.jobs:
                     state.pending.remove(name)
                     state.running[pool.submit(self._build_one, task)] = name
+
+    def _prepare_run(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self._driver_source(), self.work / "guest_build.sh")
+        if not self.plan.to_build:
+            return
+        self.executor.lend(self.work)
+        log = self.logs / "prepare.log"
+        result = self.executor.run(Step(
+            "prepare", ("bash", self.executor.guest_path(self.work / "guest_build.sh"),
+                        "--prepare", self.executor.guest_path(self.work)),
+            self.work, log=log))
+        if not result.ok:
+            raise BuildError(f"preparing the toolchain for this run failed:\n{_tail(log, 10)}",
+                             hint=f"the full log is {log}")
 
     def _root_failures(self, name: str, report: BuildReport) -> set[str]:
         roots: set[str] = set()
@@ -381,6 +413,10 @@ class BuildEngine:
         if recipe.build.type == "package":
             requires = list(build_requirements(tree, where=str(recipe.path)))
             requires += [f"{name}=={version}" for name, version, _ in cross]
+            if recipe.build.cross_build_env:
+                # pyodide-build installs the native build of a cross-build package into the
+                # host site-packages and overlays its wasm headers (cross-build-files)
+                requires.append(f"{recipe.name}=={recipe.version}")
             backends = self.wheelhouse.ensure(requires, where=str(recipe.path))
         return backends
 
@@ -446,11 +482,6 @@ class BuildEngine:
             log=log,
         )
         result = self.executor.run(step)
-        inner = folder / "recipes" / recipe.name / "build.log"
-        if inner.is_file():
-            with log.open("ab") as out:
-                out.write(b"\n--- pyodide-build's build.log ---\n")
-                out.write(inner.read_bytes())
         if result.timed_out:
             raise _TaskFailed(f"timed out after {result.seconds:.0f} s", log)
         if not result.ok:
@@ -520,15 +551,20 @@ class BuildEngine:
 
 
 @contextlib.contextmanager
-def run_folder(root: Path) -> Iterator[Path]:
-    """A fresh work folder for one build run, removed afterwards."""
+def run_folder(root: Path, *, keep: bool = False) -> Iterator[Path]:
+    """A fresh work folder for one build run, removed afterwards unless ``keep``."""
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob("run-*"):  # left by a killed run whose process is gone
+        pid = stale.name.split("-")[1]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
     folder = root / f"run-{os.getpid()}-{int(time.time())}"
     folder.mkdir()
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def report_json(report: BuildReport) -> str:

@@ -123,7 +123,7 @@ def _build(args: argparse.Namespace, options: Options) -> int:
                                        index_urls=options.index_urls, offline=options.offline)
         wheelhouse.wheels.mkdir(parents=True, exist_ok=True)
         with (build_sink(plain=options.plain, quiet=args.json, total=len(plan.order)) as sink,
-              run_folder(options.build_dir) as work,
+              run_folder(options.build_dir, keep=args.keep_work) as work,
               _executor(options, work, wheelhouse.wheels) as executor):
             engine = BuildEngine(
                 plan, cache=cache, fetcher=make_fetcher(options), executor=executor,

@@ -1,0 +1,1 @@
+raise ImportError("badimport refuses to import in Pyodide")

@@ -1,0 +1,1 @@
+from finemod import ANSWER  # noqa: F401 - needs the fine package at runtime

@@ -1,0 +1,167 @@
+"""`pyodist build` for real: the toolchain container, pyodide-build, Node + Pyodide.
+
+The project's recipes (all but numpy, which has its own test) are built cold into a fresh
+cache, with the import check of every wheel; a second cold build into another cache must
+give byte-identical wheels. A small recipe set under tests/data/buildset exercises failures:
+a compile error, a wheel that does not import, a dependent blocked by a failure, and an
+unrelated package that still builds with --keep-going.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILDSET = ROOT / "tests" / "data" / "buildset"
+# Everything in recipes/ but the science stack (numpy is slow; built and smoke-tested in
+# test_science.py)
+SELECTION = ["*", "!tag:science"]
+REPRO_SELECTION = ["six", "attrs", "markupsafe", "ujson", "lz4"]
+
+
+def pyodist(*args: str, cache: Path, recipe_dir: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "pyodist", "--cache-dir", str(cache)]
+    if recipe_dir is not None:
+        argv += ["--recipe-dir", str(recipe_dir)]
+    return subprocess.run([*argv, *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "CI": "1", **(env or {})}, timeout=1800,
+                          check=False)
+
+
+def report(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail(f"no JSON report (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return data
+
+
+def wheel_hashes(data: dict[str, Any]) -> dict[str, str]:
+    found = {}
+    for pkg in data["packages"].values():
+        for f in pkg["files"]:
+            if f.endswith(".whl"):
+                found[Path(f).name] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+    return found
+
+
+@pytest.fixture(scope="module")
+def cold_build(tmp_path_factory: pytest.TempPathFactory,
+               toolchain_image: str) -> tuple[Path, dict[str, Any]]:
+    cache = tmp_path_factory.mktemp("cache-a")
+    proc = pyodist("build", *SELECTION, "-j", "2", "--json", cache=cache,
+                   env={"PYODIST_IMAGE": toolchain_image})
+    data = report(proc)
+    assert proc.returncode == 0, json.dumps(data, indent=1)[-4000:]
+    return cache, data
+
+
+def test_every_recipe_builds_and_imports(cold_build: tuple[Path, dict[str, Any]]) -> None:
+    _cache, data = cold_build
+    statuses = {n: p["status"] for n, p in data["packages"].items()}
+    assert set(statuses.values()) == {"built"}, statuses
+    assert "numpy" not in statuses and "bottleneck" not in statuses
+    # at least 6 pure packages and 3 compiled extensions, one linking a static library
+    wheels = wheel_hashes(data)
+    pure = [w for w in wheels if w.endswith("-none-any.whl")]
+    native = [w for w in wheels if "wasm32" in w]
+    assert len(pure) >= 6, pure
+    assert {w.split("-")[0] for w in native} >= {"markupsafe", "ujson", "lz4"}
+    abi = data["target"]["abi"]
+    assert all(w.endswith(f"-cp314-cp314-pyemscripten_{abi}_wasm32.whl") for w in native)
+
+
+def test_static_library_is_linked(cold_build: tuple[Path, dict[str, Any]]) -> None:
+    cache, data = cold_build
+    libs = data["packages"]["liblz4"]["files"]
+    assert [Path(f).name for f in libs] == ["liblz4-1.9.4-libs.tar"]
+    log = (cache / "logs" / "lz4.log").read_text()
+    assert "-llz4" in log  # found through the library's pkg-config file
+    assert "lz4libs/lz4.c" not in log  # and not the copy vendored in the sdist
+
+
+def test_wheels_are_normalised(cold_build: tuple[Path, dict[str, Any]]) -> None:
+    _cache, data = cold_build
+    for pkg in data["packages"].values():
+        for f in pkg["files"]:
+            if not f.endswith(".whl"):
+                continue
+            with zipfile.ZipFile(f) as zf:
+                infos = zf.infolist()
+                assert infos[-1].filename.endswith(".dist-info/RECORD")
+                assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+                assert all((i.external_attr >> 16) in (0o100644, 0o100755) for i in infos)
+
+
+def test_noop_rebuild_uses_the_cache(cold_build: tuple[Path, dict[str, Any]]) -> None:
+    cache, first = cold_build
+    proc = pyodist("build", *SELECTION, "--json", cache=cache)
+    data = report(proc)
+    assert proc.returncode == 0
+    assert {p["status"] for p in data["packages"].values()} == {"cached"}
+    assert wheel_hashes(data) == wheel_hashes(first)
+
+
+def test_two_clean_builds_are_identical(cold_build: tuple[Path, dict[str, Any]],
+                                        tmp_path: Path) -> None:
+    _cache, first = cold_build
+    proc = pyodist("build", *REPRO_SELECTION, "-j", "2", "--json", cache=tmp_path / "cache-b")
+    data = report(proc)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    second = wheel_hashes(data)
+    assert len(second) == len(REPRO_SELECTION)
+    assert second == {n: h for n, h in wheel_hashes(first).items() if n in second}
+
+
+def test_keep_going_reports_failures_and_what_they_block(tmp_path: Path,
+                                                         toolchain_image: str) -> None:
+    proc = pyodist("build", "-k", "-j", "2", "--json", cache=tmp_path / "cache",
+                   recipe_dir=BUILDSET)
+    data = report(proc)
+    assert proc.returncode == 8  # BuildError
+    pkgs = data["packages"]
+    assert {n: p["status"] for n, p in pkgs.items()} == {
+        "fine": "built", "uses-fine": "built", "broken": "failed",
+        "needs-broken": "blocked", "bad-import": "failed",
+    }
+    assert "undeclared_identifier_for_pyodist_test" in pkgs["broken"]["log_tail"]
+    assert pkgs["needs-broken"]["blocked_by"] == ["broken"]
+    assert "badimport refuses to import" in pkgs["bad-import"]["error"]
+    assert Path(pkgs["broken"]["log"]).is_file()
+    assert data["counts"] == {"built": 2, "cached": 0, "failed": 2, "blocked": 1,
+                              "skipped": 0}
+
+
+def test_changed_recipe_rebuilds_itself_and_dependents_only(tmp_path: Path,
+                                                            toolchain_image: str) -> None:
+    recipes = tmp_path / "recipes"
+    for name in ("fine", "uses-fine"):
+        shutil.copytree(BUILDSET / name, recipes / name)
+    other = recipes / "other"
+    (other / "src" / "othermod").mkdir(parents=True)
+    (other / "src" / "othermod" / "__init__.py").write_text("")
+    (other / "src" / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "setup(name='other', version='1.0', packages=['othermod'])\n")
+    (other / "meta.yaml").write_text(
+        "package: {name: other, version: '1.0'}\nsource: {path: src}\n"
+        "test: {imports: [othermod]}\n")
+    cache = tmp_path / "cache"
+    first = report(pyodist("build", "--json", cache=cache, recipe_dir=recipes))
+    assert {p["status"] for p in first["packages"].values()} == {"built"}, first
+
+    (recipes / "fine" / "src" / "finemod" / "__init__.py").write_text("ANSWER = 43\n")
+    again = report(pyodist("build", "--json", cache=cache, recipe_dir=recipes))
+    assert {n: p["status"] for n, p in again["packages"].items()} == {
+        "fine": "built", "uses-fine": "built", "other": "cached"}

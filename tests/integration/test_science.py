@@ -1,0 +1,126 @@
+"""The science stack: numpy built from its sdist in the toolchain, and a package compiled
+against numpy's headers, both working in Pyodide under Node.
+
+The builds use the user's artifact cache (like `make dist`), so numpy's cold build (a few
+minutes on 2 cores) happens once per machine and later runs reuse it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyodist.runtime.node import run_python
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SMOKE = r"""
+import json
+import numpy as np
+
+a = np.arange(12, dtype=np.float64).reshape(3, 4)
+m = np.array([[4.0, 2.0, 0.6], [2.0, 5.0, 1.5], [0.6, 1.5, 3.0]])
+u, s, vt = np.linalg.svd(a, full_matrices=False)
+chol = np.linalg.cholesky(np.array([[4.0, 2.0], [2.0, 3.0]]))
+w, v = np.linalg.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+spectrum = np.fft.fft(np.array([1.0, 0.0, 0.0, 0.0]))
+signal = np.sin(np.linspace(0, 8 * np.pi, 64))
+rng = np.random.default_rng(0)
+json.dumps({
+    "version": np.__version__,
+    "matmul": (a @ a.T).tolist(),
+    "svd_reconstructs": bool(np.allclose(u @ np.diag(s) @ vt, a)),
+    "singular_values": s.tolist(),
+    "cholesky": chol.ravel().tolist(),
+    "eigh": w.tolist(),
+    "eigvec_ok": bool(np.allclose(m @ np.linalg.eigh(m)[1],
+                                  np.linalg.eigh(m)[1] * np.linalg.eigh(m)[0])),
+    "fft": [[z.real, z.imag] for z in spectrum],
+    "fft_roundtrip": bool(np.allclose(np.fft.ifft(np.fft.fft(signal)).real, signal)),
+    "solve": np.linalg.solve(m, np.array([1.0, 2.0, 3.0])).tolist(),
+    "rng": rng.random(3).tolist(),
+    "long_size": np.dtype(np.int_).itemsize,
+})
+"""
+
+BOTTLENECK = r"""
+import json
+import numpy as np
+import bottleneck as bn
+
+x = np.array([1.0, np.nan, 3.0, 4.0])
+json.dumps({
+    "nanmean": float(bn.nanmean(x)),
+    "move_mean": [None if np.isnan(v) else float(v)
+                  for v in bn.move_mean(np.arange(5.0), window=2)],
+    "rankdata": bn.rankdata([3.0, 1.0, 2.0]).tolist(),
+})
+"""
+
+
+def build(*selection: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyodist", "build", *selection, "--json"], cwd=ROOT,
+        capture_output=True, text=True, env={**os.environ, "CI": "1"}, timeout=3600,
+        check=False,
+    )
+    try:
+        data: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail(f"no JSON report (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    assert proc.returncode == 0, json.dumps(data, indent=1)[-4000:]
+    return data
+
+
+def wheels(data: dict[str, Any], *names: str) -> list[Path]:
+    return [Path(f) for n in names for f in data["packages"][n]["files"] if f.endswith(".whl")]
+
+
+@pytest.fixture(scope="module")
+def science(toolchain_image: str) -> dict[str, Any]:
+    return build("numpy", "bottleneck")
+
+
+def test_numpy_wheel_is_a_wasm_wheel_with_split_tests(science: dict[str, Any]) -> None:
+    files = [Path(f).name for f in science["packages"]["numpy"]["files"]]
+    assert "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl" in files
+    assert "numpy-tests.zip" in files  # unvendor-tests: tests shipped separately
+
+
+def test_numpy_smoke_in_node(science: dict[str, Any], runtime_dir: Path) -> None:
+    result = run_python(runtime_dir, wheels(science, "numpy"), SMOKE)
+    assert result["ok"], result.get("error")
+    got = json.loads(result["result"])
+    assert got["version"] == "2.4.6"
+    assert got["matmul"] == [[14.0, 38.0, 62.0], [38.0, 126.0, 214.0], [62.0, 214.0, 366.0]]
+    assert got["svd_reconstructs"]
+    assert got["singular_values"] == pytest.approx([22.409298, 1.955340, 0.0], abs=1e-5)
+    assert got["cholesky"] == pytest.approx([2.0, 0.0, 1.0, 2.0 ** 0.5])
+    assert got["eigh"] == pytest.approx([1.0, 3.0])
+    assert got["eigvec_ok"]
+    assert got["fft"] == [[1.0, 0.0]] * 4
+    assert got["fft_roundtrip"]
+    assert got["solve"] == pytest.approx([1 / 16, 63 / 680, 16 / 17])
+    # the same stream as native numpy's default_rng(0)
+    assert got["rng"] == pytest.approx([0.6369616873214543, 0.2697867137638703,
+                                        0.04097352393619469])
+    assert got["long_size"] == 4  # wasm32: C long is 4 bytes
+
+
+def test_package_built_against_numpy_headers(science: dict[str, Any],
+                                             runtime_dir: Path) -> None:
+    log = science["packages"]["bottleneck"]["log"]
+    if log:  # built in this run: numpy's wasm headers were put in place for it
+        assert "Installing cross-build packages numpy" in Path(log).read_text()
+    result = run_python(runtime_dir, wheels(science, "numpy", "bottleneck"), BOTTLENECK)
+    assert result["ok"], result.get("error")
+    got = json.loads(result["result"])
+    assert got["nanmean"] == pytest.approx(8.0 / 3.0)
+    assert got["move_mean"] == [None, 0.5, 1.5, 2.5, 3.5]
+    assert got["rankdata"] == [3.0, 1.0, 2.0]

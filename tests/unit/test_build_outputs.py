@@ -1,0 +1,126 @@
+"""Build outputs that must be reproducible, and what the build environment is given."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pyodist.build.archive import extract_tar, write_tar
+from pyodist.build.backends import GuestPython, build_requirements
+from pyodist.build.wheel import normalize_wheel, normalize_zip, scrub_random_paths
+from pyodist.errors import BuildError
+
+
+def _tree(root: Path, mtime: int) -> list[str]:
+    (root / "include").mkdir(parents=True)
+    (root / "lib" / "pkgconfig").mkdir(parents=True)
+    (root / "include" / "z.h").write_text("int z(void);\n")
+    (root / "lib" / "libz.a").write_bytes(b"!<arch>\n")
+    (root / "lib" / "pkgconfig" / "z.pc").write_text("prefix=${pcfiledir}/../..\n")
+    tool = root / "bin-tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o775)
+    for path in root.rglob("*"):
+        os.utime(path, (mtime, mtime))
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+
+
+def test_tar_is_byte_identical_whatever_the_file_times(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    members_a = _tree(a, 1_000_000)
+    members_b = list(reversed(_tree(b, 2_000_000)))
+    out_a = write_tar(tmp_path / "a.tar", a, members_a, epoch=315532800)
+    out_b = write_tar(tmp_path / "b.tar", b, members_b, epoch=315532800)
+    assert out_a.read_bytes() == out_b.read_bytes()
+    with tarfile.open(out_a) as tar:
+        infos = tar.getmembers()
+    assert [i.name for i in infos] == sorted(members_a)
+    assert {(i.uid, i.gid, i.uname, i.mtime) for i in infos} == {(0, 0, "", 315532800)}
+    assert {i.name: oct(i.mode) for i in infos}["bin-tool"] == "0o755"
+
+
+def test_gzip_tar_has_no_timestamp(tmp_path: Path) -> None:
+    members = _tree(tmp_path / "t", 5)
+    one = write_tar(tmp_path / "1.tar.gz", tmp_path / "t", members, epoch=0, compress=True)
+    data = one.read_bytes()
+    assert data[:2] == b"\x1f\x8b" and data[4:8] == b"\0\0\0\0"  # MTIME field is zero
+
+
+def test_extract_tar_merges_into_existing_folder(tmp_path: Path) -> None:
+    members = _tree(tmp_path / "t", 5)
+    archive = write_tar(tmp_path / "libs.tar", tmp_path / "t", members, epoch=0)
+    dest = tmp_path / "dest"
+    (dest / "include").mkdir(parents=True)
+    (dest / "include" / "other.h").write_text("kept\n")
+    extract_tar(archive, dest)
+    assert (dest / "include" / "other.h").read_text() == "kept\n"
+    assert (dest / "lib" / "pkgconfig" / "z.pc").is_file()
+
+
+def _wheel(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_random_build_env_paths_are_scrubbed(tmp_path: Path) -> None:
+    config = b"python = '/tmp/build-env-k3j4_x9q/bin/python'\n"
+    entries = {"pkg/__config__.py": config, "pkg/_x.so": b"/tmp/build-env-abc\0",
+               "pkg-1.0.dist-info/RECORD": b""}
+    one = normalize_wheel(_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", entries),
+                          epoch=0, rewrite=scrub_random_paths)
+    with zipfile.ZipFile(one) as zf:
+        assert zf.read("pkg/__config__.py") == b"python = '/tmp/build-env/bin/python'\n"
+        assert zf.read("pkg/_x.so") == b"/tmp/build-env-abc\0"  # binaries are left alone
+        record = zf.read("pkg-1.0.dist-info/RECORD").decode()
+    digest = hashlib.sha256(b"python = '/tmp/build-env/bin/python'\n").digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert f"pkg/__config__.py,sha256={expected}," in record
+
+
+def test_normalize_zip_sorts_and_fixes_times(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("b/test_b.py", "b")
+        zf.writestr("a/test_a.py", "a")
+    path = tmp_path / "pkg-tests.zip"
+    path.write_bytes(buf.getvalue())
+    normalize_zip(path, epoch=315532800)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.namelist() == ["a/test_a.py", "b/test_b.py"]
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (None, ("setuptools>=40.8.0",)),
+    ("[project]\nname='x'\n", ("setuptools>=40.8.0",)),
+    ("[build-system]\nrequires=['flit_core>=3.2,<4']\nbuild-backend='flit_core.buildapi'\n",
+     ("flit_core>=3.2,<4",)),
+    ("[build-system]\nrequires=[]\n", ()),
+])
+def test_build_requirements(tmp_path: Path, text: str | None,
+                            expected: tuple[str, ...]) -> None:
+    if text is not None:
+        (tmp_path / "pyproject.toml").write_text(text)
+    assert build_requirements(tmp_path, where="recipes/x/meta.yaml") == expected
+
+
+def test_broken_pyproject_names_the_recipe(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[build-system\n")
+    with pytest.raises(BuildError, match=r"recipes/x/meta.yaml: the source's pyproject.toml"):
+        build_requirements(tmp_path, where="recipes/x/meta.yaml")
+
+
+def test_guest_platforms_cover_older_manylinux() -> None:
+    platforms = GuestPython(glibc="2_31").platforms()
+    assert platforms[0] == "manylinux_2_31_x86_64"
+    assert "manylinux_2_28_x86_64" in platforms and "manylinux_2_17_x86_64" in platforms
+    assert "manylinux2014_x86_64" in platforms
