@@ -104,7 +104,7 @@ def main() -> None:
     wasm = run_python(runtime, wasm_wheels(), code, timeout=3600)
     if not wasm.get("ok"):
         sys.exit(f"wasm run failed: {wasm.get('error')}")
-    wasm_data = json.loads(wasm["result"])
+    wasm_data = wasm["result"]
     host = native(code)
     node = subprocess.run([node_binary(), "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()

@@ -14,7 +14,13 @@ import pytest
 
 from pyodist.build.archive import extract_tar, write_tar
 from pyodist.build.backends import GuestPython, build_requirements
-from pyodist.build.wheel import normalize_wheel, normalize_zip, scrub_random_paths
+from pyodist.build.wheel import (
+    is_test_file,
+    normalize_wheel,
+    normalize_zip,
+    scrub_random_paths,
+    unvendor_tests,
+)
 from pyodist.errors import BuildError
 
 
@@ -124,3 +130,45 @@ def test_guest_platforms_cover_older_manylinux() -> None:
     assert platforms[0] == "manylinux_2_31_x86_64"
     assert "manylinux_2_28_x86_64" in platforms and "manylinux_2_17_x86_64" in platforms
     assert "manylinux2014_x86_64" in platforms
+
+
+@pytest.mark.parametrize(("name", "retain", "expected"), [
+    ("pkg/tests/test_a.py", (), True),
+    ("pkg/tests/data/input.csv", (), True),
+    ("pkg/test/__init__.py", (), True),
+    ("pkg/core/test_core.py", (), True),
+    ("pkg/core/core_test.py", (), True),
+    ("pkg/conftest.py", (), True),
+    ("pkg/testing/helpers.py", (), False),
+    ("pkg/contest.py", (), False),
+    ("pkg/tests/__pycache__/x.pyc", (), True),
+    ("pkg-1.0.dist-info/tests/RECORD", (), False),
+    ("pkg/testing/test_utils.py", ("pkg/testing/*",), False),
+    ("pkg/tests/conftest.py", ("*conftest.py",), False),
+])
+def test_is_test_file(name: str, retain: tuple[str, ...], expected: bool) -> None:
+    assert is_test_file(name, retain) is expected
+
+
+def test_unvendor_tests_moves_tests_out(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path / "My_Pkg-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", {
+        "my_pkg/__init__.py": b"", "my_pkg/tests/test_x.py": b"def test(): pass\n",
+        "my_pkg/testing.py": b"", "my_pkg-1.0.dist-info/RECORD": b"",
+    })
+    tests = unvendor_tests(wheel, epoch=0)
+    assert tests is not None and tests.name == "my-pkg-tests.zip"
+    with zipfile.ZipFile(tests) as zf:
+        assert zf.namelist() == ["my_pkg/tests/test_x.py"]
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        record = zf.read("my_pkg-1.0.dist-info/RECORD").decode()
+    assert "my_pkg/tests/test_x.py" not in names and "my_pkg/testing.py" in names
+    assert "test_x" not in record
+
+
+def test_unvendor_tests_without_tests_changes_nothing(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path / "a-1.0-py3-none-any.whl",
+                   {"a/__init__.py": b"", "a-1.0.dist-info/RECORD": b""})
+    before = wheel.read_bytes()
+    assert unvendor_tests(wheel, epoch=0) is None
+    assert wheel.read_bytes() == before

@@ -29,7 +29,7 @@ __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
 
 META = "artifact.json"
 # Bump when a change in pyodist itself changes what a build produces.
-BUILD_LOGIC_VERSION = "1"
+BUILD_LOGIC_VERSION = "2"
 
 
 def artifact_key(parts: Mapping[str, Any]) -> str:

@@ -39,7 +39,12 @@ from pyodist.build.archive import extract_tar, write_tar
 from pyodist.build.backends import BackendWheelhouse, build_requirements
 from pyodist.build.cache import Artifact, ArtifactCache
 from pyodist.build.planner import BuildPlan, BuildTask
-from pyodist.build.wheel import normalize_wheel, normalize_zip, scrub_random_paths
+from pyodist.build.wheel import (
+    normalize_wheel,
+    normalize_zip,
+    scrub_random_paths,
+    unvendor_tests,
+)
 from pyodist.errors import BuildError, PyodistError
 from pyodist.events import BuildFinished, BuildPhase, BuildStarted, EventSink, ignore
 from pyodist.process import pid_alive
@@ -512,9 +517,11 @@ class BuildEngine:
             wheel = Path(shutil.copy2(wheels[0], out / wheels[0].name))
             normalize_wheel(wheel, epoch=self.epoch, rewrite=scrub_random_paths)
             files.append(wheel)
-            for extra in sorted(dist.glob("*-tests.zip")):
-                files.append(normalize_zip(Path(shutil.copy2(extra, out / extra.name)),
-                                           epoch=self.epoch))
+            if recipe.build.unvendor_tests:
+                tests = unvendor_tests(wheel, retain=recipe.build.retain_test_patterns,
+                                       epoch=self.epoch)
+                if tests is not None:
+                    files.append(tests)
         elif recipe.build.type == "shared_library":
             for archive in sorted(dist.glob("*.zip")):
                 files.append(normalize_zip(Path(shutil.copy2(archive, out / archive.name)),

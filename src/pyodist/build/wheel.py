@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import fnmatch
 import hashlib
 import io
 import os
@@ -26,16 +27,19 @@ from pyodist.errors import BuildError
 __all__ = [
     "DEFAULT_EPOCH",
     "WheelName",
+    "is_test_file",
     "normalize_wheel",
     "normalize_zip",
     "parse_wheel_name",
     "scrub_random_paths",
+    "unvendor_tests",
 ]
 
 # 1980-01-01, the earliest time a zip entry can hold; used when SOURCE_DATE_EPOCH is unset.
 DEFAULT_EPOCH = 315532800
 _ZIP_EPOCH_MIN = 315532800
 
+_CANONICAL_RE = re.compile(r"[-_.]+")
 _WHEEL_RE = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-(?P<build>\d[^-]*))?-(?P<py>[^-]+)-(?P<abi>[^-]+)"
     r"-(?P<plat>[^-]+)\.whl$"
@@ -141,8 +145,11 @@ def _epoch(epoch: int | None) -> int:
 
 def normalize_zip(path: Path, *, epoch: int | None = None) -> Path:
     """Rewrite a plain zip (a ``-tests`` archive, a shared-library bundle) reproducibly."""
-    entries = _read_zip(path, "zip archive")
-    date_time = _zip_time(_epoch(epoch))
+    return _write_zip(path, _read_zip(path, "zip archive"), _epoch(epoch))
+
+
+def _write_zip(path: Path, entries: dict[str, tuple[bytes, int]], epoch: int) -> Path:
+    date_time = _zip_time(epoch)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as out:
         for name in sorted(entries):
@@ -152,15 +159,57 @@ def normalize_zip(path: Path, *, epoch: int | None = None) -> Path:
     return path
 
 
+def is_test_file(name: str, retain: Iterable[str] = ()) -> bool:
+    """Whether a wheel member belongs in the separate tests archive (Pyodide's rule).
+
+    Files under a ``test``/``tests`` folder and files named ``test_*.py``, ``*_test.py`` or
+    ``conftest.py`` are tests, unless their path matches one of the ``retain`` patterns
+    (``build/_retain-test-patterns``).
+    """
+    parts = name.split("/")
+    if any(p.endswith((".egg-info", ".dist-info", ".data"))
+           for p in parts[:-1]):
+        return False
+    base = parts[-1]
+    in_test_dir = any(p in ("test", "tests") for p in parts[:-1])
+    named_test = (fnmatch.fnmatchcase(base, "test_*.py") or fnmatch.fnmatchcase(base, "*_test.py")
+                  or base == "conftest.py")
+    if not (in_test_dir or named_test):
+        return False
+    return not any(fnmatch.fnmatch(name, pattern) for pattern in retain)
+
+
+def unvendor_tests(wheel: Path, *, retain: Iterable[str] = (),
+                   epoch: int | None = None) -> Path | None:
+    """Move the wheel's test files into ``<name>-tests.zip`` beside it.
+
+    Returns the archive, or None when the wheel has no tests (then it is left as it was).
+    The wheel is rewritten in the reproducible form without them.
+    """
+    retain = tuple(retain)
+    entries = _read_zip(wheel, "wheel")
+    tests = {n: e for n, e in entries.items() if is_test_file(n, retain)}
+    if not tests:
+        return None
+    name = _CANONICAL_RE.sub("-", parse_wheel_name(wheel.name).name).lower()
+    archive = _write_zip(wheel.with_name(f"{name}-tests.zip"), tests, _epoch(epoch))
+    normalize_wheel(wheel, epoch=epoch, exclude=tests.__contains__)
+    return archive
+
+
 def normalize_wheel(path: Path, *, epoch: int | None = None,
-                    rewrite: Callable[[str, bytes], bytes] | None = None) -> Path:
+                    rewrite: Callable[[str, bytes], bytes] | None = None,
+                    exclude: Callable[[str], bool] | None = None) -> Path:
     """Rewrite the wheel at ``path`` in place (atomically) in the reproducible form.
 
     ``rewrite(name, data)`` may change a member's bytes first (see
-    :func:`scrub_random_paths`); ``RECORD`` is recomputed from what is stored.
+    :func:`scrub_random_paths`) and members for which ``exclude(name)`` is true are left
+    out; ``RECORD`` is recomputed from what is stored.
     """
     epoch = _epoch(epoch)
     entries = _read_zip(path, "wheel")
+    if exclude is not None:
+        entries = {n: e for n, e in entries.items() if not exclude(n)}
     if rewrite is not None:
         entries = {n: (rewrite(n, d), m) for n, (d, m) in entries.items()}
     records = [n for n in entries if n.endswith(".dist-info/RECORD")]
