@@ -3,7 +3,9 @@
 - cold build of the recipes (numpy excluded unless --numpy) at -j1 and at -j2, each into a
   fresh cache that is pre-seeded with the downloaded sources and build-backend wheels (so the
   figure is build time, not network time), import checks included;
-- the no-op rebuild of all of recipes/ against the warm cache of the -j2 run.
+- a cold build of numpy alone (meson cross build, about two minutes on 2 cores);
+- the no-op rebuild against the warm cache of the -j2 run, and of all of recipes/ (numpy
+  included) against the user's cache.
 
 Usage: python bench/build.py [--numpy]   (needs the toolchain image and a Docker engine)
 """
@@ -63,6 +65,9 @@ def main() -> None:
         noop = min(timed(["build", *selection], warm) for _ in range(3))
         rows.append((f"no-op rebuild of {what} (best of 3)", noop, j1 / noop))
         if not args.numpy:
+            numpy = timed(["build", "numpy"], seeded_cache(Path(tmp), "numpy"))
+            rows.append(("cold build of numpy alone (2 cores, import check incl.)", numpy,
+                         j1 / numpy))
             # the no-op figure that matters: all of recipes/, numpy included, when cached
             user = default_cache_dir(os.environ)
             full = [timed(["build", "*"], user) for _ in range(3)]

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from pyodist.runtime.node import run_python
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILDSET = ROOT / "tests" / "data" / "buildset"
 # Everything in recipes/ but the science stack (numpy is slow; built and smoke-tested in
@@ -165,3 +167,46 @@ def test_changed_recipe_rebuilds_itself_and_dependents_only(tmp_path: Path,
     again = report(pyodist("build", "--json", cache=cache, recipe_dir=recipes))
     assert {n: p["status"] for n, p in again["packages"].items()} == {
         "fine": "built", "uses-fine": "built", "other": "cached"}
+
+
+def test_shared_library_is_vendored_into_its_dependent(tmp_path: Path, runtime_dir: Path,
+                                                       toolchain_image: str) -> None:
+    data = report(pyodist("build", "--json", cache=tmp_path / "cache",
+                          recipe_dir=ROOT / "tests" / "data" / "sharedlib"))
+    pkgs = data["packages"]
+    assert {n: p["status"] for n, p in pkgs.items()} == {"libhello": "built",
+                                                         "hellopy": "built"}
+    assert sorted(Path(f).name for f in pkgs["libhello"]["files"]) == [
+        "libhello-1.0.0-libs.tar", "libhello-1.0.0.zip"]
+    wheel = Path(pkgs["hellopy"]["files"][0])
+    with zipfile.ZipFile(wheel) as zf:
+        assert any(n.startswith("hellopy.libs/libhello") for n in zf.namelist())
+    result = run_python(runtime_dir, [wheel], "import json, hellopy\n"
+                        "json.dumps([hellopy.greeting(), hellopy.twice(21)])")
+    assert result["ok"], result.get("error")
+    assert result["result"] == ["hello from a shared library", 42]
+
+
+def test_prebuilt_wheel_source_is_used_as_is(tmp_path: Path, toolchain_image: str) -> None:
+    wheel = tmp_path / "upstream" / "prebuilt-2.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("prebuilt/__init__.py", "VALUE = 'from a wheel'\n")
+        zf.writestr("prebuilt-2.0.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: prebuilt\nVersion: 2.0\n")
+        zf.writestr("prebuilt-2.0.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                    "Tag: py3-none-any\n")
+        zf.writestr("prebuilt-2.0.dist-info/RECORD", "")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    recipe = tmp_path / "recipes" / "prebuilt"
+    recipe.mkdir(parents=True)
+    (recipe / "meta.yaml").write_text(
+        f"package: {{name: prebuilt, version: '2.0'}}\n"
+        f"source: {{url: '{wheel.as_uri()}', sha256: {digest}}}\n"
+        "test: {imports: [prebuilt]}\n")
+    data = report(pyodist("build", "--json", cache=tmp_path / "cache",
+                          recipe_dir=tmp_path / "recipes"))
+    pkg = data["packages"]["prebuilt"]
+    assert pkg["status"] == "built", pkg
+    assert [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in pkg["files"]] == [digest]

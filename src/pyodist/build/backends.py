@@ -100,8 +100,9 @@ class BackendWheelhouse:
         self.guest = guest or GuestPython()
         self.python = python
 
-    def _key(self, requirements: Iterable[str]) -> str:
-        text = json.dumps({"requires": sorted(set(requirements)), "python": self.guest.abi,
+    def _key(self, requirements: Iterable[str], constraints: Iterable[str]) -> str:
+        text = json.dumps({"requires": sorted(set(requirements)),
+                           "constraints": sorted(set(constraints)), "python": self.guest.abi,
                            "glibc": self.guest.glibc, "arch": self.guest.arch})
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -117,13 +118,16 @@ class BackendWheelhouse:
                 return None
         return record
 
-    def ensure(self, requirements: Sequence[str], *, where: str) -> dict[str, str]:
+    def ensure(self, requirements: Sequence[str], *, where: str,
+               constraints: Sequence[str] = ()) -> dict[str, str]:
         """Make wheels for ``requirements`` (and their dependencies) available.
 
-        Returns the chosen wheel files and their sha256, for the build's provenance record.
+        ``constraints`` are the recipe's ``requirements/constraint`` lines, which pyodide-build
+        also applies inside the container. Returns the chosen wheel files and their sha256,
+        for the build's provenance record.
         """
         wanted = (*requirements, *_ALWAYS)
-        key = self._key(wanted)
+        key = self._key(wanted, constraints)
         found = self._recorded(key)
         if found is not None:
             return found
@@ -138,7 +142,7 @@ class BackendWheelhouse:
                     f"the cache ({self.root}) and --offline forbids downloading them",
                     hint="run the build once online; the wheels are then reused offline",
                 )
-            record = self._download(wanted, where=where)
+            record = self._download(wanted, constraints, where=where)
             resolved = self.root / "resolved"
             resolved.mkdir(exist_ok=True)
             tmp = resolved / f".{key}.{secrets.token_hex(4)}.tmp"
@@ -147,13 +151,17 @@ class BackendWheelhouse:
             os.replace(tmp, resolved / f"{key}.json")
             return record
 
-    def _download(self, requirements: Sequence[str], *, where: str) -> dict[str, str]:
+    def _download(self, requirements: Sequence[str], constraints: Sequence[str], *,
+                  where: str) -> dict[str, str]:
         staging = self.root / f".download.{os.getpid()}.{secrets.token_hex(4)}"
         staging.mkdir(parents=True)
         try:
             argv = [self.python, "-m", "pip", "download", "--disable-pip-version-check",
-                    "--no-input", "--quiet", "--dest", str(staging),
+                    "--no-input", "--quiet", "--dest", str(staging / "wheels"),
                     *self.guest.pip_target_args()]
+            if constraints:
+                (staging / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints))
+                argv += ["--constraint", str(staging / "constraints.txt")]
             if self.index_urls:
                 argv += ["--index-url", self.index_urls[0]]
                 for extra in self.index_urls[1:]:
@@ -168,7 +176,7 @@ class BackendWheelhouse:
                 )
             self.wheels.mkdir(parents=True, exist_ok=True)
             record = {}
-            for path in sorted(staging.glob("*.whl")):
+            for path in sorted((staging / "wheels").glob("*.whl")):
                 record[path.name] = sha256_file(path)
                 target = self.wheels / path.name
                 if not target.exists():

@@ -422,7 +422,8 @@ class BuildEngine:
                 # pyodide-build installs the native build of a cross-build package into the
                 # host site-packages and overlays its wasm headers (cross-build-files)
                 requires.append(f"{recipe.name}=={recipe.version}")
-            backends = self.wheelhouse.ensure(requires, where=str(recipe.path))
+            backends = self.wheelhouse.ensure(requires, where=str(recipe.path),
+                                              constraints=recipe.requirements.constraint)
         return backends
 
     @staticmethod

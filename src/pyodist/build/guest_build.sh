@@ -41,8 +41,9 @@ if [ -d "$task/cross" ]; then
 fi
 export PYODIDE_XBUILDENV_PATH=$mine
 
-echo "pyodist: building $name with $(pyodide --version 2>/dev/null | head -n1)," \
-     "emscripten $(pyodide config get emscripten_version 2>/dev/null)"
+echo "pyodist: building $name with pyodide-build" \
+     "$(python3 -c 'import importlib.metadata as m; print(m.version("pyodide-build"))')," \
+     "emcc $(emcc -dumpversion), target emscripten $(pyodide config get emscripten_version)"
 # pyodide-build looks for a Pyodide checkout upwards from the working directory
 cd /tmp
 exec pyodide build-recipes-no-deps "$name" --recipe-dir "$task/recipes" \

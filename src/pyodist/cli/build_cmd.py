@@ -172,7 +172,8 @@ def _print_summary(report: BuildReport) -> None:
         if outcome is None:
             continue
         recipe = report.plan.tasks[name].recipe
-        main = next((f.name for f in outcome.files), "")
+        names = [f.name for f in outcome.files]
+        main = next((n for n in names if not n.endswith("-libs.tar")), names[0] if names else "")
         took = f"{outcome.seconds:.1f}s" if outcome.seconds else ""
         rows.append((name, recipe.version, outcome.status, took, main))
     print(table(("PACKAGE", "VERSION", "STATUS", "TIME", "OUTPUT"), rows))

@@ -1,0 +1,3 @@
+from hellopy._hello import greeting, twice
+
+__all__ = ["greeting", "twice"]

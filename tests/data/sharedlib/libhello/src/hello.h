@@ -1,0 +1,2 @@
+const char *hello_greeting(void);
+int hello_twice(int x);
