@@ -33,11 +33,12 @@ image: venv engine
 
 JOBS ?= 2
 
-# The main job: build every recipe (cached by content) and put the wheels into dist/wheels.
+# The main job: build the default profile of pyodist.toml (every recipe, cached by content)
+# into dist/<name>-<version>-<profile>/ and its .tar.gz; PROFILE=slim for the small one.
+PROFILE ?=
 dist: venv host-deps image
 	$(PYODIST) recipes check
-	$(PYODIST) build '*' -j $(JOBS) --out dist/wheels
-	@echo "make dist: wheels in dist/wheels (the runtime bundle is not implemented yet)"
+	$(PYODIST) bundle -j $(JOBS) $(if $(PROFILE),--profile $(PROFILE))
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench

@@ -57,7 +57,8 @@ for label, setup, stmt in kernels:
     results[label] = best
 try:
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    blas = f"{blas.get('name')} {blas.get('version', '')}".strip()
+    found = blas.get("found") in (True, "True", "true")
+    blas = f"{blas.get('name')} {blas.get('version', '')}".strip() if found else "none"
 except Exception:
     blas = "none"
 json.dumps({"numpy": np.__version__, "blas": blas, "results": results})

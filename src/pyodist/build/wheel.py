@@ -143,18 +143,29 @@ def _epoch(epoch: int | None) -> int:
     return epoch
 
 
-def normalize_zip(path: Path, *, epoch: int | None = None) -> Path:
-    """Rewrite a plain zip (a ``-tests`` archive, a shared-library bundle) reproducibly."""
-    return _write_zip(path, _read_zip(path, "zip archive"), _epoch(epoch))
+def normalize_zip(path: Path, *, epoch: int | None = None, store: bool = False) -> Path:
+    """Rewrite a plain zip (a ``-tests`` archive, a shared-library bundle) reproducibly.
+
+    ``store`` writes the members uncompressed: better when the whole file is served
+    brotli- or gzip-compressed, and faster to import from (the stdlib zip).
+    """
+    return _write_zip(path, _read_zip(path, "zip archive"), _epoch(epoch), store=store)
 
 
-def _write_zip(path: Path, entries: dict[str, tuple[bytes, int]], epoch: int) -> Path:
+def _write_zip(path: Path, entries: dict[str, tuple[bytes, int]], epoch: int, *,
+               store: bool = False) -> Path:
     date_time = _zip_time(epoch)
+    method = zipfile.ZIP_STORED if store else zipfile.ZIP_DEFLATED
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+    with zipfile.ZipFile(buf, "w", compression=method) as out:
         for name in sorted(entries):
             data, mode = entries[name]
-            out.writestr(_zip_info(name, date_time, mode), data, compresslevel=9)
+            info = _zip_info(name, date_time, mode)
+            info.compress_type = method
+            if store:
+                out.writestr(info, data)
+            else:
+                out.writestr(info, data, compresslevel=9)
     _replace_bytes(path, buf.getvalue())
     return path
 

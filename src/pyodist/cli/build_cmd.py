@@ -32,7 +32,7 @@ from pyodist.toolchain import docker_client
 from pyodist.toolchain.executor import DockerExecutor, Executor, HostExecutor, Mount
 from pyodist.toolchain.image import inspect_image
 
-__all__ = ["add_parser", "make_plan"]
+__all__ = ["add_parser", "make_plan", "print_summary", "raise_for_failures", "run_build"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,49 +109,62 @@ def _executor(options: Options, work: Path, wheelhouse: Path) -> Executor:
                                           Mount(wheelhouse, GUEST_WHEELHOUSE)])
 
 
-def _build(args: argparse.Namespace, options: Options) -> int:
-    if args.jobs < 1:
-        raise BuildError(f"-j {args.jobs}: the number of jobs must be at least 1",
+def run_build(options: Options, selection: list[str], *, jobs: int = 1,
+              keep_going: bool = False, force: str | None = None, import_check: bool = True,
+              keep_work: bool = False, quiet: bool = False) -> BuildReport:
+    """Plan and run a build; cached packages are reported without starting a container."""
+    if jobs < 1:
+        raise BuildError(f"-j {jobs}: the number of jobs must be at least 1",
                          hint="use -j 1 or more")
-    plan, cache, _graph = make_plan(options, args.selection, force=args.force)
+    plan, cache, _graph = make_plan(options, selection, force=force)
     report = BuildReport(plan)
-    if plan.to_build:
-        runtime = None if args.no_import_check else ensure_runtime(
-            RuntimeSpec(options.pyodide_version, options.pyodide_integrity), options.cache_dir,
-            offline=options.offline)
-        wheelhouse = BackendWheelhouse(options.cache_dir / "backends",
-                                       index_urls=options.index_urls, offline=options.offline)
-        wheelhouse.wheels.mkdir(parents=True, exist_ok=True)
-        with (build_sink(plain=options.plain, quiet=args.json, total=len(plan.order)) as sink,
-              run_folder(options.build_dir, keep=args.keep_work) as work,
-              _executor(options, work, wheelhouse.wheels) as executor):
-            engine = BuildEngine(
-                plan, cache=cache, fetcher=make_fetcher(options), executor=executor,
-                wheelhouse=wheelhouse, work=work, logs=options.cache_dir / "logs",
-                runtime_dir=runtime, epoch=options.source_date_epoch, jobs=args.jobs,
-                keep_going=args.keep_going, keep_work=args.keep_work, on_event=sink,
-            )
-            report = engine.run()
-    else:
+    if not plan.to_build:
         for name in plan.order:
             found = cache.get(plan.tasks[name].key)
-            if found is None:  # vanished since planning: plan again to rebuild it
+            if found is None:  # vanished since planning
                 raise BuildError(f"the cache entry of {name} disappeared during the run",
                                  hint="run the build again")
             report.outcomes[name] = BuildOutcome(name, "cached", found.key,
                                                  files=tuple(found.paths()))
-    if args.out is not None:
-        _copy_out(report, args.out)
-    if args.json:
-        emit_json(report.to_json())
-    else:
-        _print_summary(report)
+        return report
+    runtime = ensure_runtime(
+        RuntimeSpec(options.pyodide_version, options.pyodide_integrity), options.cache_dir,
+        offline=options.offline) if import_check else None
+    wheelhouse = BackendWheelhouse(options.cache_dir / "backends",
+                                   index_urls=options.index_urls, offline=options.offline)
+    wheelhouse.wheels.mkdir(parents=True, exist_ok=True)
+    with (build_sink(plain=options.plain, quiet=quiet, total=len(plan.order)) as sink,
+          run_folder(options.build_dir, keep=keep_work) as work,
+          _executor(options, work, wheelhouse.wheels) as executor):
+        engine = BuildEngine(
+            plan, cache=cache, fetcher=make_fetcher(options), executor=executor,
+            wheelhouse=wheelhouse, work=work, logs=options.cache_dir / "logs",
+            runtime_dir=runtime, epoch=options.source_date_epoch, jobs=jobs,
+            keep_going=keep_going, keep_work=keep_work, on_event=sink,
+        )
+        return engine.run()
+
+
+def raise_for_failures(report: BuildReport, options: Options) -> None:
     if not report.ok:
         failed = [o.name for o in report.failed()]
         raise BuildError(f"{len(failed)} package(s) failed to build: {', '.join(failed)}"
                          if failed else "the build stopped early",
                          hint="the log tails are above; full logs are under "
                               f"{options.cache_dir / 'logs'}")
+
+
+def _build(args: argparse.Namespace, options: Options) -> int:
+    report = run_build(options, args.selection, jobs=args.jobs, keep_going=args.keep_going,
+                       force=args.force, import_check=not args.no_import_check,
+                       keep_work=args.keep_work, quiet=args.json)
+    if args.out is not None:
+        _copy_out(report, args.out)
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        print_summary(report)
+    raise_for_failures(report, options)
     return 0
 
 
@@ -165,7 +178,7 @@ def _copy_out(report: BuildReport, out: Path) -> None:
                 os.replace(tmp, out / path.name)
 
 
-def _print_summary(report: BuildReport) -> None:
+def print_summary(report: BuildReport) -> None:
     rows = []
     for name in report.plan.order:
         outcome = report.outcomes.get(name)

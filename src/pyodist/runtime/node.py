@@ -13,7 +13,15 @@ from typing import Any
 from pyodist.errors import RuntimeCheckError, ToolchainError
 from pyodist.process import run
 
-__all__ = ["ImportReport", "check_imports", "harness", "node_binary", "run_python"]
+__all__ = [
+    "ImportReport",
+    "check_imports",
+    "harness",
+    "load_bundle",
+    "node_binary",
+    "run_harness",
+    "run_python",
+]
 
 
 def node_binary() -> str:
@@ -81,3 +89,12 @@ def run_python(runtime_dir: Path, wheels: Sequence[Path], code: str, *,
         "indexURL": str(runtime_dir), "wheels": [str(w.resolve()) for w in wheels],
         "code": code,
     }, timeout=timeout)
+
+
+def load_bundle(bundle: Path, packages: Sequence[str] | None = None, *,
+                timeout: float = 900) -> dict[str, Any]:
+    """Load ``bundle`` with the stock ``loadPyodide({indexURL, lockFileURL})`` and import
+    every module its lock lists for ``packages`` (default: all); never raises on failure."""
+    return run_harness("load_bundle.mjs", {"bundle": str(bundle.resolve()),
+                                           "packages": None if packages is None
+                                           else list(packages)}, timeout=timeout)

@@ -1,0 +1,266 @@
+"""The project file, ``pyodist.toml``: what a distribution is made of.
+
+```toml
+[distribution]
+name = "pyodist-demo"
+version = "0.1.0"
+default-profile = "fullstack"
+
+[runtime]
+pyodide = "314.0.7"            # fetched with npm, integrity-checked
+# integrity = "sha512-..."     # required for versions pyodist does not pin itself
+# path = "vendor/pyodide"      # or a local folder with the core files
+
+[build]
+recipe-dirs = ["recipes"]
+
+[profiles.slim]
+packages = ["micropip"]        # a selection; dependencies are added
+stdlib = "pyc"                 # py | pyc | both
+wheels = "py"                  # py | pyc | both
+drop-stdlib = ["pydoc_data"]   # top-level stdlib modules or packages to leave out
+size-budget = "12 MB"          # fails the bundle when exceeded (raw bytes of all files)
+compress = ["br", "gz"]        # precompressed siblings for static hosting
+tests = false                  # ship the NAME-tests.zip archives
+```
+
+Every problem is reported with the file, the key and a fix, all at once.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pyodist.errors import ConfigError, Problem
+
+__all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "load_project",
+           "parse_size"]
+
+PROJECT_FILE = "pyodist.toml"
+PycMode = Literal["py", "pyc", "both"]
+_PYC_MODES = ("py", "pyc", "both")
+_COMPRESS = ("br", "gz")
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_UNITS = {None: 1, "B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 1000**2,
+          "MiB": 1024**2, "GB": 1000**3, "GiB": 1024**3}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    pyodide: str
+    integrity: str | None = None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    packages: tuple[str, ...]
+    stdlib: PycMode = "pyc"
+    wheels: PycMode = "py"
+    drop_stdlib: tuple[str, ...] = ()
+    size_budget: int | None = None
+    compress: tuple[str, ...] = ()
+    tests: bool = False
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path
+    name: str
+    version: str
+    default_profile: str
+    runtime: RuntimeConfig
+    recipe_dirs: tuple[Path, ...]
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def profile(self, name: str | None) -> Profile:
+        chosen = name or self.default_profile
+        if chosen not in self.profiles:
+            raise ConfigError.single(
+                f"no profile {chosen!r}", file=self.path, key="profiles",
+                hint=f"choose one of {', '.join(sorted(self.profiles))}, or add "
+                     f"[profiles.{chosen}]")
+        return self.profiles[chosen]
+
+
+def parse_size(text: object) -> int | None:
+    """``"12 MB"`` -> 12000000; ``12000`` -> 12000; None for anything else."""
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    if not isinstance(text, str):
+        return None
+    match = _SIZE_RE.match(text)
+    if not match:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+class _Reader:
+    """Typed access to a TOML table that records problems instead of raising."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str, hint: str) -> None:
+        self.problems.append(Problem(file=self.path, key=key, message=message, hint=hint))
+
+    def table(self, data: Mapping[str, Any], key: str, allowed: set[str],
+              required: bool = True) -> dict[str, Any]:
+        value = data.get(key.rsplit(".", 1)[-1])
+        if value is None:
+            if required:
+                self.problem(key, "is missing", f"add a [{key}] table")
+            return {}
+        if not isinstance(value, dict):
+            self.problem(key, "must be a table", f"write it as [{key}]")
+            return {}
+        for extra in sorted(set(value) - allowed):
+            self.problem(f"{key}.{extra}", "is not a known key",
+                         f"known keys: {', '.join(sorted(allowed))}")
+        return value
+
+    def string(self, data: Mapping[str, Any], table: str, key: str,
+               default: str | None = None) -> str | None:
+        value = data.get(key, default)
+        if value is None:
+            if default is None:
+                self.problem(f"{table}.{key}", "is missing", f'add {key} = "..."')
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(f"{table}.{key}", f"must be a non-empty string, not {value!r}",
+                         f'write {key} = "..."')
+            return None
+        return value
+
+    def strings(self, data: Mapping[str, Any], table: str, key: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(f"{table}.{key}", "must be a list of strings",
+                         f'write {key} = ["a", "b"]')
+            return ()
+        return tuple(value)
+
+    def choice(self, data: Mapping[str, Any], table: str, key: str, default: str,
+               options: tuple[str, ...]) -> str:
+        value = data.get(key, default)
+        if value not in options:
+            self.problem(f"{table}.{key}", f"must be one of {', '.join(options)}, not {value!r}",
+                         f'write {key} = "{default}"')
+            return default
+        return str(value)
+
+
+def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
+    table = f"profiles.{name}"
+    allowed = {"packages", "stdlib", "wheels", "drop-stdlib", "size-budget", "compress",
+               "tests"}
+    if not isinstance(data, dict):
+        reader.problem(table, "must be a table", f"write it as [{table}]")
+        return None
+    for extra in sorted(set(data) - allowed):
+        reader.problem(f"{table}.{extra}", "is not a known key",
+                       f"known keys: {', '.join(sorted(allowed))}")
+    packages = reader.strings(data, table, "packages")
+    if "packages" not in data:
+        reader.problem(f"{table}.packages", "is missing",
+                       'list a selection, e.g. packages = ["micropip"] or ["*"]')
+    budget = None
+    if "size-budget" in data:
+        budget = parse_size(data["size-budget"])
+        if budget is None:
+            reader.problem(f"{table}.size-budget", f"{data['size-budget']!r} is not a size",
+                           'write e.g. size-budget = "12 MB" (B, kB, MB, GB, KiB, MiB, GiB)')
+    compress = reader.strings(data, table, "compress")
+    for kind in compress:
+        if kind not in _COMPRESS:
+            reader.problem(f"{table}.compress", f"unknown compression {kind!r}",
+                           f"use any of {', '.join(_COMPRESS)}")
+    tests = data.get("tests", False)
+    if not isinstance(tests, bool):
+        reader.problem(f"{table}.tests", "must be true or false", "write tests = false")
+        tests = False
+    return Profile(
+        name=name, packages=packages,
+        stdlib=reader.choice(data, table, "stdlib", "pyc", _PYC_MODES),  # type: ignore[arg-type]
+        wheels=reader.choice(data, table, "wheels", "py", _PYC_MODES),  # type: ignore[arg-type]
+        drop_stdlib=reader.strings(data, table, "drop-stdlib"),
+        size_budget=budget, compress=tuple(dict.fromkeys(compress)), tests=tests,
+    )
+
+
+def load_project(path: Path) -> Project:
+    """Read and validate ``pyodist.toml``; raises ConfigError listing every problem."""
+    if not path.is_file():
+        raise ConfigError.single(
+            "project file not found", file=path,
+            hint=f"create {PROJECT_FILE} (see the README), or pass --project FILE")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError.single(f"not valid TOML: {exc}", file=path,
+                                 hint="fix the syntax at the position given") from None
+    reader = _Reader(path)
+    for extra in sorted(set(data) - {"distribution", "runtime", "build", "profiles"}):
+        reader.problem(extra, "is not a known table",
+                       "known tables: distribution, runtime, build, profiles")
+    dist = reader.table(data, "distribution", {"name", "version", "default-profile"})
+    name = reader.string(dist, "distribution", "name")
+    if name is not None and not _NAME_RE.match(name):
+        reader.problem("distribution.name", f"{name!r} is not usable in a file name",
+                       "use letters, digits, '.', '_' and '-'")
+    version = reader.string(dist, "distribution", "version")
+    runtime_t = reader.table(data, "runtime", {"pyodide", "integrity", "path"})
+    pyodide = reader.string(runtime_t, "runtime", "pyodide")
+    integrity = runtime_t.get("integrity")
+    if integrity is not None and not (isinstance(integrity, str)
+                                      and integrity.startswith("sha512-")):
+        reader.problem("runtime.integrity", "must be an npm integrity string",
+                       'write integrity = "sha512-..." as npm records it')
+    local = runtime_t.get("path")
+    runtime_path = None
+    if local is not None:
+        if not isinstance(local, str):
+            reader.problem("runtime.path", "must be a string", 'write path = "vendor/pyodide"')
+        else:
+            runtime_path = (path.parent / local).resolve()
+    build = reader.table(data, "build", {"recipe-dirs"}, required=False)
+    recipe_dirs = tuple((path.parent / d).resolve()
+                        for d in reader.strings(build, "build", "recipe-dirs")) \
+        or ((path.parent / "recipes").resolve(),)
+    profiles_t = data.get("profiles", {})
+    profiles: dict[str, Profile] = {}
+    if not isinstance(profiles_t, dict) or not profiles_t:
+        reader.problem("profiles", "no profiles are defined",
+                       'add e.g. [profiles.slim] with packages = ["micropip"]')
+    else:
+        for pname, pdata in profiles_t.items():
+            if not _NAME_RE.match(pname):
+                reader.problem(f"profiles.{pname}", "is not usable in a file name",
+                               "use letters, digits, '.', '_' and '-'")
+                continue
+            found = _profile(reader, pname, pdata)
+            if found is not None:
+                profiles[pname] = found
+    default = reader.string(dist, "distribution", "default-profile",
+                            default=next(iter(profiles), "slim"))
+    if default is not None and profiles and default not in profiles:
+        reader.problem("distribution.default-profile", f"no profile named {default!r}",
+                       f"choose one of {', '.join(sorted(profiles))}")
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    assert name and version and pyodide and default  # noqa: S101 - guaranteed above
+    return Project(path=path, name=name, version=version, default_profile=default,
+                   runtime=RuntimeConfig(pyodide, integrity, runtime_path),
+                   recipe_dirs=recipe_dirs, profiles=profiles)

@@ -1,0 +1,77 @@
+// Compile Python sources inside zip archives to .pyc with the runtime's own CPython.
+// Input (stdin, JSON): {indexURL, root: host folder mounted with NODEFS, jobs: [{src, dest,
+//   mode: "py"|"pyc"|"both", layout: "zip"|"site", drop: [top-level names], prefix}]}
+//   paths in jobs are relative to root; "zip" puts mod.pyc beside mod.py (zipimport),
+//   "site" puts __pycache__/mod.cpython-XY.pyc when sources are kept.
+// Output (last stdout line, JSON): {ok, error, jobs: [{dest, compiled, dropped}], seconds}
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+
+const spec = JSON.parse(readFileSync(0, "utf8"));
+const started = performance.now();
+const { loadPyodide } = await import(pathToFileURL(path.join(spec.indexURL, "pyodide.mjs")).href);
+const pyodide = await loadPyodide({ indexURL: spec.indexURL + path.sep, stdout: () => {}, stderr: () => {} });
+pyodide.FS.mkdirTree("/work");
+pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: spec.root }, "/work");
+pyodide.globals.set("jobs_json", JSON.stringify(spec.jobs));
+let result;
+try {
+  result = pyodide.runPython(`
+import importlib.util, json, sys, zipfile
+from importlib._bootstrap_external import _code_to_hash_pyc
+
+TAG = sys.implementation.cache_tag
+STAMP = (1980, 1, 1, 0, 0, 0)
+
+def pyc(source, filename):
+    code = compile(source, filename, "exec", dont_inherit=True)
+    return _code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False)
+
+def run(job):
+    drop = set(job["drop"])
+    compiled = dropped = 0
+    entries = {}
+    with zipfile.ZipFile("/work/" + job["src"]) as src:
+        for info in src.infolist():
+            name = info.filename
+            if info.is_dir():
+                continue
+            top = name.split("/", 1)[0]
+            if top.removesuffix(".py") in drop:
+                dropped += 1
+                continue
+            data = src.read(info)
+            in_meta = top.endswith((".dist-info", ".data"))
+            if not name.endswith(".py") or job["mode"] == "py" or in_meta:
+                entries[name] = data
+                continue
+            code = pyc(data, job["prefix"] + name)
+            compiled += 1
+            if job["mode"] == "pyc":
+                entries[name[:-3] + ".pyc"] = code
+            else:
+                entries[name] = data
+                if job["layout"] == "zip":
+                    entries[name[:-3] + ".pyc"] = code
+                else:
+                    folder, _, base = name.rpartition("/")
+                    cached = (folder + "/" if folder else "") + "__pycache__/" + base[:-3] + "." + TAG + ".pyc"
+                    entries[cached] = code
+    with zipfile.ZipFile("/work/" + job["dest"], "w", zipfile.ZIP_DEFLATED) as out:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, STAMP)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, entries[name], compresslevel=9)
+    return {"dest": job["dest"], "compiled": compiled, "dropped": dropped}
+
+json.dumps([run(j) for j in json.loads(jobs_json)])
+`);
+  console.log(JSON.stringify({ ok: true, error: null, jobs: JSON.parse(result),
+                               seconds: (performance.now() - started) / 1000 }));
+} catch (err) {
+  console.log(JSON.stringify({ ok: false, error: String(err.message || err).trim(), jobs: [],
+                               seconds: (performance.now() - started) / 1000 }));
+}
+process.exit(0);

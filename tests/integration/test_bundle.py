@@ -1,0 +1,136 @@
+"""`pyodist bundle` and `pyodist verify` for real: the project's own pyodist.toml profiles,
+loaded with the stock loadPyodide({indexURL, lockFileURL}) under Node.
+
+Bundles are built with the user's artifact cache (numpy is built once per machine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyodist.runtime.node import load_bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pyodist(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pyodist", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "CI": "1"},
+                          timeout=3600, check=False)
+
+
+def bundle(profile: str, out: Path, *, cwd: Path = ROOT,
+           project: Path | None = None) -> dict[str, Any]:
+    extra = ["--project", str(project)] if project else []
+    proc = pyodist("bundle", "--profile", profile, "--out", str(out), "--json", *extra, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+@pytest.fixture(scope="module")
+def slim(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> dict[str, Any]:
+    return bundle("slim", tmp_path_factory.mktemp("slim"))
+
+
+@pytest.fixture(scope="module")
+def fullstack(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> dict[str, Any]:
+    return bundle("fullstack", tmp_path_factory.mktemp("fullstack"))
+
+
+@pytest.mark.parametrize("which", ["slim", "fullstack"])
+def test_stock_loader_loads_every_package(which: str, request: pytest.FixtureRequest) -> None:
+    info = request.getfixturevalue(which)
+    folder = Path(info["folder"])
+    result = load_bundle(folder)
+    assert result["ok"], result
+    lock = json.loads((folder / "pyodide-lock.json").read_text())
+    expected = {m for p in lock["packages"].values() for m in p["imports"]}
+    assert set(result["imports"]) == expected and expected
+    if which == "fullstack":
+        assert {"numpy", "bottleneck", "lz4", "ujson", "markupsafe", "micropip"} <= expected
+        assert "numpy-tests" in lock["packages"]  # tests = true
+    else:
+        assert set(lock["packages"]) == {"micropip", "packaging"}
+
+
+def test_lock_and_manifest_describe_the_files(slim: dict[str, Any]) -> None:
+    folder = Path(slim["folder"])
+    lock = json.loads((folder / "pyodide-lock.json").read_text())
+    assert lock["info"]["abi_version"] == "2026_0"
+    for pkg in lock["packages"].values():
+        data = (folder / pkg["file_name"]).read_bytes()
+        assert pkg["sha256"] == hashlib.sha256(data).hexdigest()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    on_disk = {p.name for p in folder.iterdir()} - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    assert {"python_stdlib.zip.br", "pyodide.asm.wasm.gz"} <= on_disk
+    assert manifest["runtime"]["emscripten"] == "5.0.3"
+    assert manifest["toolchain"]["emscripten-version"] != ""
+    assert "emscripten_matches_runtime" in manifest["toolchain"]
+    assert manifest["packages"]["micropip"]["source"]["sha256"]
+    sbom = json.loads((folder / "sbom.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.5"
+    names = {c["name"]: c for c in sbom["components"]}
+    assert names["micropip"]["purl"] == "pkg:pypi/micropip@0.11.1"
+    assert names["micropip"]["hashes"][0]["alg"] == "SHA-256"
+    assert names["pyodide"]["version"] == "314.0.7"
+
+
+def test_stdlib_is_precompiled(slim: dict[str, Any]) -> None:
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(Path(slim["folder"]) / "python_stdlib.zip") as zf:
+        names = zf.namelist()
+    assert "os.pyc" in names and "os.py" not in names
+    assert not any(n.split("/")[0] in ("pydoc_data", "unittest") for n in names)  # dropped
+
+
+def test_two_bundle_builds_are_identical(slim: dict[str, Any], tmp_path: Path) -> None:
+    again = bundle("slim", tmp_path / "again")
+    assert again["tarball_sha256"] == slim["tarball_sha256"]
+    assert hashlib.sha256(Path(again["tarball"]).read_bytes()).hexdigest() == \
+        again["tarball_sha256"]
+
+
+def test_verify_passes_then_catches_tampering(slim: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(slim["folder"], copy)
+    ok = pyodist("verify", str(copy))
+    assert ok.returncode == 0, ok.stderr
+    assert pyodist("verify", slim["tarball"]).returncode == 0
+    wheel = next(copy.glob("micropip-*.whl"))
+    data = bytearray(wheel.read_bytes())
+    data[100] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    (copy / "extra.js").write_text("// not built by pyodist\n")
+    bad = pyodist("verify", str(copy))
+    assert bad.returncode == 10  # VerifyError
+    assert f"{wheel.name}: sha256 differs from the manifest" in bad.stderr
+    assert "extra.js: not listed in the manifest" in bad.stderr
+    assert "does not match the lock" in bad.stderr
+
+
+def test_size_budget_violation_names_what_takes_the_space(tmp_path: Path,
+                                                          toolchain_image: str) -> None:
+    project = tmp_path / "pyodist.toml"
+    project.write_text(
+        '[distribution]\nname = "tiny"\nversion = "1"\n'
+        '[runtime]\npyodide = "314.0.7"\n'
+        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n'
+        '[profiles.tiny]\npackages = ["micropip"]\nstdlib = "py"\nsize-budget = "5 MB"\n')
+    proc = pyodist("bundle", "--project", str(project), "--out", str(tmp_path / "out"),
+                   cwd=tmp_path)
+    assert proc.returncode == 9  # BundleError
+    assert "over its size budget of 5,000,000 bytes" in proc.stderr
+    assert "core: pyodide.asm.wasm" in proc.stderr and "micropip" in proc.stderr
+    assert not (tmp_path / "out" / "tiny-1-tiny").exists()  # nothing half-written

@@ -1,0 +1,142 @@
+"""Project files, lock computation and manifest checks (pure logic)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pyodist.bundle.config import load_project, parse_size
+from pyodist.bundle.lock import (
+    ShippedPackage,
+    target_environment,
+    wheel_depends,
+    wheel_imports,
+    write_lock,
+)
+from pyodist.bundle.verify import compare_folders, verify_bundle
+from pyodist.errors import BundleError, ConfigError
+from pyodist.recipe import load_recipe_dirs
+from tests.conftest import WriteRecipe, simple_recipe
+
+GOOD = """
+[distribution]
+name = "demo"
+version = "1.0"
+
+[runtime]
+pyodide = "314.0.7"
+
+[profiles.slim]
+packages = ["micropip"]
+size-budget = "12 MB"
+compress = ["br"]
+"""
+
+
+def test_project_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD)
+    project = load_project(path)
+    slim = project.profile(None)
+    assert project.default_profile == "slim"
+    assert slim.size_budget == 12_000_000 and slim.stdlib == "pyc" and slim.wheels == "py"
+    assert project.recipe_dirs == ((tmp_path / "recipes").resolve(),)
+
+
+def test_project_problems_are_reported_together(tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD.replace('version = "1.0"', "colour = 1")
+                    .replace('size-budget = "12 MB"', 'size-budget = "big"\nstdlib = "zip"'))
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    text = str(info.value)
+    assert "distribution.version: is missing" in text
+    assert "distribution.colour: is not a known key" in text
+    assert "profiles.slim.size-budget: 'big' is not a size" in text
+    assert "profiles.slim.stdlib: must be one of py, pyc, both" in text
+    assert str(path) in text
+
+
+def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD)
+    with pytest.raises(ConfigError, match="no profile 'full'"):
+        load_project(path).profile("full")
+
+
+@pytest.mark.parametrize(("text", "size"), [("12 MB", 12_000_000), ("1.5 MiB", 1572864),
+                                            ("700", 700), (700, 700), ("12 parsecs", None)])
+def test_parse_size(text: object, size: int | None) -> None:
+    assert parse_size(text) == size
+
+
+def _wheel(path: Path, name: str, requires: list[str], files: list[str],
+           top_level: str | None = None) -> Path:
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires)
+    with zipfile.ZipFile(path, "w") as zf:
+        for f in files:
+            zf.writestr(f, "")
+        zf.writestr(f"{name}-1.0.dist-info/METADATA", meta)
+        if top_level is not None:
+            zf.writestr(f"{name}-1.0.dist-info/top_level.txt", top_level)
+        zf.writestr(f"{name}-1.0.dist-info/RECORD", "")
+    return path
+
+
+ENV = target_environment("3.14.2", "5.0.3")
+
+
+def test_depends_evaluates_markers(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path / "app-1.0-py3-none-any.whl", "app", [
+        "Six>=1", "pywin32; sys_platform == 'win32'", "tomli; python_version < '3.11'",
+        "attrs[tests]; platform_system == 'Emscripten'", "pytest; extra == 'test'"], [])
+    assert wheel_depends(wheel, ENV) == ["six", "attrs"]
+
+
+def test_imports_from_top_level_or_files(tmp_path: Path) -> None:
+    listed = _wheel(tmp_path / "a-1.0-py3-none-any.whl", "a", [], ["x/__init__.py"], "x\ny\n")
+    assert wheel_imports(listed) == ["x", "y"]
+    scanned = _wheel(tmp_path / "b-1.0-py3-none-any.whl", "b", [],
+                     ["pkg/__init__.py", "mod.py", "_speed.cpython-314-wasm32-emscripten.so",
+                      "b.libs/libz.so"])
+    assert wheel_imports(scanned) == ["_speed", "mod", "pkg"]
+
+
+def test_lock_requires_dependencies_in_the_bundle(recipe_dir: Path, write_recipe: WriteRecipe,
+                                                  tmp_path: Path) -> None:
+    write_recipe("app", simple_recipe("app"))
+    recipe = load_recipe_dirs([recipe_dir]).recipes["app"]
+    wheel = _wheel(tmp_path / "app-1.0-py3-none-any.whl", "app", ["six"], ["app/__init__.py"])
+    info = {"abi_version": "2026_0", "arch": "wasm32", "platform": "emscripten_5_0_3",
+            "python": "3.14.2", "version": "314.0.7"}
+    with pytest.raises(BundleError, match=r"requires six, which the bundle does not contain"):
+        write_lock(info, [ShippedPackage(recipe, [wheel])], tmp_path / "lock.json")
+    wheel = _wheel(tmp_path / "app-1.0-py3-none-any.whl", "app", [], ["app/__init__.py"])
+    lock = write_lock(info, [ShippedPackage(recipe, [wheel])], tmp_path / "lock.json")
+    entry = lock.packages["app"]
+    assert entry["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert entry["imports"] == ["app"] and entry["depends"] == []
+    assert json.loads((tmp_path / "lock.json").read_text())["info"]["abi_version"] == "2026_0"
+
+
+def test_verify_and_compare(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    digest = hashlib.sha256(b"a").hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(
+        {"files": {"a.txt": {"sha256": digest, "size": 1}, "gone.txt": {"sha256": "0",
+                                                                        "size": 1}}}))
+    assert verify_bundle(folder) == ["gone.txt: listed in the manifest but missing"]
+    (folder / "a.txt").write_text("b")
+    assert "a.txt: sha256 differs from the manifest (file was modified)" in verify_bundle(folder)
+    other = tmp_path / "c"
+    other.mkdir()
+    (other / "a.txt").write_text("a")
+    assert compare_folders(folder, other) == [f"manifest.json: only in {folder}",
+                                              "a.txt: bytes differ"]
