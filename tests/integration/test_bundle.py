@@ -134,3 +134,17 @@ def test_size_budget_violation_names_what_takes_the_space(tmp_path: Path,
     assert "over its size budget of 5,000,000 bytes" in proc.stderr
     assert "core: pyodide.asm.wasm" in proc.stderr and "micropip" in proc.stderr
     assert not (tmp_path / "out" / "tiny-1-tiny").exists()  # nothing half-written
+
+
+def test_verify_rebuild_from_clean_caches(tmp_path: Path, toolchain_image: str) -> None:
+    project = tmp_path / "pyodist.toml"
+    project.write_text(
+        '[distribution]\nname = "tiny"\nversion = "1"\n'
+        '[runtime]\npyodide = "314.0.7"\n'
+        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n'
+        '[profiles.tiny]\npackages = ["six"]\nstdlib = "py"\n')
+    made = bundle("tiny", tmp_path / "out", cwd=tmp_path, project=project)
+    proc = pyodist("verify", "--rebuild", "--project", str(project), made["folder"],
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "matches its manifest and a clean rebuild" in proc.stdout

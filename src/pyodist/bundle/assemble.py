@@ -107,7 +107,8 @@ def _compile(inputs: BundleInputs, staging: Path, wheels: list[Path]) -> None:
             shutil.copy2(stock, work / "in" / STDLIB)
             jobs.append({"src": f"in/{STDLIB}", "dest": f"out/{STDLIB}", "mode": profile.stdlib,
                          "layout": "zip", "drop": list(profile.drop_stdlib),
-                         "prefix": "/lib/python314.zip/"})
+                         "prefix": "/lib/python314.zip/",
+                         "strip_docstrings": profile.strip_docstrings})
         else:
             shutil.copy2(stock, staging / STDLIB)
         if profile.wheels != "py":
@@ -115,7 +116,8 @@ def _compile(inputs: BundleInputs, staging: Path, wheels: list[Path]) -> None:
                 shutil.copy2(wheel, work / "in" / wheel.name)
                 jobs.append({"src": f"in/{wheel.name}", "dest": f"out/{wheel.name}",
                              "mode": profile.wheels, "layout": "site", "drop": [],
-                             "prefix": "/lib/python3.14/site-packages/"})
+                             "prefix": "/lib/python3.14/site-packages/",
+                             "strip_docstrings": profile.strip_docstrings})
         if not jobs:
             return
         data = run_harness("compile_pyc.mjs", {"indexURL": str(inputs.runtime_dir),
@@ -255,6 +257,7 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
         "profile": {"stdlib": profile.stdlib, "wheels": profile.wheels,
                     "drop_stdlib": list(profile.drop_stdlib),
                     "compress": list(profile.compress), "tests": profile.tests,
+                    "strip_docstrings": profile.strip_docstrings,
                     "size_budget": profile.size_budget},
         "source_date_epoch": inputs.epoch,
         "generator": f"pyodist {__version__}",

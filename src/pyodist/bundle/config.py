@@ -18,7 +18,8 @@ recipe-dirs = ["recipes"]
 packages = ["micropip"]        # a selection; dependencies are added
 stdlib = "pyc"                 # py | pyc | both
 wheels = "py"                  # py | pyc | both
-drop-stdlib = ["pydoc_data"]   # top-level stdlib modules or packages to leave out
+drop-stdlib = ["pydoc_data", "encodings.cp*", "!encodings.cp437"]  # "!" keeps
+strip-docstrings = true        # .pyc without docstrings (smaller; help() shows less)
 size-budget = "12 MB"          # fails the bundle when exceeded (raw bytes of all files)
 compress = ["br", "gz"]        # precompressed siblings for static hosting
 tests = false                  # ship the NAME-tests.zip archives
@@ -68,6 +69,7 @@ class Profile:
     size_budget: int | None = None
     compress: tuple[str, ...] = ()
     tests: bool = False
+    strip_docstrings: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class _Reader:
 def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     table = f"profiles.{name}"
     allowed = {"packages", "stdlib", "wheels", "drop-stdlib", "size-budget", "compress",
-               "tests"}
+               "tests", "strip-docstrings"}
     if not isinstance(data, dict):
         reader.problem(table, "must be a table", f"write it as [{table}]")
         return None
@@ -191,12 +193,18 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     if not isinstance(tests, bool):
         reader.problem(f"{table}.tests", "must be true or false", "write tests = false")
         tests = False
+    strip = data.get("strip-docstrings", False)
+    if not isinstance(strip, bool):
+        reader.problem(f"{table}.strip-docstrings", "must be true or false",
+                       "write strip-docstrings = true")
+        strip = False
     return Profile(
         name=name, packages=packages,
         stdlib=reader.choice(data, table, "stdlib", "pyc", _PYC_MODES),  # type: ignore[arg-type]
         wheels=reader.choice(data, table, "wheels", "py", _PYC_MODES),  # type: ignore[arg-type]
         drop_stdlib=reader.strings(data, table, "drop-stdlib"),
         size_budget=budget, compress=tuple(dict.fromkeys(compress)), tests=tests,
+        strip_docstrings=strip,
     )
 
 

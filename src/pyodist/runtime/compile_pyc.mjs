@@ -1,6 +1,9 @@
 // Compile Python sources inside zip archives to .pyc with the runtime's own CPython.
 // Input (stdin, JSON): {indexURL, root: host folder mounted with NODEFS, jobs: [{src, dest,
-//   mode: "py"|"pyc"|"both", layout: "zip"|"site", drop: [top-level names], prefix}]}
+//   mode: "py"|"pyc"|"both", layout: "zip"|"site", drop: [module patterns], prefix,
+//   strip_docstrings: bool}]}
+//   a drop pattern is a dotted module name, with fnmatch wildcards ("encodings.cp*"); a
+//   package pattern drops everything under it; "!name" keeps what a pattern would drop
 //   paths in jobs are relative to root; "zip" puts mod.pyc beside mod.py (zipimport),
 //   "site" puts __pycache__/mod.cpython-XY.pyc when sources are kept.
 // Output (last stdout line, JSON): {ok, error, jobs: [{dest, compiled, dropped}], seconds}
@@ -18,18 +21,43 @@ pyodide.globals.set("jobs_json", JSON.stringify(spec.jobs));
 let result;
 try {
   result = pyodide.runPython(`
-import importlib.util, json, sys, zipfile
+import ast, fnmatch, importlib.util, json, sys, zipfile
 from importlib._bootstrap_external import _code_to_hash_pyc
 
 TAG = sys.implementation.cache_tag
 STAMP = (1980, 1, 1, 0, 0, 0)
 
-def pyc(source, filename):
-    code = compile(source, filename, "exec", dont_inherit=True)
+class _NoDocstrings(ast.NodeTransformer):
+    def _strip(self, node):
+        self.generic_visit(node)
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.copy_location(ast.Pass(), body[0])]
+        return node
+    visit_Module = visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _strip
+
+def pyc(source, filename, strip):
+    tree = ast.parse(source, filename)
+    if strip:
+        tree = _NoDocstrings().visit(tree)
+    code = compile(tree, filename, "exec", dont_inherit=True)
     return _code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False)
 
+def dropped_by(member, patterns):
+    path = member.rsplit(".", 1)[0] if member.endswith((".py", ".pyc")) else member
+    parts = path.split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    keep = [pat[1:] for pat in patterns if pat.startswith("!")]
+    if any(fnmatch.fnmatchcase(p, pat) for p in prefixes for pat in keep):
+        return False
+    return any(fnmatch.fnmatchcase(p, pat) for p in prefixes for pat in patterns
+               if not pat.startswith("!"))
+
 def run(job):
-    drop = set(job["drop"])
+    drop = list(job["drop"])
     compiled = dropped = 0
     entries = {}
     with zipfile.ZipFile("/work/" + job["src"]) as src:
@@ -38,7 +66,7 @@ def run(job):
             if info.is_dir():
                 continue
             top = name.split("/", 1)[0]
-            if top.removesuffix(".py") in drop:
+            if drop and dropped_by(name, drop):
                 dropped += 1
                 continue
             data = src.read(info)
@@ -46,7 +74,7 @@ def run(job):
             if not name.endswith(".py") or job["mode"] == "py" or in_meta:
                 entries[name] = data
                 continue
-            code = pyc(data, job["prefix"] + name)
+            code = pyc(data, job["prefix"] + name, job.get("strip_docstrings", False))
             compiled += 1
             if job["mode"] == "pyc":
                 entries[name[:-3] + ".pyc"] = code

@@ -1,0 +1,100 @@
+"""Bundle size and cold start, stock Pyodide core vs our profiles, side by side in one run.
+
+For each of: the stock Pyodide 314.0.7 core (npm package: loader, runtime, stdlib), our
+`slim` bundle and our `fullstack` bundle (built first with `pyodist bundle`, cached):
+- bytes of what a page must fetch to start Python (loader + asm.mjs + wasm + stdlib) plus,
+  for our bundles, all their packages; raw, gzip -9 and brotli -q 11;
+- cold start in Node: a fresh `node` process runs the stock `loadPyodide({indexURL,
+  lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim).
+
+Usage: python bench/bundle.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import brotli
+
+from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, default_cache_dir
+from pyodist.runtime.node import load_bundle
+from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+START_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+               "pyodide-lock.json")
+
+
+def sizes(paths: list[Path]) -> tuple[int, int, int]:
+    raw = gz = br = 0
+    for path in paths:
+        data = path.read_bytes()
+        raw += len(data)
+        gz += len(gzip.compress(data, compresslevel=9, mtime=0))
+        br += len(brotli.compress(data, quality=11))
+    return raw, gz, br
+
+
+def build(profile: str, out: Path) -> Path:
+    proc = subprocess.run([sys.executable, "-m", "pyodist", "bundle", "--profile", profile,
+                           "--out", str(out), "--json"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "CI": "1"}, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"pyodist bundle --profile {profile} failed:\n{proc.stderr[-3000:]}")
+    return Path(json.loads(proc.stdout)["folder"])
+
+
+def cold_start(folder: Path, runs: int, packages: list[str]) -> tuple[float, float]:
+    ready, total = [], []
+    for _ in range(runs):
+        result = load_bundle(folder, packages)
+        if not result.get("ok"):
+            sys.exit(f"loading {folder} failed: {result}")
+        ready.append(result["ready_seconds"])
+        total.append(result["seconds"])
+    return statistics.median(ready), statistics.median(total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    stock = ensure_runtime(RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY),
+                           default_cache_dir(os.environ))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        slim = build("slim", Path(tmp))
+        full = build("fullstack", Path(tmp))
+        cases = [("stock Pyodide 314.0.7 core", stock, []),
+                 ("pyodist slim", slim, []), ("pyodist slim + import micropip", slim,
+                                               ["micropip"]),
+                 ("pyodist fullstack", full, [])]
+        for label, folder, packages in cases:
+            start = [folder / f for f in START_FILES]
+            if folder != stock:
+                lock = json.loads((folder / "pyodide-lock.json").read_text())
+                start += [folder / p["file_name"] for p in lock["packages"].values()]
+            raw, gz, br = sizes(start) if not packages else (0, 0, 0)
+            ready, total = cold_start(folder, args.runs, packages)
+            rows.append((label, raw, gz, br, total if packages else ready))
+    base = rows[0][4]
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True,
+                          check=False).stdout.strip()
+    print(f"node {node}, {os.cpu_count()} cores, median of {args.runs} fresh processes")
+    print(f"{'bundle':34} {'raw MB':>8} {'gzip MB':>8} {'br MB':>7} {'start s':>8} {'vs stock':>9}")
+    for label, raw, gz, br, seconds in rows:
+        size = (f"{raw / 1e6:8.2f} {gz / 1e6:8.2f} {br / 1e6:7.2f}" if raw
+                else f"{'':8} {'':8} {'':7}")
+        print(f"{label:34} {size} {seconds:8.2f} {seconds / base:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
