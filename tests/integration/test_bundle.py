@@ -148,3 +148,59 @@ def test_verify_rebuild_from_clean_caches(tmp_path: Path, toolchain_image: str) 
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "matches its manifest and a clean rebuild" in proc.stdout
+
+
+def test_pyodist_test_in_node_with_junit(slim: dict[str, Any], tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    proc = pyodist("test", "--node", slim["tarball"], "--junit", str(junit), "--json")
+    assert proc.returncode == 0, proc.stderr
+    node = json.loads(proc.stdout)["environments"]["node"]
+    assert set(node["checks"]) == {"micropip", "packaging", "NODEFS read/write"}
+    assert all(c["ok"] for c in node["checks"].values())
+    text = junit.read_text()
+    assert '<testsuite name="node" tests="3" failures="0"' in text
+
+
+def test_wrong_sha256_in_the_lock_fails_in_node(slim: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(slim["folder"], copy)
+    lock_path = copy / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["packages"]["packaging"]["sha256"] = "0" * 64
+    lock_path.write_text(json.dumps(lock))
+    proc = pyodist("test", str(copy))
+    assert proc.returncode == 11  # RuntimeCheckError
+    assert "packaging-25.0-py3-none-any.whl: sha256 does not match pyodide-lock.json" \
+        in proc.stdout
+    # micropip depends on nothing here, so it still loads; packaging is reported, not loaded
+    assert "micropip           ok" in proc.stdout
+
+
+def test_server_sends_what_browsers_need(slim: dict[str, Any]) -> None:
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    from pyodist.bundle.serve import running_server  # noqa: PLC0415
+
+    folder = Path(slim["folder"])
+    with running_server(folder, isolation=True) as server:
+        def get(path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+            req = urllib.request.Request(server.url + path, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return resp.status, dict(resp.headers), resp.read()
+            except urllib.error.HTTPError as exc:
+                return exc.code, dict(exc.headers), exc.read()
+
+        status, headers, body = get("pyodide.asm.wasm")
+        assert status == 200 and headers["Content-Type"] == "application/wasm"
+        assert body == (folder / "pyodide.asm.wasm").read_bytes()
+        assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+        status, headers, body = get("pyodide.asm.wasm", **{"Accept-Encoding": "gzip, br"})
+        assert headers["Content-Encoding"] == "br"
+        assert body == (folder / "pyodide.asm.wasm.br").read_bytes()
+        assert get("pyodide.mjs")[1]["Content-Type"] == "text/javascript"
+        status, headers, body = get("")
+        assert status == 200 and b"pyodist console" in body
+        assert get("../../../etc/passwd")[0] == 404
+        assert get("%2e%2e/%2e%2e/etc/passwd")[0] == 404

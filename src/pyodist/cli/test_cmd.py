@@ -1,0 +1,98 @@
+"""``pyodist test`` and ``pyodist serve``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from pyodist.bundle.serve import BundleServer
+from pyodist.bundle.testing import EnvironmentReport, junit_xml, test_in_node
+from pyodist.bundle.verify import bundle_folder
+from pyodist.cli.render import emit_json, table
+from pyodist.errors import RuntimeCheckError, UsageError
+from pyodist.options import Options
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    test = sub.add_parser(
+        "test", help="load and import every package of a bundle in Node",
+        description="Check a bundle (folder or .tar.gz) where it will run. In Node: verify "
+                    "every file's sha256 against pyodide-lock.json (Pyodide does not), load "
+                    "each package with the stock loader, import what the lock says it "
+                    "provides, and read/write a host folder mounted with NODEFS. Exit 11 "
+                    "when anything fails.",
+    )
+    test.add_argument("bundle", type=Path, metavar="BUNDLE")
+    test.add_argument("--node", action="store_true", help="test in Node (the default)")
+    test.add_argument("--browser", action="store_true",
+                      help="test in headless Chromium (not available yet)")
+    test.add_argument("--package", action="append", default=[], metavar="NAME",
+                      help="only these lock entries (repeatable)")
+    test.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML")
+    test.add_argument("--json", action="store_true", help="print a JSON report")
+    test.set_defaults(handler=_test)
+
+    serve = sub.add_parser(
+        "serve", help="serve a bundle on localhost with the right MIME types",
+        description="Serve BUNDLE over HTTP (application/wasm, text/javascript for .mjs, "
+                    ".br/.gz siblings when the browser accepts them) with a Python console "
+                    "page at / to try the distribution. Ctrl-C stops it.",
+    )
+    serve.add_argument("bundle", type=Path, metavar="BUNDLE")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--isolation", action="store_true",
+                       help="send COOP/COEP headers (for SharedArrayBuffer)")
+    serve.set_defaults(handler=_serve)
+
+
+def _test(args: argparse.Namespace, options: Options) -> int:
+    if args.browser:
+        raise UsageError("--browser is not available yet: Chromium tests are being added",
+                         hint="run 'pyodist test --node BUNDLE' (the default)")
+    reports: list[EnvironmentReport] = []
+    with bundle_folder(args.bundle.resolve()) as folder:
+        if not (folder / "pyodide-lock.json").is_file():
+            raise UsageError(f"{args.bundle} is not a bundle: it has no pyodide-lock.json",
+                             hint="pass a folder or .tar.gz written by 'pyodist bundle'")
+        reports.append(test_in_node(folder, args.package or None))
+    if args.junit is not None:
+        tmp = args.junit.with_name(f".{args.junit.name}.{os.getpid()}.tmp")
+        tmp.write_text(junit_xml(str(args.bundle), reports))
+        os.replace(tmp, args.junit)
+    if args.json:
+        emit_json({"bundle": str(args.bundle), "ok": all(r.ok for r in reports),
+                   "environments": {r.environment: r.to_json() for r in reports}})
+    else:
+        for report in reports:
+            print(f"{report.environment}: Python ready in {report.ready_seconds:.2f} s")
+            print(table(("CHECK", "RESULT", "SECONDS"),
+                        [(c.name, "ok" if c.ok else "FAILED", f"{c.seconds:.2f}")
+                         for c in report.checks]))
+            for check in report.checks:
+                if not check.ok:
+                    print(f"\n✗ {report.environment} {check.name}:\n  {check.error}")
+    failed = [f"{r.environment}:{c.name}" for r in reports for c in r.checks if not c.ok]
+    if failed:
+        raise RuntimeCheckError(f"{len(failed)} check(s) failed: {', '.join(failed)}",
+                                hint="see the errors above; 'pyodist verify' checks the files")
+    return 0
+
+
+def _serve(args: argparse.Namespace, options: Options) -> int:
+    folder = args.bundle.resolve()
+    if not folder.is_dir():
+        raise UsageError(f"{args.bundle} is not a folder",
+                         hint="serve an unpacked bundle folder (dist/<name>-<version>-<profile>)")
+    server = BundleServer(folder, host=args.host, port=args.port, isolation=args.isolation)
+    print(f"serving {folder} at {server.url} (console page at /); Ctrl-C stops", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

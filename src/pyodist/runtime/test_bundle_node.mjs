@@ -1,0 +1,88 @@
+// `pyodist test --node`: check and load every package of a bundle in Node.
+// Input (stdin, JSON): {bundle, packages: [lock keys] | null, hostDir: folder for the NODEFS test}
+// Output (last stdout line, JSON):
+//   {ok, ready_seconds, packages: {key: {ok, seconds, error}}, nodefs: {ok, error}, seconds}
+// Pyodide does not check wheel hashes in Node, so this harness does, before loading anything;
+// a package whose file is missing or whose sha256 differs from the lock fails and is not
+// loaded (Node would otherwise fall back to fetching it from the public CDN).
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+
+const spec = JSON.parse(readFileSync(0, "utf8"));
+const started = performance.now();
+const dir = path.resolve(spec.bundle);
+const lock = JSON.parse(readFileSync(path.join(dir, "pyodide-lock.json"), "utf8"));
+const names = spec.packages ?? Object.keys(lock.packages).sort();
+const results = {};
+const sha256 = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+function closure(name, seen = new Set()) {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  for (const dep of lock.packages[name]?.depends ?? []) closure(dep, seen);
+  return seen;
+}
+
+const hashOk = {};
+for (const [key, pkg] of Object.entries(lock.packages)) {
+  const file = path.join(dir, pkg.file_name);
+  if (!existsSync(file)) hashOk[key] = `${pkg.file_name} is missing from the bundle`;
+  else if (sha256(file) !== pkg.sha256)
+    hashOk[key] = `${pkg.file_name}: sha256 does not match pyodide-lock.json (expected ${pkg.sha256})`;
+  else hashOk[key] = null;
+}
+
+const { loadPyodide } = await import(pathToFileURL(path.join(dir, "pyodide.mjs")).href);
+const pyodide = await loadPyodide({
+  indexURL: dir + path.sep, lockFileURL: path.join(dir, "pyodide-lock.json"),
+  stdout: () => {}, stderr: () => {},
+});
+const ready = (performance.now() - started) / 1000;
+
+for (const name of names) {
+  const t0 = performance.now();
+  const bad = [...closure(name)].map((n) => [n, hashOk[n]]).filter(([, e]) => e !== null);
+  if (!(name in lock.packages)) {
+    results[name] = { ok: false, seconds: 0, error: `${name} is not in pyodide-lock.json` };
+    continue;
+  }
+  if (bad.length) {
+    results[name] = { ok: false, seconds: 0, error: bad.map(([n, e]) => `${n}: ${e}`).join("; ") };
+    continue;
+  }
+  const errors = [];
+  await pyodide.loadPackage(name, { messageCallback: () => {}, errorCallback: (m) => errors.push(m) });
+  for (const mod of lock.packages[name].imports ?? []) {
+    try {
+      pyodide.runPython(`import importlib; importlib.import_module(${JSON.stringify(mod)})`);
+    } catch (err) {
+      errors.push(`import ${mod}: ` + String(err.message || err).trim().split("\n").slice(-3).join(" | "));
+    }
+  }
+  results[name] = { ok: errors.length === 0, seconds: (performance.now() - t0) / 1000,
+                    error: errors.length ? errors.join("\n") : null };
+}
+
+let nodefs = null;
+if (spec.hostDir) {
+  try {
+    pyodide.FS.mkdirTree("/host");
+    pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: spec.hostDir }, "/host");
+    const text = pyodide.runPython(`
+from pathlib import Path
+seen = Path("/host/from-node.txt").read_text()
+Path("/host/from-python.txt").write_text("written by Python in Pyodide")
+seen`);
+    const back = readFileSync(path.join(spec.hostDir, "from-python.txt"), "utf8");
+    nodefs = { ok: text === "written by Node" && back === "written by Python in Pyodide",
+               error: null, read: text, written: back };
+  } catch (err) {
+    nodefs = { ok: false, error: String(err.message || err).trim() };
+  }
+}
+const ok = Object.values(results).every((r) => r.ok) && (nodefs === null || nodefs.ok);
+console.log(JSON.stringify({ ok, ready_seconds: ready, packages: results, nodefs,
+                             seconds: (performance.now() - started) / 1000 }));
+process.exit(0);
