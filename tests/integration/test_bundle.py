@@ -204,3 +204,55 @@ def test_server_sends_what_browsers_need(slim: dict[str, Any]) -> None:
         assert status == 200 and b"pyodist console" in body
         assert get("../../../etc/passwd")[0] == 404
         assert get("%2e%2e/%2e%2e/etc/passwd")[0] == 404
+
+
+def py(bundle_info: dict[str, Any], *args: str, cwd: Path, stdin: str | None = None,
+       env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pyodist", "python", bundle_info["folder"], *args], cwd=cwd,
+        input=stdin, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, **(env or {})})
+
+
+def test_python_argv_exit_code_env_and_host_files(slim: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "input.txt").write_text("from the host")
+    proc = py(slim, "-c", "import os, sys\n"
+              "print(sys.argv, open('input.txt').read(), os.environ['PYODIST_DEMO'])\n"
+              "open('written.txt', 'w').write('from wasm')\n"
+              "print('to stderr', file=sys.stderr)\n"
+              "sys.exit(3)", "a", "b", cwd=tmp_path, env={"PYODIST_DEMO": "passed"})
+    assert proc.returncode == 3
+    assert proc.stdout == "['-c', 'a', 'b'] from the host passed\n"
+    assert proc.stderr == "to stderr\n"
+    assert (tmp_path / "written.txt").read_text() == "from wasm"
+
+
+def test_python_script_stdin_and_errors(slim: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "script.py").write_text("import sys, micropip\nprint(sys.argv[1:])\n")
+    assert py(slim, "script.py", "x", cwd=tmp_path).stdout == "['x']\n"
+    echo = py(slim, "-", cwd=tmp_path, stdin="import sys\nprint(sys.stdin.read() or 'read')\n")
+    assert echo.returncode == 0 and echo.stdout == "read\n"
+    crash = py(slim, "-c", "raise ValueError('boom')", cwd=tmp_path)
+    assert crash.returncode == 1
+    assert crash.stderr.startswith("Traceback (most recent call last):\n")
+    assert crash.stderr.rstrip().endswith("ValueError: boom")
+    assert "_pyodist_main" not in crash.stderr
+    assert py(slim, "-c", "raise SystemExit('bye')", cwd=tmp_path).returncode == 1
+    assert py(slim, "-m", "json.tool", cwd=tmp_path, stdin='{"a": 1}').stdout == \
+        '{\n    "a": 1\n}\n'
+
+
+def test_python_runs_pytest_inside_the_bundle(fullstack: dict[str, Any], tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_demo.py").write_text(
+        "import numpy as np\n\n"
+        "def test_ok():\n    assert np.arange(3).sum() == 3\n\n"
+        "def test_fails():\n    assert 1 == 2\n\n"
+        "def test_tmp(tmp_path):\n    (tmp_path / 'x').write_text('y')\n")
+    proc = py(fullstack, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "1 failed, 2 passed" in proc.stdout
+    (tests / "test_demo.py").write_text("def test_ok():\n    pass\n")
+    ok = py(fullstack, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=tmp_path)
+    assert ok.returncode == 0 and "1 passed" in ok.stdout

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyodist import __version__
-from pyodist.cli import build_cmd, bundle_cmd, fetch_cmd, recipes_cmd, test_cmd, toolchain_cmd
+from pyodist.cli import (
+    build_cmd,
+    bundle_cmd,
+    fetch_cmd,
+    python_cmd,
+    recipes_cmd,
+    test_cmd,
+    toolchain_cmd,
+)
 from pyodist.errors import PyodistError
 from pyodist.options import resolve_options
 
@@ -26,7 +34,8 @@ __all__ = ["build_parser", "main"]
 INTERRUPTED_EXIT = 130
 INTERNAL_ERROR_EXIT = 70
 
-_COMMAND_GROUPS = (recipes_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd, toolchain_cmd)
+_COMMAND_GROUPS = (recipes_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd, python_cmd,
+                   toolchain_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,80 @@
+"""``pyodist python``: run a bundle's Python like a ``python`` executable, under Node."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from pyodist.errors import UsageError
+from pyodist.options import Options
+from pyodist.runtime.node import harness, node_binary
+
+__all__ = ["add_parser"]
+
+# Not passed into the runtime: they describe the host, not Pyodide's file system.
+_HOST_ONLY = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "SHELL", "TMPDIR"})
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    py = sub.add_parser(
+        "python", help="run a bundle's Python like a python executable (Node + NODEFS)",
+        description="Run Python from BUNDLE under Node with the arguments python takes (-c, "
+                    "-m MODULE, a script, - for stdin). The current folder is mounted with "
+                    "NODEFS at the same path, so relative paths work and written files land "
+                    "on the host; stdout/stderr stream; the exit code is Python's. Every "
+                    "package of the bundle is importable (sha256-checked, loaded at start). "
+                    "pyodist options go before BUNDLE, python's after it.",
+    )
+    py.add_argument("--mount", action="append", default=[], metavar="HOST:GUEST",
+                    help="also mount a host folder (repeatable)")
+    py.add_argument("--with", dest="wheels", action="append", default=[], type=Path,
+                    metavar="WHEEL", help="also load a local wheel for this run (repeatable)")
+    py.add_argument("--no-preload", action="store_true",
+                    help="do not load the bundle's packages at start")
+    py.add_argument("--tests", action="store_true",
+                    help="also load the bundle's NAME-tests archives (package test suites)")
+    py.add_argument("--timing", action="store_true", help="report the start-up time on stderr")
+    py.add_argument("bundle", type=Path, metavar="BUNDLE")
+    py.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                    help="python arguments")
+    py.set_defaults(handler=_python)
+
+
+def _mounts(cwd: Path, extra: list[str]) -> list[tuple[str, str]]:
+    if cwd == Path("/"):
+        raise UsageError("cannot mount / as the working folder",
+                         hint="run pyodist python from a project folder")
+    mounts = [(str(cwd), str(cwd))]
+    for item in extra:
+        host, sep, guest = item.partition(":")
+        if not sep or not host or not guest.startswith("/"):
+            raise UsageError(f"--mount {item!r}: expected HOST:GUEST with an absolute GUEST",
+                             hint="e.g. --mount ./data:/data")
+        path = Path(host).resolve()
+        if not path.is_dir():
+            raise UsageError(f"--mount {item!r}: {path} is not a folder",
+                             hint="mount an existing folder")
+        mounts.append((str(path), guest))
+    return mounts
+
+
+def _python(args: argparse.Namespace, options: Options) -> int:
+    bundle = args.bundle.resolve()
+    if not (bundle / "pyodide-lock.json").is_file():
+        raise UsageError(f"{args.bundle} is not a bundle folder (no pyodide-lock.json)",
+                         hint="pass dist/<name>-<version>-<profile> written by pyodist bundle")
+    for wheel in args.wheels:
+        if not wheel.is_file() or wheel.suffix != ".whl":
+            raise UsageError(f"--with {wheel}: not a wheel file", hint="pass a .whl path")
+    cwd = Path.cwd()
+    config = {
+        "bundle": str(bundle), "args": list(args.args), "cwd": str(cwd),
+        "mounts": _mounts(cwd, args.mount),
+        "env": {k: v for k, v in os.environ.items() if k not in _HOST_ONLY},
+        "wheels": [str(w.resolve()) for w in args.wheels], "preload": not args.no_preload,
+        "tests": args.tests, "timing": args.timing,
+    }
+    return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
