@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYODIST := $(VENV)/bin/pyodist
 
-.PHONY: all venv host-deps engine image dist test lint unit bench clean
+.PHONY: all venv host-deps node-deps engine image dist test lint unit bench clean
 
 all: dist
 
@@ -21,7 +21,12 @@ venv: $(STAMP)
 # runtime), debootstrap (the toolchain image).
 host-deps:
 	@tools/ensure-debian-packages.sh patch=patch node=nodejs npm=npm debootstrap=debootstrap \
-		dpkg-deb=dpkg
+		dpkg-deb=dpkg chromium=chromium
+
+# npm packages for the browser tests (playwright-core drives Debian's chromium; no browser
+# is ever downloaded). Exact pins in package.json; the registry is npm's configured one.
+node-deps: host-deps
+	@[ -d node_modules/playwright-core ] || npm install --no-package-lock --no-audit --no-fund --silent
 
 # A Docker engine that answers (installed and started when absent).
 engine: host-deps
@@ -48,7 +53,7 @@ unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
-test: lint host-deps image
+test: lint host-deps node-deps image
 	@$(VENV)/bin/pytest -q; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code

@@ -161,19 +161,46 @@ def test_pyodist_test_in_node_with_junit(slim: dict[str, Any], tmp_path: Path) -
     assert '<testsuite name="node" tests="3" failures="0"' in text
 
 
-def test_wrong_sha256_in_the_lock_fails_in_node(slim: dict[str, Any], tmp_path: Path) -> None:
+def test_wrong_sha256_in_the_lock_fails_in_node_and_chromium(slim: dict[str, Any],
+                                                             tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(slim["folder"], copy)
     lock_path = copy / "pyodide-lock.json"
     lock = json.loads(lock_path.read_text())
     lock["packages"]["packaging"]["sha256"] = "0" * 64
     lock_path.write_text(json.dumps(lock))
-    proc = pyodist("test", str(copy))
-    assert proc.returncode == 11  # RuntimeCheckError
-    assert "packaging-25.0-py3-none-any.whl: sha256 does not match pyodide-lock.json" \
-        in proc.stdout
-    # micropip depends on nothing here, so it still loads; packaging is reported, not loaded
-    assert "micropip           ok" in proc.stdout
+    proc = pyodist("test", str(copy), "--json")
+    assert proc.returncode == 11, proc.stderr  # RuntimeCheckError
+    envs = json.loads(proc.stdout)["environments"]
+    node, chromium = envs["node"]["checks"], envs["chromium"]["checks"]
+    assert "packaging-25.0-py3-none-any.whl: sha256 does not match pyodide-lock.json" in \
+        node["packaging"]["error"]
+    assert node["micropip"]["ok"]  # micropip does not depend on packaging here
+    assert not chromium["packaging"]["ok"]
+    assert "integrity" in chromium["packaging"]["error"]  # the browser's SRI check
+    assert chromium["micropip"]["ok"]
+
+
+def test_pyodist_test_in_chromium_with_workerfs(slim: dict[str, Any], tmp_path: Path) -> None:
+    shot = tmp_path / "test-page.png"
+    proc = pyodist("test", "--browser", slim["folder"], "--screenshot", str(shot), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    chromium = json.loads(proc.stdout)["environments"]["chromium"]
+    assert set(chromium["checks"]) == {"micropip", "packaging",
+                                       "WORKERFS read in a Web Worker"}
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_console_page_runs_a_snippet(slim: dict[str, Any], tmp_path: Path) -> None:
+    from pyodist.bundle.testing import console_screenshot  # noqa: PLC0415
+
+    shot = tmp_path / "console.png"
+    result = console_screenshot(Path(slim["folder"]), ROOT,
+                                "import micropip\nprint('hello from', micropip.__name__)\n6 * 7",
+                                shot)
+    assert result["ok"], result
+    assert "hello from micropip" in result["output"] and "42" in result["output"]
+    assert shot.stat().st_size > 1000
 
 
 def test_server_sends_what_browsers_need(slim: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 - MIME types: ``application/wasm`` (without it ``loadPyodide`` hangs in a browser),
   ``text/javascript`` for ``.mjs``/``.js``, JSON, zip for wheels;
 - precompressed siblings: ``X.br`` / ``X.gz`` are sent for ``X`` with ``Content-Encoding``
-  when the request accepts it (``Vary: Accept-Encoding``);
+  when the request accepts it (``Vary: Accept-Encoding``) and they are not older than ``X``;
 - optional ``Cross-Origin-Opener-Policy``/``Cross-Origin-Embedder-Policy`` for pages that
   need ``SharedArrayBuffer``;
 - ``/`` serves a small Python console page when the bundle has no ``index.html``;
@@ -106,7 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
         send = target
         for suffix, name in ((".br", "br"), (".gz", "gzip")):
             sibling = target.with_name(target.name + suffix)
-            if name in accepted and sibling.is_file():
+            # a sibling older than its file is stale (the file was edited): never serve it
+            if name in accepted and sibling.is_file() \
+                    and sibling.stat().st_mtime >= target.stat().st_mtime:
                 send, encoding = sibling, name
                 break
         data = send.read_bytes()

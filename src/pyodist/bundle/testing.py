@@ -8,6 +8,8 @@ per environment, with timings, as a table, JSON or JUnit XML.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -15,9 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyodist.bundle.serve import running_server
+from pyodist.errors import ToolchainError
 from pyodist.runtime.node import run_harness
 
-__all__ = ["CheckResult", "EnvironmentReport", "junit_xml", "test_in_node"]
+__all__ = [
+    "CheckResult",
+    "EnvironmentReport",
+    "console_screenshot",
+    "junit_xml",
+    "test_in_browser",
+    "test_in_node",
+]
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,64 @@ def test_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
     return report
 
 
-# pytest would collect a module-level function called test_*
+def _chromium() -> str:
+    found = os.environ.get("PYODIST_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        raise ToolchainError("Chromium is not installed",
+                             hint="apt-get install chromium (make test installs it), or "
+                                  "test in Node only with --node")
+    return found
+
+
+def _node_root(project_root: Path) -> Path:
+    for root in (project_root, Path.cwd()):
+        if (root / "node_modules" / "playwright-core").is_dir():
+            return root.resolve()
+    raise ToolchainError("the npm package playwright-core is not installed",
+                         hint="run 'npm install' in the pyodist checkout (make test does)")
+
+
+def test_in_browser(bundle: Path, project_root: Path, packages: Sequence[str] | None = None,
+                    *, screenshot: Path | None = None) -> EnvironmentReport:
+    """Load the bundle in headless Chromium from a local server; WORKERFS in a worker."""
+    report = EnvironmentReport("chromium")
+    env = {**os.environ, "PYODIST_NODE_ROOT": str(_node_root(project_root)),
+           "PYODIST_CHROMIUM": _chromium()}
+    with running_server(bundle) as server:
+        data = run_harness("browser_check.mjs", {
+            "bundleURL": server.url, "packages": None if packages is None else list(packages),
+            "worker": True, "screenshot": str(screenshot) if screenshot else None,
+        }, timeout=600, env=env)
+    report.ready_seconds = float(data.get("ready_seconds") or 0.0)
+    if data.get("error"):
+        report.error = str(data["error"])
+    integrity = data.get("integrity_errors") or []
+    external = data.get("external_requests") or []
+    by_package: dict[str, list[str]] = {}
+    for mod, result in sorted((data.get("imports") or {}).items()):
+        errors = by_package.setdefault(str(result.get("package") or mod), [])
+        if not result.get("ok"):
+            errors.append(f"import {mod}: {result.get('error')}")
+    for name, failures in sorted(by_package.items()):
+        details = list(failures)
+        if details:
+            related = [m for m in integrity if name in m]
+            details += related or [m for m in data.get("load_errors") or [] if name in m]
+        report.checks.append(CheckResult(name, not details, 0.0, "\n".join(details) or None))
+    if external:
+        report.checks.append(CheckResult("no requests outside the bundle", False, 0.0,
+                                         "blocked: " + ", ".join(map(str, external))))
+    fs = data.get("workerfs")
+    if fs is not None:
+        report.checks.append(CheckResult("WORKERFS read in a Web Worker", bool(fs.get("ok")),
+                                         float(fs.get("ready_seconds") or 0.0),
+                                         fs.get("error")))
+    return report
+
+
+# pytest would collect module-level functions called test_*
 test_in_node.__test__ = False  # type: ignore[attr-defined]
+test_in_browser.__test__ = False  # type: ignore[attr-defined]
 
 
 def junit_xml(bundle: str, reports: Sequence[EnvironmentReport]) -> str:
@@ -93,3 +160,14 @@ def junit_xml(bundle: str, reports: Sequence[EnvironmentReport]) -> str:
                     check.error
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def console_screenshot(bundle: Path, project_root: Path, code: str,
+                       screenshot: Path) -> dict[str, Any]:
+    """Run ``code`` on the console page `pyodist serve` offers and save a screenshot."""
+    env = {**os.environ, "PYODIST_NODE_ROOT": str(_node_root(project_root))}
+    with running_server(bundle) as server:
+        return run_harness("console_shot.mjs", {"url": server.url, "code": code,
+                                                "screenshot": str(screenshot),
+                                                "chromium": _chromium()},
+                           timeout=300, env=env)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from pyodist.bundle.serve import BundleServer
-from pyodist.bundle.testing import EnvironmentReport, junit_xml, test_in_node
+from pyodist.bundle.testing import EnvironmentReport, junit_xml, test_in_browser, test_in_node
 from pyodist.bundle.verify import bundle_folder
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import RuntimeCheckError, UsageError
@@ -18,17 +18,21 @@ __all__ = ["add_parser"]
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     test = sub.add_parser(
-        "test", help="load and import every package of a bundle in Node",
+        "test", help="load and import every package of a bundle in Node and Chromium",
         description="Check a bundle (folder or .tar.gz) where it will run. In Node: verify "
                     "every file's sha256 against pyodide-lock.json (Pyodide does not), load "
                     "each package with the stock loader, import what the lock says it "
-                    "provides, and read/write a host folder mounted with NODEFS. Exit 11 "
-                    "when anything fails.",
+                    "provides, and read/write a host folder mounted with NODEFS. In headless "
+                    "Chromium (Debian's, driven by playwright-core): serve the bundle locally, "
+                    "load and import every package (the browser checks each sha256 itself), "
+                    "block any request that leaves the bundle, and read a Blob mounted with "
+                    "WORKERFS in a Web Worker. Both by default. Exit 11 when anything fails.",
     )
     test.add_argument("bundle", type=Path, metavar="BUNDLE")
-    test.add_argument("--node", action="store_true", help="test in Node (the default)")
-    test.add_argument("--browser", action="store_true",
-                      help="test in headless Chromium (not available yet)")
+    test.add_argument("--node", action="store_true", help="test in Node only")
+    test.add_argument("--browser", action="store_true", help="test in headless Chromium only")
+    test.add_argument("--screenshot", type=Path, metavar="PNG",
+                      help="save the Chromium test page as an image")
     test.add_argument("--package", action="append", default=[], metavar="NAME",
                       help="only these lock entries (repeatable)")
     test.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML")
@@ -50,15 +54,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _test(args: argparse.Namespace, options: Options) -> int:
-    if args.browser:
-        raise UsageError("--browser is not available yet: Chromium tests are being added",
-                         hint="run 'pyodist test --node BUNDLE' (the default)")
+    both = not args.node and not args.browser
     reports: list[EnvironmentReport] = []
     with bundle_folder(args.bundle.resolve()) as folder:
         if not (folder / "pyodide-lock.json").is_file():
             raise UsageError(f"{args.bundle} is not a bundle: it has no pyodide-lock.json",
                              hint="pass a folder or .tar.gz written by 'pyodist bundle'")
-        reports.append(test_in_node(folder, args.package or None))
+        if args.node or both:
+            reports.append(test_in_node(folder, args.package or None))
+        if args.browser or both:
+            reports.append(test_in_browser(folder, options.project_root, args.package or None,
+                                           screenshot=args.screenshot))
     if args.junit is not None:
         tmp = args.junit.with_name(f".{args.junit.name}.{os.getpid()}.tmp")
         tmp.write_text(junit_xml(str(args.bundle), reports))
@@ -72,10 +78,13 @@ def _test(args: argparse.Namespace, options: Options) -> int:
             print(table(("CHECK", "RESULT", "SECONDS"),
                         [(c.name, "ok" if c.ok else "FAILED", f"{c.seconds:.2f}")
                          for c in report.checks]))
+            if report.error:
+                print(f"\n✗ {report.environment}: {report.error}")
             for check in report.checks:
                 if not check.ok:
                     print(f"\n✗ {report.environment} {check.name}:\n  {check.error}")
     failed = [f"{r.environment}:{c.name}" for r in reports for c in r.checks if not c.ok]
+    failed += [f"{r.environment}" for r in reports if r.error]
     if failed:
         raise RuntimeCheckError(f"{len(failed)} check(s) failed: {', '.join(failed)}",
                                 hint="see the errors above; 'pyodist verify' checks the files")

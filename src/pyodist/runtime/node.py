@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,9 +40,10 @@ def harness(name: str) -> Path:
     return path
 
 
-def run_harness(name: str, payload: dict[str, Any], *, timeout: float = 600) -> dict[str, Any]:
+def run_harness(name: str, payload: dict[str, Any], *, timeout: float = 600,
+                env: Mapping[str, str] | None = None) -> dict[str, Any]:
     result = run([node_binary(), str(harness(name))], input_text=json.dumps(payload),
-                 timeout=timeout)
+                 timeout=timeout, env=env)
     lines = result.stdout.strip().splitlines()
     try:
         data: dict[str, Any] = json.loads(lines[-1]) if lines else {}

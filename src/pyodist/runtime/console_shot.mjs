@@ -1,0 +1,32 @@
+// Drive the `pyodist serve` console page in headless Chromium: run a snippet, screenshot.
+// Input (stdin, JSON): {url, code, screenshot, chromium}
+// Output (last stdout line, JSON): {ok, output, status, error}
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+const spec = JSON.parse(readFileSync(0, "utf8"));
+const nodeRoot = process.env.PYODIST_NODE_ROOT || process.cwd();
+const { chromium } = createRequire(path.resolve(nodeRoot, "package.json"))("playwright-core");
+const browser = await chromium.launch({
+  executablePath: spec.chromium,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"],
+});
+let result;
+try {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  await page.goto(spec.url);
+  await page.waitForFunction(() => window.pyodistReady === true, null, { timeout: 120000 });
+  await page.fill("#code", spec.code);
+  await page.evaluate(() => window.pyodistRun());
+  await page.waitForFunction(() => (window.pyodistDone || 0) >= 1, null, { timeout: 120000 });
+  await page.screenshot({ path: spec.screenshot, fullPage: true });
+  result = { ok: true, output: await page.textContent("#out"),
+             status: await page.textContent("#status"), error: null };
+} catch (err) {
+  result = { ok: false, output: null, status: null, error: String(err.message || err) };
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
