@@ -5,7 +5,9 @@ For each of: the stock Pyodide 314.0.7 core (npm package: loader, runtime, stdli
 - bytes of what a page must fetch to start Python (loader + asm.mjs + wasm + stdlib) plus,
   for our bundles, all their packages; raw, gzip -9 and brotli -q 11;
 - cold start in Node: a fresh `node` process runs the stock `loadPyodide({indexURL,
-  lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim).
+  lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim);
+- time to ready in headless Chromium (Debian's, a fresh browser per run, the bundle served
+  by `pyodist serve`'s server with its .br siblings), median of 5, for stock core and slim.
 
 Usage: python bench/bundle.py [--runs N]
 """
@@ -24,8 +26,10 @@ from pathlib import Path
 
 import brotli
 
+from pyodist.bundle.serve import running_server
+from pyodist.bundle.testing import _chromium, _node_root
 from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, default_cache_dir
-from pyodist.runtime.node import load_bundle
+from pyodist.runtime.node import load_bundle, run_harness
 from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +67,21 @@ def cold_start(folder: Path, runs: int, packages: list[str]) -> tuple[float, flo
     return statistics.median(ready), statistics.median(total)
 
 
+def chromium_ready(folder: Path, runs: int) -> float:
+    env = {**os.environ, "PYODIST_NODE_ROOT": str(_node_root(ROOT)),
+           "PYODIST_CHROMIUM": _chromium()}
+    times = []
+    with running_server(folder) as server:
+        for _ in range(runs):
+            data = run_harness("browser_check.mjs", {"bundleURL": server.url, "packages": [],
+                                                     "worker": False, "screenshot": None},
+                               timeout=300, env=env)
+            if data.get("ready_seconds") is None:
+                sys.exit(f"Chromium could not start Python from {folder}: {data}")
+            times.append(float(data["ready_seconds"]))
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -85,6 +104,8 @@ def main() -> None:
             raw, gz, br = sizes(start) if not packages else (0, 0, 0)
             ready, total = cold_start(folder, args.runs, packages)
             rows.append((label, raw, gz, br, total if packages else ready))
+        browser = [("stock Pyodide 314.0.7 core", chromium_ready(stock, args.runs)),
+                   ("pyodist slim", chromium_ready(slim, args.runs))]
     base = rows[0][4]
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
@@ -94,6 +115,9 @@ def main() -> None:
         size = (f"{raw / 1e6:8.2f} {gz / 1e6:8.2f} {br / 1e6:7.2f}" if raw
                 else f"{'':8} {'':8} {'':7}")
         print(f"{label:34} {size} {seconds:8.2f} {seconds / base:8.2f}x")
+    print(f"\nheadless Chromium, time to ready (median of {args.runs} fresh browsers):")
+    for label, seconds in browser:
+        print(f"{label:34} {seconds:8.2f} s {seconds / browser[0][1]:8.2f}x")
 
 
 if __name__ == "__main__":

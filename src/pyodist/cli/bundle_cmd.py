@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Build the packages of a profile of pyodist.toml (cached), then write "
                     "dist/<name>-<version>-<profile>/ (Pyodide core, stdlib, wheels, "
                     "pyodide-lock.json, manifest.json, sbom.cdx.json) and a deterministic "
-                    ".tar.gz beside it.",
+                    ".tar.gz beside it. Recipe directories and the runtime come from the "
+                    "project file (the global --recipe-dir does not apply).",
     )
     bundle.add_argument("--profile", metavar="NAME",
                         help="profile of pyodist.toml (default: its default-profile)")
