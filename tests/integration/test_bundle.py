@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -283,3 +284,37 @@ def test_python_runs_pytest_inside_the_bundle(fullstack: dict[str, Any], tmp_pat
     (tests / "test_demo.py").write_text("def test_ok():\n    pass\n")
     ok = py(fullstack, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=tmp_path)
     assert ok.returncode == 0 and "1 passed" in ok.stdout
+
+
+def test_venv_python_and_pip(slim: dict[str, Any], tmp_path: Path) -> None:
+    import zipfile  # noqa: PLC0415
+
+    venv = tmp_path / "venv"
+    assert pyodist("venv", slim["folder"], str(venv)).returncode == 0
+    wheel = tmp_path / "hello_venv-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("hello_venv.py", "GREETING = 'installed into the venv'\n")
+        zf.writestr("hello_venv-1.0.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: hello-venv\nVersion: 1.0\n")
+        zf.writestr("hello_venv-1.0.dist-info/RECORD", "")
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", str(wheel)],
+                         capture_output=True, text=True, check=False)
+    assert pip.returncode == 0, pip.stderr
+    run = subprocess.run([str(venv / "bin" / "python"), "-c",
+                          "import sys, hello_venv; print(hello_venv.GREETING, sys.platform)"],
+                         cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "installed into the venv emscripten\n"
+
+
+def test_numpy_own_linalg_and_fft_tests_pass_inside_the_bundle(fullstack: dict[str, Any],
+                                                               tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyodist", "python", "--tests", fullstack["folder"], "-m",
+         "pytest", "-q", "-p", "no:cacheprovider", "--pyargs", "numpy.fft",
+         "numpy.linalg.tests.test_linalg"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=1200, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    summary = proc.stdout.strip().splitlines()[-1]
+    passed = int(summary.split(" passed")[0].split()[-1])
+    assert passed > 500 and not re.search(r"\d+ failed", summary), summary

@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from pyodist.bundle.venv import create_venv
 from pyodist.errors import UsageError
 from pyodist.options import Options
 from pyodist.runtime.node import harness, node_binary
@@ -37,10 +38,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     py.add_argument("--tests", action="store_true",
                     help="also load the bundle's NAME-tests archives (package test suites)")
     py.add_argument("--timing", action="store_true", help="report the start-up time on stderr")
+    py.add_argument("--site", action="append", default=[], type=Path, metavar="DIR",
+                    help="mount a host folder and add it as a site directory (a venv's "
+                         "site-packages; repeatable)")
     py.add_argument("bundle", type=Path, metavar="BUNDLE")
     py.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                     help="python arguments")
     py.set_defaults(handler=_python)
+
+    venv = sub.add_parser(
+        "venv", help="make a virtual-environment folder whose python is the bundle's",
+        description="Write DIR/bin/python (pyodist python on BUNDLE, with DIR's site-packages "
+                    "mounted) and DIR/bin/pip (installs pure-Python wheels into it), so tools "
+                    "that expect a virtual environment can drive the WebAssembly runtime.",
+    )
+    venv.add_argument("bundle", type=Path, metavar="BUNDLE")
+    venv.add_argument("dir", type=Path, metavar="DIR")
+    venv.set_defaults(handler=_venv)
 
 
 def _mounts(cwd: Path, extra: list[str]) -> list[tuple[str, str]]:
@@ -70,11 +84,23 @@ def _python(args: argparse.Namespace, options: Options) -> int:
         if not wheel.is_file() or wheel.suffix != ".whl":
             raise UsageError(f"--with {wheel}: not a wheel file", hint="pass a .whl path")
     cwd = Path.cwd()
+    sites = [d.resolve() for d in args.site]
+    for site_dir in sites:
+        if not site_dir.is_dir():
+            raise UsageError(f"--site {site_dir}: not a folder", hint="create it first")
+    mounts = _mounts(cwd, args.mount)
+    mounts += [(str(d), str(d)) for d in sites if not d.is_relative_to(cwd)]
     config = {
         "bundle": str(bundle), "args": list(args.args), "cwd": str(cwd),
-        "mounts": _mounts(cwd, args.mount),
+        "mounts": mounts, "sites": [str(d) for d in sites],
         "env": {k: v for k, v in os.environ.items() if k not in _HOST_ONLY},
         "wheels": [str(w.resolve()) for w in args.wheels], "preload": not args.no_preload,
         "tests": args.tests, "timing": args.timing,
     }
     return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
+
+
+def _venv(args: argparse.Namespace, options: Options) -> int:
+    made = create_venv(args.bundle, args.dir)
+    print(f"created {made}: run {made / 'bin' / 'python'}")
+    return 0

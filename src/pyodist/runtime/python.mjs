@@ -1,7 +1,8 @@
 // `pyodist python`: a python executable backed by a bundle under Node.
 // usage: node python.mjs CONFIG_JSON
 //   CONFIG_JSON: {bundle, args: [python arguments], cwd, mounts: [[host, guest]], env: {},
-//                 wheels: [extra wheel paths], preload: bool, timing: bool}
+//                 wheels: [extra wheel paths], preload: bool, timing: bool,
+//                 sites: [guest folders added as site directories (a venv's site-packages)]}
 // stdin/stdout/stderr are the process's own (streamed); the exit code is Python's.
 import { createHash } from "node:crypto";
 import { readFileSync, readSync, writeSync, existsSync } from "node:fs";
@@ -49,6 +50,10 @@ for (const wheel of config.wheels) {
 if (errors.length) fail(errors.join("\n"));
 if (config.timing) writeSync(2, `pyodist python: ready in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
 
+if (config.sites?.length) {
+  pyodide.globals.set("_pyodist_sites", pyodide.toPy(config.sites));
+  pyodide.runPython("import site\nfor _d in _pyodist_sites: site.addsitedir(_d)");
+}
 pyodide.globals.set("_pyodist_args", pyodide.toPy(config.args));
 pyodide.globals.set("_pyodist_cwd", config.cwd);
 const code = pyodide.runPython(`
