@@ -23,6 +23,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from pyodist.fsutil import replace_dir
 from pyodist.sources.cache import sha256_file
 
 __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
@@ -100,10 +101,7 @@ class ArtifactCache:
                       "sha256": digests}
             (staging / META).write_text(json.dumps(record, indent=2, sort_keys=True))
             target = self.folder(key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
+            replace_dir(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         found = self.get(key)

@@ -29,6 +29,7 @@ from pyodist.build.wheel import normalize_wheel, normalize_zip
 from pyodist.bundle.config import Profile, Project
 from pyodist.bundle.lock import ShippedPackage, write_lock
 from pyodist.errors import BundleError
+from pyodist.fsutil import replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import run_harness
 
@@ -323,10 +324,7 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         for path in staging.iterdir():
             os.utime(path, (inputs.epoch, inputs.epoch))
-        folder = out_dir / name
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
+        folder = replace_dir(staging, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     members = [f"{name}/{p.name}" for p in sorted(folder.iterdir()) if p.is_file()]

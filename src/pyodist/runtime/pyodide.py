@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyodist.errors import ToolchainError
+from pyodist.fsutil import replace_dir
 from pyodist.process import run
 from pyodist.sources.extract import extract_archive
 
@@ -87,9 +88,6 @@ def ensure_runtime(spec: RuntimeSpec, cache_root: Path, *, offline: bool = False
             raise ToolchainError(f"{NPM_PACKAGE}@{spec.version} lacks {', '.join(missing)}",
                                  hint="pick a Pyodide version that ships the core files")
         (package / ".integrity").write_text(actual + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(package, dest)
-        return dest
+        return replace_dir(package, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from pyodist.errors import SourceError
+from pyodist.fsutil import replace_dir
 from pyodist.recipe.spec import Recipe
 from pyodist.sources.extract import DEFAULT_SIZE_LIMIT, extract_archive, source_root
 from pyodist.sources.fetch import FetchResult
@@ -51,9 +52,6 @@ def prepare_source(recipe: Recipe, fetched: FetchResult | None, dest: Path, *,
         else:
             root = staging / "tree"
             root.mkdir(parents=True)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(root, dest)
-        return dest
+        return replace_dir(root, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,28 @@
+"""File-system helpers shared by every writer that must never leave a half entry."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+__all__ = ["replace_dir"]
+
+
+def replace_dir(ready: Path, dest: Path) -> Path:
+    """Put the complete folder ``ready`` at ``dest``, replacing what was there.
+
+    The old folder is first renamed aside and only then deleted, so at every instant
+    ``dest`` is either the old complete folder or the new one (a crash in between leaves
+    a ``.<name>.old.*`` folder beside it, never a half-written ``dest``).
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if dest.exists():
+        old = dest.parent / f".{dest.name}.old.{os.getpid()}.{secrets.token_hex(4)}"
+        os.replace(dest, old)
+    os.replace(ready, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
