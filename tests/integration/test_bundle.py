@@ -255,6 +255,25 @@ def test_python_argv_exit_code_env_and_host_files(slim: dict[str, Any], tmp_path
     assert (tmp_path / "written.txt").read_text() == "from wasm"
 
 
+def test_python_with_a_local_wheel(slim: dict[str, Any], tmp_path: Path) -> None:
+    import zipfile  # noqa: PLC0415
+
+    wheel = tmp_path / "extra_mod-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("extra_mod.py", "VALUE = 'loaded with --with'\n")
+        zf.writestr("extra_mod-0.1.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: extra-mod\nVersion: 0.1\n")
+        zf.writestr("extra_mod-0.1.dist-info/WHEEL",
+                    "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr("extra_mod-0.1.dist-info/RECORD", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyodist", "python", "--with", str(wheel), slim["folder"], "-c",
+         "import extra_mod; print(extra_mod.VALUE)"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "loaded with --with\n"
+
+
 def test_python_script_stdin_and_errors(slim: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "script.py").write_text("import sys, micropip\nprint(sys.argv[1:])\n")
     assert py(slim, "script.py", "x", cwd=tmp_path).stdout == "['x']\n"
