@@ -27,7 +27,7 @@ from pathlib import Path
 import brotli
 
 from pyodist.bundle.serve import running_server
-from pyodist.bundle.testing import _chromium, _node_root
+from pyodist.bundle.testing import chromium_binary, node_root
 from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, default_cache_dir
 from pyodist.runtime.node import load_bundle, run_harness
 from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
@@ -68,8 +68,8 @@ def cold_start(folder: Path, runs: int, packages: list[str]) -> tuple[float, flo
 
 
 def chromium_ready(folder: Path, runs: int) -> float:
-    env = {**os.environ, "PYODIST_NODE_ROOT": str(_node_root(ROOT)),
-           "PYODIST_CHROMIUM": _chromium()}
+    env = {**os.environ, "PYODIST_NODE_ROOT": str(node_root(ROOT)),
+           "PYODIST_CHROMIUM": chromium_binary()}
     times = []
     with running_server(folder) as server:
         for _ in range(runs):

@@ -18,7 +18,6 @@ with ``keep_going`` a failure only stops the packages that need it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -50,6 +49,7 @@ from pyodist.events import BuildFinished, BuildPhase, BuildStarted, EventSink, i
 from pyodist.process import pid_alive
 from pyodist.recipe.spec import Recipe
 from pyodist.runtime.node import check_imports
+from pyodist.sources.cache import sha256_file
 from pyodist.sources.fetch import Fetcher
 from pyodist.sources.prepare import prepare_source
 from pyodist.toolchain.executor import Executor, Step
@@ -185,7 +185,7 @@ def _snapshot(root: Path) -> dict[str, str]:
         if path.is_symlink():
             found[rel] = "link:" + str(path.readlink())
         elif path.is_file():
-            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[rel] = sha256_file(path)
     return found
 
 
@@ -368,7 +368,7 @@ class BuildEngine:
             fetched = self.fetcher.fetch(recipe)
             tree = prepare_source(recipe, fetched, folder / "src")
             if recipe.source.is_wheel:
-                files = self._prebuilt_wheel(recipe, tree, folder)
+                files = self._prebuilt_wheel(tree, folder)
                 backends: dict[str, str] = {}
             else:
                 backends = self._setup(task, tree, folder)
@@ -389,7 +389,8 @@ class BuildEngine:
             if not self.keep_work:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def _prebuilt_wheel(self, recipe: Recipe, tree: Path, folder: Path) -> list[Path]:
+    @staticmethod
+    def _prebuilt_wheel(tree: Path, folder: Path) -> list[Path]:
         wheels = sorted(tree.glob("*.whl"))
         out = folder / "out"
         out.mkdir()
@@ -417,7 +418,7 @@ class BuildEngine:
         backends: dict[str, str] = {}
         if recipe.build.type == "package":
             requires = list(build_requirements(tree, where=str(recipe.path)))
-            requires += [f"{name}=={version}" for name, version, _ in cross]
+            requires += [f"{recipe.name}=={recipe.version}" for recipe, _ in cross]
             if recipe.build.cross_build_env:
                 # pyodide-build installs the native build of a cross-build package into the
                 # host site-packages and overlays its wasm headers (cross-build-files)
@@ -433,14 +434,11 @@ class BuildEngine:
         data["source"] = {"path": source_path}
         return dict(data)
 
-    def _cross_packages(self, task: BuildTask) -> list[tuple[str, str, Artifact]]:
+    def _cross_packages(self, task: BuildTask) -> list[tuple[Recipe, Artifact]]:
         """Cross-build packages (``build: cross-build-env: true``) among the build deps."""
-        found = []
-        for dep in self._all_deps(task.name):
-            recipe = self.plan.tasks[dep].recipe
-            if recipe.build.cross_build_env:
-                found.append((recipe.name, recipe.version, self._artifact(dep)))
-        return found
+        return [(self.plan.tasks[dep].recipe, self._artifact(dep))
+                for dep in self._all_deps(task.name)
+                if self.plan.tasks[dep].recipe.build.cross_build_env]
 
     def _all_deps(self, name: str) -> list[str]:
         seen: list[str] = []
@@ -452,13 +450,13 @@ class BuildEngine:
                 todo.extend(self.plan.tasks[dep].deps)
         return sorted(seen)
 
-    def _write_cross(self, cross: list[tuple[str, str, Artifact]], root: Path) -> None:
+    @staticmethod
+    def _write_cross(cross: list[tuple[Recipe, Artifact]], root: Path) -> None:
         extras = root / "site-packages-extras"
         extras.mkdir(parents=True)
         lines = []
-        for name, version, artifact in cross:
-            lines.append(f"{name}=={version}\n")
-            recipe = next(t.recipe for t in self.plan.tasks.values() if t.recipe.name == name)
+        for recipe, artifact in cross:
+            lines.append(f"{recipe.name}=={recipe.version}\n")
             wheel = next(p for p in artifact.paths() if p.name.endswith(".whl"))
             with zipfile.ZipFile(wheel) as zf:
                 for member in recipe.build.cross_build_files:

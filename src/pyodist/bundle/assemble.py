@@ -32,6 +32,7 @@ from pyodist.errors import BundleError
 from pyodist.fsutil import replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import run_harness
+from pyodist.sources.cache import sha256_file
 
 __all__ = ["CORE_FILES", "BundleInputs", "BundleResult", "PackageInput", "assemble",
            "bundle_name"]
@@ -77,12 +78,9 @@ def bundle_name(project: Project, profile: Profile) -> str:
     return f"{project.name}-{project.version}-{profile.name}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _file_entry(path: Path) -> dict[str, object]:
+    """A manifest entry: what ``pyodist verify`` checks a file against."""
+    return {"sha256": sha256_file(path), "size": path.stat().st_size}
 
 
 def _shipped_files(pkg: PackageInput, profile: Profile) -> list[Path]:
@@ -314,12 +312,11 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
         write_lock(info, shipped, staging / LOCK)
         total = _check_budget(inputs, staging, owners)
         _compress(staging, profile.compress)
-        files = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
-                 for p in sorted(staging.iterdir()) if p.is_file()}
+        files = {p.name: _file_entry(p) for p in sorted(staging.iterdir()) if p.is_file()}
         digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
         sbom = _sbom(inputs, shipped_inputs, digest)
         (staging / SBOM).write_text(json.dumps(sbom, indent=1, sort_keys=True) + "\n")
-        files[SBOM] = {"sha256": _sha256(staging / SBOM), "size": (staging / SBOM).stat().st_size}
+        files[SBOM] = _file_entry(staging / SBOM)
         manifest = _manifest(inputs, info, shipped, files)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         for path in staging.iterdir():

@@ -9,7 +9,6 @@ validated with the ``pyodide-lock`` library and by the rules the JS loader appli
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pyodist.build.wheel import parse_wheel_name
 from pyodist.errors import BundleError
 from pyodist.recipe.spec import Recipe, canonical_name
+from pyodist.sources.cache import sha256_file
 
 __all__ = ["LockFile", "target_environment", "wheel_depends", "wheel_imports", "write_lock"]
 
@@ -106,10 +106,6 @@ class LockFile:
                           sort_keys=True) + "\n"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage],
                dest: Path) -> LockFile:
     """Compute the lock for ``shipped`` and write it to ``dest`` (validated first)."""
@@ -134,7 +130,7 @@ def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage
                 parse_wheel_name(path.name)
                 packages[key] = {
                     "name": recipe.name, "version": recipe.version, "file_name": path.name,
-                    "install_dir": "site", "package_type": "package", "sha256": _sha256(path),
+                    "install_dir": "site", "package_type": "package", "sha256": sha256_file(path),
                     "imports": list(recipe.package.top_level) or wheel_imports(path),
                     "depends": sorted(depends),
                     "unvendored_tests": any(f.name.endswith("-tests.zip") for f in item.files),
@@ -143,14 +139,14 @@ def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage
                 packages[f"{key}-tests"] = {
                     "name": f"{recipe.name}-tests", "version": recipe.version,
                     "file_name": path.name, "install_dir": "site", "package_type": "package",
-                    "sha256": _sha256(path), "imports": [], "depends": [key],
+                    "sha256": sha256_file(path), "imports": [], "depends": [key],
                     "unvendored_tests": False,
                 }
             elif path.suffix == ".zip" and recipe.build.type == "shared_library":
                 packages[key] = {
                     "name": recipe.name, "version": recipe.version, "file_name": path.name,
                     "install_dir": "dynlib", "package_type": "shared_library",
-                    "sha256": _sha256(path), "imports": [],
+                    "sha256": sha256_file(path), "imports": [],
                     "depends": sorted(canonical_name(d) for d in recipe.requirements.run),
                     "unvendored_tests": False,
                 }

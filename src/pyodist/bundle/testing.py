@@ -24,8 +24,10 @@ from pyodist.runtime.node import run_harness
 __all__ = [
     "CheckResult",
     "EnvironmentReport",
+    "chromium_binary",
     "console_screenshot",
     "junit_xml",
+    "node_root",
     "test_in_browser",
     "test_in_node",
 ]
@@ -79,7 +81,7 @@ def test_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
     return report
 
 
-def _chromium() -> str:
+def chromium_binary() -> str:
     found = os.environ.get("PYODIST_CHROMIUM") or shutil.which("chromium")
     if not found:
         raise ToolchainError("Chromium is not installed",
@@ -88,7 +90,7 @@ def _chromium() -> str:
     return found
 
 
-def _node_root(project_root: Path) -> Path:
+def node_root(project_root: Path) -> Path:
     for root in (project_root, Path.cwd()):
         if (root / "node_modules" / "playwright-core").is_dir():
             return root.resolve()
@@ -100,8 +102,8 @@ def test_in_browser(bundle: Path, project_root: Path, packages: Sequence[str] | 
                     *, screenshot: Path | None = None) -> EnvironmentReport:
     """Load the bundle in headless Chromium from a local server; WORKERFS in a worker."""
     report = EnvironmentReport("chromium")
-    env = {**os.environ, "PYODIST_NODE_ROOT": str(_node_root(project_root)),
-           "PYODIST_CHROMIUM": _chromium()}
+    env = {**os.environ, "PYODIST_NODE_ROOT": str(node_root(project_root)),
+           "PYODIST_CHROMIUM": chromium_binary()}
     with running_server(bundle) as server:
         data = run_harness("browser_check.mjs", {
             "bundleURL": server.url, "packages": None if packages is None else list(packages),
@@ -165,9 +167,9 @@ def junit_xml(bundle: str, reports: Sequence[EnvironmentReport]) -> str:
 def console_screenshot(bundle: Path, project_root: Path, code: str,
                        screenshot: Path) -> dict[str, Any]:
     """Run ``code`` on the console page `pyodist serve` offers and save a screenshot."""
-    env = {**os.environ, "PYODIST_NODE_ROOT": str(_node_root(project_root))}
+    env = {**os.environ, "PYODIST_NODE_ROOT": str(node_root(project_root))}
     with running_server(bundle) as server:
         return run_harness("console_shot.mjs", {"url": server.url, "code": code,
                                                 "screenshot": str(screenshot),
-                                                "chromium": _chromium()},
+                                                "chromium": chromium_binary()},
                            timeout=300, env=env)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -11,19 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pyodist.errors import VerifyError
+from pyodist.sources.cache import sha256_file
 from pyodist.sources.extract import extract_archive
 
 __all__ = ["bundle_folder", "compare_folders", "verify_bundle"]
 
 MANIFEST = "manifest.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextmanager
@@ -66,7 +58,7 @@ def verify_bundle(folder: Path) -> list[str]:
         size = path.stat().st_size
         if size != want.get("size"):
             problems.append(f"{name}: size {size} differs from the manifest's {want.get('size')}")
-        elif _sha256(path) != want.get("sha256"):
+        elif sha256_file(path) != want.get("sha256"):
             problems.append(f"{name}: sha256 differs from the manifest (file was modified)")
     lock_path = folder / "pyodide-lock.json"
     if lock_path.is_file():
@@ -76,7 +68,7 @@ def verify_bundle(folder: Path) -> list[str]:
                 path = folder / pkg["file_name"]
                 if not path.is_file():
                     problems.append(f"pyodide-lock.json: {key}: {pkg['file_name']} is missing")
-                elif _sha256(path) != pkg.get("sha256"):
+                elif sha256_file(path) != pkg.get("sha256"):
                     problems.append(f"pyodide-lock.json: {key}: sha256 of {pkg['file_name']} "
                                     "does not match the lock")
         except (ValueError, KeyError, TypeError) as exc:
@@ -91,5 +83,5 @@ def compare_folders(first: Path, second: Path) -> list[str]:
     diffs = [f"{n}: only in {first}" for n in sorted(set(a) - set(b))]
     diffs += [f"{n}: only in {second}" for n in sorted(set(b) - set(a))]
     diffs += [f"{n}: bytes differ" for n in sorted(set(a) & set(b))
-              if _sha256(a[n]) != _sha256(b[n])]
+              if sha256_file(a[n]) != sha256_file(b[n])]
     return diffs

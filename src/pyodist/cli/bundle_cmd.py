@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from pyodist.cli.render import emit_json
 from pyodist.errors import ConfigError, VerifyError
 from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, Options
 from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+from pyodist.sources.cache import sha256_file
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.image import inspect_image
 
@@ -115,16 +115,12 @@ def make_bundle(options: Options, project: Project, profile_name: str | None, ou
                                  packages, options.source_date_epoch), out)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _bundle(args: argparse.Namespace, options: Options) -> int:
     project = _project(options, args.project)
     out = (options.project_root / args.out).resolve()
     result = make_bundle(options, project, args.profile, out, jobs=args.jobs, quiet=args.json)
     summary = {"folder": str(result.folder), "tarball": str(result.tarball),
-               "tarball_sha256": _sha256(result.tarball), "bytes": result.total_bytes,
+               "tarball_sha256": sha256_file(result.tarball), "bytes": result.total_bytes,
                "files": result.files}
     if args.json:
         emit_json(summary)
