@@ -7,7 +7,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["replace_dir"]
+__all__ = ["replace_dir", "write_atomic"]
 
 
 def replace_dir(ready: Path, dest: Path) -> Path:
@@ -26,3 +26,18 @@ def replace_dir(ready: Path, dest: Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return dest
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temp file in the same folder and one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import threading
@@ -41,6 +42,10 @@ class FileServer:
     hits: Counter[str] = field(default_factory=Counter)
     # project -> list of filenames listed on the simple index
     projects: dict[str, list[str]] = field(default_factory=dict)
+    # per file: listed as yanked / with data-requires-python / with PEP 658 metadata
+    yanked: set[str] = field(default_factory=set)
+    requires_python: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, bytes] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"{self.base}/files/{name}"
@@ -68,6 +73,11 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             state.hits[path] += 1
+            if path.startswith("/files/") and path.endswith(".metadata"):
+                name = path[len("/files/"):-len(".metadata")]
+                if name not in state.metadata:
+                    return self._send(404, b"not found")
+                return self._send(200, state.metadata[name], "text/plain")
             if path.startswith("/files/"):
                 name = path[len("/files/"):]
                 if name not in state.files:
@@ -91,11 +101,19 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
                         body = json.dumps({
                             "meta": {"api-version": "1.0"}, "name": project,
                             "files": [{"filename": n, "url": f"../../../files/{n}",
-                                       "hashes": {"sha256": d}} for n, d in digests.items()],
+                                       "hashes": {"sha256": d}, "yanked": n in state.yanked,
+                                       "requires-python": state.requires_python.get(n),
+                                       "core-metadata": n in state.metadata}
+                                      for n, d in digests.items()],
                         }).encode()
                         return self._send(200, body, "application/vnd.pypi.simple.v1+json")
-                    links = "".join(f'<a href="/files/{n}#sha256={d}">{n}</a>\n'
-                                    for n, d in digests.items())
+                    links = "".join(
+                        f'<a href="/files/{n}#sha256={d}"'
+                        + (" data-yanked" if n in state.yanked else "")
+                        + (f' data-requires-python="{html.escape(state.requires_python[n])}"'
+                           if n in state.requires_python else "")
+                        + (' data-core-metadata="true"' if n in state.metadata else "")
+                        + f">{n}</a>\n" for n, d in digests.items())
                     return self._send(200, f"<html><body>{links}</body></html>".encode(),
                                       "text/html")
             return self._send(404, b"")

@@ -431,8 +431,10 @@ class BuildEngine:
     def _recipe_copy(recipe: Recipe, source_path: str) -> dict[str, Any]:
         """The recipe's YAML with its source replaced by the prepared tree."""
         data = yaml.safe_load(recipe.path.read_text(encoding="utf-8"))
+        # pyodide-build rejects a section left empty (`build:` with only comments under it)
+        data = {k: v for k, v in data.items() if v is not None}
         data["source"] = {"path": source_path}
-        return dict(data)
+        return data
 
     def _cross_packages(self, task: BuildTask) -> list[tuple[Recipe, Artifact]]:
         """Cross-build packages (``build: cross-build-env: true``) among the build deps."""

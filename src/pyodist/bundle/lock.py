@@ -25,7 +25,10 @@ from pyodist.errors import BundleError
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.sources.cache import sha256_file
 
-__all__ = ["LockFile", "target_environment", "wheel_depends", "wheel_imports", "write_lock"]
+__all__ = [
+    "LockFile", "runtime_environment", "target_environment", "wheel_depends", "wheel_imports",
+    "write_lock",
+]
 
 
 def target_environment(python: str, emscripten: str) -> dict[str, str]:
@@ -38,6 +41,12 @@ def target_environment(python: str, emscripten: str) -> dict[str, str]:
         "python_full_version": python, "platform_python_implementation": "CPython",
         "python_version": short, "sys_platform": "emscripten", "extra": "",
     }
+
+
+def runtime_environment(runtime_info: Mapping[str, Any]) -> dict[str, str]:
+    """Marker values for the runtime described by a lock's ``info`` table."""
+    emscripten = str(runtime_info["platform"]).removeprefix("emscripten_").replace("_", ".")
+    return target_environment(str(runtime_info["python"]), emscripten)
 
 
 def _metadata(wheel: Path) -> tuple[zipfile.ZipFile, str]:
@@ -109,9 +118,7 @@ class LockFile:
 def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage],
                dest: Path) -> LockFile:
     """Compute the lock for ``shipped`` and write it to ``dest`` (validated first)."""
-    env = target_environment(str(runtime_info["python"]),
-                             str(runtime_info["platform"]).removeprefix("emscripten_")
-                             .replace("_", "."))
+    env = runtime_environment(runtime_info)
     present = {canonical_name(s.recipe.name) for s in shipped}
     packages: dict[str, dict[str, Any]] = {}
     for item in shipped:

@@ -23,6 +23,7 @@ from pyodist.cli import (
     fetch_cmd,
     python_cmd,
     recipes_cmd,
+    skeleton_cmd,
     test_cmd,
     toolchain_cmd,
 )
@@ -34,8 +35,8 @@ __all__ = ["build_parser", "main"]
 INTERRUPTED_EXIT = 130
 INTERNAL_ERROR_EXIT = 70
 
-_COMMAND_GROUPS = (recipes_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd, python_cmd,
-                   toolchain_cmd)
+_COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd,
+                   python_cmd, toolchain_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

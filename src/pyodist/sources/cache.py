@@ -58,6 +58,11 @@ class SourceCache:
             raise SourceError(f"cannot create the source cache at {self.root}: {exc.strerror}",
                               hint="pass a writable --cache-dir or set PYODIST_CACHE_DIR") from None
 
+    def temp_path(self, label: str = "0" * 64) -> Path:
+        """A fresh name under ``tmp/`` that :meth:`clean_stale` removes once its writer died."""
+        self._ensure_dirs()
+        return self._tmp / f"{label}.{os.getpid()}.{secrets.token_hex(4)}.part"
+
     def path_for(self, sha256: str) -> Path:
         return self._blobs / sha256[:2] / sha256
 
@@ -92,8 +97,7 @@ class SourceCache:
         Call inside :meth:`lock`. Nothing is left behind when the hash does not match or the
         iterator raises (the exception propagates after the temp file is removed).
         """
-        self._ensure_dirs()
-        tmp = self._tmp / f"{sha256}.{os.getpid()}.{secrets.token_hex(4)}.part"
+        tmp = self.temp_path(sha256)
         digest = hashlib.sha256()
         size = 0
         try:

@@ -22,7 +22,10 @@ from typing import IO
 
 from pyodist.errors import SourceError
 
-__all__ = ["ARCHIVE_SUFFIXES", "DEFAULT_SIZE_LIMIT", "extract_archive", "source_root"]
+__all__ = [
+    "ARCHIVE_SUFFIXES", "DEFAULT_SIZE_LIMIT", "ArchiveListing", "extract_archive", "list_archive",
+    "source_root",
+]
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip",
                     ".whl")
@@ -120,6 +123,43 @@ def _open_archive(archive: Path, display: str) -> tarfile.TarFile | zipfile.ZipF
                           hint="check 'source/sha256'; the cached file may be damaged") from None
     raise SourceError(f"{display}: unknown archive type",
                       hint=f"use one of {', '.join(ARCHIVE_SUFFIXES)}")
+
+
+@dataclass(frozen=True)
+class ArchiveListing:
+    """The member names of an archive (one leading folder removed) and a few files' bytes."""
+
+    # regular files, relative to the archive's single top folder when it has one
+    files: tuple[str, ...]
+    contents: dict[str, bytes]
+
+
+def list_archive(archive: Path, *, filename: str | None = None,
+                 read: Callable[[str], bool] = lambda _name: False,
+                 max_read: int = 4 * 1024 * 1024) -> ArchiveListing:
+    """List ``archive`` without extracting it, reading the small files ``read`` selects.
+
+    Names are checked like :func:`extract_archive` checks them, so a hostile archive fails
+    the same way here. ``sdist-1.0/pkg/__init__.py`` is listed as ``pkg/__init__.py``.
+    """
+    label = filename or archive.name
+    with _open_archive(archive, label) as handle:
+        members = (_zip_members(label, handle) if isinstance(handle, zipfile.ZipFile)
+                   else _tar_members(label, handle))
+        raw: list[tuple[str, _Member]] = [(m.name, m) for m in members if m.kind == "file"]
+        tops = {name.split("/", 1)[0] for name, _ in raw}
+        strip = len(tops) == 1 and all("/" in name for name, _ in raw)
+        files: list[str] = []
+        contents: dict[str, bytes] = {}
+        for name, member in raw:
+            rel = name.split("/", 1)[1] if strip else name
+            files.append(rel)
+            if member.open is not None and member.size <= max_read and read(rel):
+                stream = member.open()
+                if stream is not None:
+                    with stream:
+                        contents[rel] = stream.read(max_read + 1)[:max_read]
+    return ArchiveListing(tuple(sorted(files)), contents)
 
 
 def _inside(root: Path, rel: str) -> Path:

@@ -7,6 +7,7 @@ and how to get it.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -97,6 +98,50 @@ class Fetcher:
             path = self._download(name, real_url, sha256, filename)
             self.on_event(FetchFinished(name, filename, sha256, path.stat().st_size, False))
             return FetchResult(name, filename, sha256, path, real_url, cached=False)
+
+    def fetch_unpinned(self, name: str, url: str, filename: str) -> FetchResult:
+        """Download a file whose sha256 nobody stated yet, and cache it under the one it has.
+
+        For writing recipes (``pyodist skeleton``) from indexes that publish no hashes; builds
+        never use this, they always know the sha256 before downloading.
+        """
+        if self.offline:
+            raise SourceError(f"{name}: {filename} has no known sha256 and --offline forbids "
+                              "downloading it", hint="run without --offline")
+        real_url = self._resolve(url, filename)
+        tmp = self.cache.temp_path()
+        try:
+            if real_url.startswith("file://"):
+                local = Path(urllib.parse.unquote(urllib.parse.urlparse(real_url).path))
+                chunks: Iterator[bytes] = _read_file(local)
+            else:
+                resp = self.session.get(real_url, stream=True, timeout=self.timeout)
+                if not resp.ok:
+                    raise SourceError(f"{name}: {real_url} answered HTTP {resp.status_code}",
+                                      hint="check the URL")
+                chunks = resp.iter_content(_CHUNK)
+            digest = hashlib.sha256()
+            with tmp.open("wb") as fh:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    fh.write(chunk)
+        except (OSError, requests.RequestException) as exc:
+            tmp.unlink(missing_ok=True)
+            raise SourceError(f"{name}: cannot download {real_url}: {exc}",
+                              hint="check the network and the URL") from None
+        try:
+            return self.fetch_local(name, tmp, digest.hexdigest(), filename, origin=real_url)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def fetch_local(self, name: str, path: Path, sha256: str, filename: str, *,
+                    origin: str) -> FetchResult:
+        with self.cache.lock(sha256):
+            hit = self.cache.lookup(sha256)
+            if hit is None:
+                hit = self.cache.store(sha256, _read_file(path), filename=filename,
+                                       origin=origin)
+            return FetchResult(name, filename, sha256, hit, origin, cached=False)
 
     def _resolve(self, url: str, filename: str) -> str:
         if not url.startswith("pypi:"):

@@ -42,6 +42,8 @@ class IndexFile:
     sha256: str | None
     yanked: bool = False
     requires_python: str | None = None
+    # the index serves the file's core metadata at ``url + ".metadata"`` (PEP 658 / 714)
+    core_metadata: bool = False
 
 
 def _pip_settings() -> dict[str, str]:
@@ -110,8 +112,10 @@ def _parse_html(base: str, text: str) -> list[IndexFile]:
         url, _, fragment = urllib.parse.urljoin(base, href).partition("#")
         name = urllib.parse.unquote(url.rsplit("/", 1)[-1]) or (link.get("_text") or "")
         digest = fragment[len("sha256="):] if fragment.startswith("sha256=") else None
+        has_metadata = any(link.get(k) not in (None, "false") for k in
+                           ("data-core-metadata", "data-dist-info-metadata"))
         files.append(IndexFile(name, url, digest, "data-yanked" in link,
-                               link.get("data-requires-python")))
+                               link.get("data-requires-python"), has_metadata))
     return files
 
 
@@ -120,6 +124,7 @@ def _parse_json(base: str, data: dict[str, Any]) -> list[IndexFile]:
         IndexFile(
             f["filename"], urllib.parse.urljoin(base, f["url"]), f.get("hashes", {}).get("sha256"),
             bool(f.get("yanked")), f.get("requires-python"),
+            bool(f.get("core-metadata") or f.get("dist-info-metadata")),
         )
         for f in data.get("files", [])
     ]
@@ -183,6 +188,16 @@ class PackageIndex:
                 hint="check the project name, or pip's index-url (pip config list)",
             )
         return list(found.values())
+
+    def core_metadata(self, file: IndexFile) -> str | None:
+        """The METADATA text the index serves beside ``file`` (PEP 658), or None."""
+        if not file.core_metadata or file.url.startswith("file://"):
+            return None
+        try:
+            resp = self.session.get(file.url + ".metadata", timeout=self.timeout)
+        except requests.RequestException:
+            return None
+        return resp.text if resp.ok else None
 
     def find_file(self, project: str, filename: str) -> IndexFile:
         files = self.project_files(project)
