@@ -7,6 +7,7 @@ import html
 import json
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,12 +34,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @dataclass
 class FileServer:
-    """Serves ``files`` by name; ``fail_times[name]`` 503s first; ``truncate`` cuts bodies."""
+    """Serves ``files`` by name; ``fail_times[name]`` 503s first; ``truncate`` cuts bodies;
+    ``chunk_delay[name]`` streams the body in 64 KiB chunks with that many seconds between."""
 
     base: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
     fail_times: dict[str, int] = field(default_factory=dict)
     truncate: set[str] = field(default_factory=set)
+    chunk_delay: dict[str, float] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
     # project -> list of filenames listed on the simple index
     projects: dict[str, list[str]] = field(default_factory=dict)
@@ -70,6 +73,18 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _send_slowly(self, body: bytes, delay: float) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for start in range(0, len(body), 64 * 1024):
+                    self.wfile.write(body[start:start + 64 * 1024])
+                    self.wfile.flush()
+                    time.sleep(delay)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client went away mid-download (killed on purpose)
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             state.hits[path] += 1
@@ -88,6 +103,8 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
                 data = state.files[name]
                 if name in state.truncate:
                     return self._send(200, data[: len(data) // 2], length=len(data))
+                if name in state.chunk_delay:
+                    return self._send_slowly(data, state.chunk_delay[name])
                 return self._send(200, data)
             for kind in ("json", "html"):
                 prefix = f"/{kind}/simple/"
