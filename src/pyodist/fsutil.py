@@ -3,21 +3,49 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["replace_dir", "write_atomic"]
+from pyodist.process import pid_alive
+
+__all__ = ["remove_stale", "replace_dir", "write_atomic"]
+
+
+def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    """Remove the entries of ``folder`` whose name matches ``pattern`` and whose writer died.
+
+    Every temp file or folder a writer makes carries its process id (the ``pid`` group of
+    ``pattern``), so a later run can tell a killed writer's leftovers from live work.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:  # no folder yet: nothing left behind
+        return removed
+    for path in entries:
+        match = pattern.match(path.name)
+        if match is None or pid_alive(int(match.group("pid"))):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def replace_dir(ready: Path, dest: Path) -> Path:
     """Put the complete folder ``ready`` at ``dest``, replacing what was there.
 
-    The old folder is first renamed aside and only then deleted, so at every instant
-    ``dest`` is either the old complete folder or the new one (a crash in between leaves
-    a ``.<name>.old.*`` folder beside it, never a half-written ``dest``).
+    The old folder is first renamed aside and only then deleted, so ``dest`` is never
+    half-written: it is the old complete folder, the new one, or (killed between the two
+    renames) absent. A ``.<name>.old.<pid>.*`` folder a killed run left beside it is removed
+    by the next replace of ``dest``.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(dest.parent, re.compile(rf"^\.{re.escape(dest.name)}\.old\.(?P<pid>\d+)\."))
     old = None
     if dest.exists():
         old = dest.parent / f".{dest.name}.old.{os.getpid()}.{secrets.token_hex(4)}"
@@ -31,6 +59,7 @@ def replace_dir(ready: Path, dest: Path) -> Path:
 def write_atomic(path: Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same folder and one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path.parent, re.compile(rf"^\.{re.escape(path.name)}\.(?P<pid>\d+)\..*\.tmp$"))
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         with tmp.open("wb") as fh:

@@ -15,11 +15,11 @@ PYODIST_CRASH_ROUNDS (default 3) sets the kills per phase; PYODIST_CRASH_SEED th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,7 +146,7 @@ def wheel_hashes(report: dict[str, Any]) -> dict[str, str]:
 def crash_rounds(phase: str, reference_seconds: float, hardening: Hardening,
                  one_round: Callable[[int, float], int | None]) -> None:
     """ROUNDS kills at seeded random points within a reference run's duration."""
-    rng = random.Random(f"{SEED}:{phase}")
+    rng = random.Random(f"{SEED}:{phase}")  # noqa: S311 - seeded so a round replays
     for i in range(ROUNDS):
         delay = rng.uniform(0.05, 0.95) * reference_seconds
         pid = one_round(i, delay)
@@ -158,7 +158,7 @@ def crash_rounds(phase: str, reference_seconds: float, hardening: Hardening,
 
 def _slow_sources(file_server: FileServer, recipes: Path) -> dict[str, str]:
     """Two 3 MB sources served at ~1.5 MB/s; returns file name -> sha256."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - test payloads
     digests = {}
     for name in ("slow-a", "slow-b"):
         filename = f"{name}-1.0.tar.gz"
@@ -202,26 +202,76 @@ def test_fetch_survives_sigkill(tmp_path: Path, file_server: FileServer,
 # -- build ------------------------------------------------------------------------------------
 
 BUILD_ARGS = ["--recipe-dir", str(BUILDSET), "build", "fine", "uses-fine", "--json"]
+FINE_ARGS = ["--recipe-dir", str(BUILDSET), "build", "fine", "--json"]
 
 
-def test_build_survives_sigkill(tmp_path: Path, toolchain_image: str, runtime_dir: Path,
-                                hardening: Hardening) -> None:
-    reference = run(BUILD_ARGS, fresh_cache(tmp_path / "reference", runtime_dir))
-    expected = wheel_hashes(reference.json())
-    assert len(expected) == 2
+def _together(argvs: Sequence[Sequence[str]], cache: Path) -> list[Finished]:
+    """Start the commands at the same instant on one cache; wait for all of them."""
+    start = time.monotonic()
+    procs = [subprocess.Popen(_argv(a, cache), cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=_env()) for a in argvs]
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        done.append(Finished(proc.returncode, out, err, time.monotonic() - start))
+    return done
+
+
+@dataclass(frozen=True)
+class SharedBuild:
+    """Two builds run together on one cache: the reference for the crash rounds too."""
+
+    cache: Path
+    both: Finished  # fine + uses-fine
+    one: Finished  # fine
+
+
+@pytest.fixture(scope="module")
+def shared_build(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str,
+                 runtime_dir: Path) -> SharedBuild:
+    cache = fresh_cache(tmp_path_factory.mktemp("shared") / "cache", runtime_dir)
+    both, one = _together([BUILD_ARGS, FINE_ARGS], cache)
+    return SharedBuild(cache, both, one)
+
+
+def test_concurrent_builds_share_one_cache(shared_build: SharedBuild,
+                                           hardening: Hardening) -> None:
+    hardening("crash: concurrent pairs", 1)
+    hardening("crash: pyodist runs", 2)
+    both, one = shared_build.both.json(), shared_build.one.json()
+    a, b = wheel_hashes(both), wheel_hashes(one)
+    fine = next(n for n in a if n.startswith("fine-"))
+    assert set(b) == {fine} and len(a) == 2
+    assert a[fine] == b[fine]
+    assert both["packages"]["fine"]["key"] == one["packages"]["fine"]["key"]
+    # built once: the other run waited for the entry's lock and took it from the cache
+    assert sorted([both["packages"]["fine"]["status"], one["packages"]["fine"]["status"]]) \
+        == ["built", "cached"]
+    cache = shared_build.cache
+    assert sorted(p.name for p in (cache / "artifacts").glob("*/*")) == sorted(
+        p["key"] for p in both["packages"].values())
+    assert leftovers(cache) == [] and half_entries(cache) == []
+
+
+def test_build_survives_sigkill(shared_build: SharedBuild, tmp_path: Path,
+                                runtime_dir: Path, hardening: Hardening) -> None:
+    """Round 0 starts from an empty cache; later rounds rebuild (--force) over entries."""
+    expected = wheel_hashes(shared_build.both.json())
+    cache = fresh_cache(tmp_path / "cache", runtime_dir)
 
     def one_round(i: int, delay: float) -> int | None:
-        cache = fresh_cache(tmp_path / f"cache-{i}", runtime_dir)
-        pid = run_killed(BUILD_ARGS, cache, delay, tmp_path / f"killed-{i}")
+        killed = BUILD_ARGS if i == 0 else [*BUILD_ARGS, "--force"]
+        pid = run_killed(killed, cache, delay, tmp_path / f"killed-{i}")
         again = run(BUILD_ARGS, cache)
-        assert wheel_hashes(again.json()) == expected, f"round {i}, killed after {delay:.2f} s"
+        where = f"round {i}, killed after {delay:.2f} s"
+        assert wheel_hashes(again.json()) == expected, where
         if pid is not None:
-            assert containers_of(pid) == []
-        assert leftovers(cache) == [], f"round {i}, killed after {delay:.2f} s"
-        assert half_entries(cache) == []
+            assert containers_of(pid) == [], where
+        assert leftovers(cache) == [], where
+        assert half_entries(cache) == [], where
         return pid
 
-    crash_rounds("build", reference.seconds, hardening, one_round)
+    crash_rounds("build", shared_build.both.seconds, hardening, one_round)
 
 
 # -- bundle -----------------------------------------------------------------------------------
@@ -237,10 +287,12 @@ def _project(folder: Path) -> Path:
     return project
 
 
-def test_bundle_survives_sigkill(tmp_path: Path, toolchain_image: str, runtime_dir: Path,
+def test_bundle_survives_sigkill(shared_build: SharedBuild, tmp_path: Path,
                                  hardening: Hardening) -> None:
+    """The build is cached (a copy of the shared cache): the kills land in the assembly."""
     project = _project(tmp_path / "project")
-    cache = fresh_cache(tmp_path / "cache", runtime_dir)
+    cache = tmp_path / "cache"
+    shutil.copytree(shared_build.cache, cache, symlinks=True)
     out = tmp_path / "out"
 
     def bundle_args(where: Path) -> list[str]:
@@ -268,35 +320,7 @@ def test_bundle_survives_sigkill(tmp_path: Path, toolchain_image: str, runtime_d
     crash_rounds("bundle", warm.seconds, hardening, one_round)
 
 
-# -- concurrency ------------------------------------------------------------------------------
-
-def _together(argvs: Sequence[Sequence[str]], cache: Path) -> list[Finished]:
-    """Start the commands at the same instant on one cache; wait for all of them."""
-    start = time.monotonic()
-    procs = [subprocess.Popen(_argv(a, cache), cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_env()) for a in argvs]
-    done = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=900)
-        done.append(Finished(proc.returncode, out, err, time.monotonic() - start))
-    return done
-
-
-def test_concurrent_builds_share_one_cache(tmp_path: Path, toolchain_image: str,
-                                           runtime_dir: Path, hardening: Hardening) -> None:
-    cache = fresh_cache(tmp_path / "cache", runtime_dir)
-    both, one = _together([BUILD_ARGS, ["--recipe-dir", str(BUILDSET), "build", "fine",
-                                        "--json"]], cache)
-    a, b = wheel_hashes(both.json()), wheel_hashes(one.json())
-    fine = next(n for n in a if n.startswith("fine-"))
-    assert a[fine] == b[fine]
-    assert set(b) == {fine} and len(a) == 2
-    assert sorted(p.name for p in (cache / "artifacts").glob("*/*")) == sorted(
-        {p["key"] for p in both.json()["packages"].values()})
-    assert leftovers(cache) == [] and half_entries(cache) == []
-    hardening("crash: concurrent pairs", 1)
-    hardening("crash: pyodist runs", 2)
-
+# -- concurrent fetches -----------------------------------------------------------------------
 
 def test_concurrent_fetches_store_one_entry(tmp_path: Path, file_server: FileServer,
                                             hardening: Hardening) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pyodist.errors import BuildError
+from pyodist.fsutil import remove_stale
 from pyodist.process import run
 from pyodist.sources.cache import sha256_file
 
@@ -38,6 +40,9 @@ __all__ = ["BackendWheelhouse", "GuestPython", "build_requirements"]
 _LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 # Backends ask for more at build time (get_requires_for_build_wheel); these are the usual.
 _ALWAYS = ("wheel",)
+# temp names with the writer's pid: .download.<pid>.<random>/, resolved/.<key>.<pid>.<random>.tmp
+_DOWNLOAD = re.compile(r"^\.download\.(?P<pid>\d+)\.[0-9a-f]+$")
+_RECORD_TMP = re.compile(r"^\.[0-9a-f]{64}\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,11 @@ class BackendWheelhouse:
         self.guest = guest or GuestPython()
         self.python = python
 
+    def clean_stale(self) -> list[Path]:
+        """Remove download folders and record temp files of runs that were killed."""
+        return [*remove_stale(self.root, _DOWNLOAD),
+                *remove_stale(self.root / "resolved", _RECORD_TMP)]
+
     def _key(self, requirements: Iterable[str], constraints: Iterable[str]) -> str:
         text = json.dumps({"requires": sorted(set(requirements)),
                            "constraints": sorted(set(constraints)), "python": self.guest.abi,
@@ -145,7 +155,7 @@ class BackendWheelhouse:
             record = self._download(wanted, constraints, where=where)
             resolved = self.root / "resolved"
             resolved.mkdir(exist_ok=True)
-            tmp = resolved / f".{key}.{secrets.token_hex(4)}.tmp"
+            tmp = resolved / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
             tmp.write_text(json.dumps({"requires": sorted(set(wanted)), "wheels": record},
                                       indent=1, sort_keys=True))
             os.replace(tmp, resolved / f"{key}.json")

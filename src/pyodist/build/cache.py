@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from pyodist.fsutil import replace_dir
+from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.sources.cache import sha256_file
 
 __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
@@ -31,6 +32,7 @@ __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
 META = "artifact.json"
 # Bump when a change in pyodist itself changes what a build produces.
 BUILD_LOGIC_VERSION = "2"
+_STAGING = re.compile(r"^[0-9a-f]{64}\.(?P<pid>\d+)\.[0-9a-f]+$")
 
 
 def artifact_key(parts: Mapping[str, Any]) -> str:
@@ -84,6 +86,10 @@ class ArtifactCache:
                 shutil.rmtree(folder, ignore_errors=True)
                 return None
         return Artifact(key, meta["name"], folder, files, meta)
+
+    def clean_stale(self) -> list[Path]:
+        """Remove staging folders (``tmp/<key>.<pid>.<random>``) of runs that were killed."""
+        return remove_stale(self.root / "tmp", _STAGING)
 
     def put(self, key: str, name: str, files: Sequence[Path],
             meta: Mapping[str, Any]) -> Artifact:

@@ -46,7 +46,7 @@ from pyodist.build.wheel import (
 )
 from pyodist.errors import BuildError, PyodistError
 from pyodist.events import BuildFinished, BuildPhase, BuildStarted, EventSink, ignore
-from pyodist.process import pid_alive
+from pyodist.fsutil import remove_stale
 from pyodist.recipe.spec import Recipe
 from pyodist.runtime.node import check_imports
 from pyodist.sources.cache import sha256_file
@@ -60,6 +60,7 @@ __all__ = [
     "BuildReport",
     "driver_script",
     "guest_paths",
+    "remove_stale_run_folders",
     "report_json",
     "run_folder",
 ]
@@ -71,6 +72,7 @@ LOG_TAIL_LINES = 25
 GUEST_WORK = "/pyodist/work"
 GUEST_WHEELHOUSE = "/pyodist/wheelhouse"
 IMAGE_WHEELHOUSE = "/opt/wheelhouse"
+_RUN_FOLDER = re.compile(r"^run-(?P<pid>\d+)-\d+$")  # run-<pid>-<unix time>
 
 
 def guest_paths(work: Path, wheelhouse: Path) -> dict[Path, str]:
@@ -329,7 +331,7 @@ class BuildEngine:
                 return BuildOutcome(task.name, "skipped", task.key)
             with self.cache.lock(task.key):
                 found = self.cache.get(task.key)
-                if found is not None and task.cached:
+                if found is not None and not task.forced:  # another run stored it meanwhile
                     self._remember(task.name, found)
                     return BuildOutcome(task.name, "cached", task.key,
                                         files=tuple(found.paths()))
@@ -558,14 +560,20 @@ class BuildEngine:
                               log)
 
 
+def remove_stale_run_folders(root: Path) -> list[Path]:
+    """Remove the run folders of killed runs (whose process is gone).
+
+    Stop their build containers first (remove_stale_containers): a step still running
+    there writes into the folder while it is being removed.
+    """
+    return remove_stale(root, _RUN_FOLDER)
+
+
 @contextlib.contextmanager
 def run_folder(root: Path, *, keep: bool = False) -> Iterator[Path]:
     """A fresh work folder for one build run, removed afterwards unless ``keep``."""
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob("run-*"):  # left by a killed run whose process is gone
-        pid = stale.name.split("-")[1]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
+    remove_stale_run_folders(root)
     folder = root / f"run-{os.getpid()}-{int(time.time())}"
     folder.mkdir()
     try:

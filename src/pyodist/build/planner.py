@@ -38,6 +38,9 @@ class BuildTask:
     libraries: tuple[str, ...]  # library recipes whose installed files this build must see
     runtime_deps: tuple[str, ...]  # wheels to load before this one when testing imports
     cached: bool
+    # rebuilt even when the cache holds its key (--force); otherwise an entry that another
+    # run stored meanwhile is used instead of building again
+    forced: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,5 +150,6 @@ def plan_build(
             libraries=_libraries(graph, name),
             runtime_deps=_runtime_deps(graph, name, selection.closure),
             cached=name not in forced and is_cached(keys[name]),
+            forced=name in forced,
         )
     return BuildPlan(target, selection.order, tasks, selection.requested)

@@ -29,7 +29,7 @@ from pyodist.build.wheel import normalize_wheel, normalize_zip
 from pyodist.bundle.config import Profile, Project
 from pyodist.bundle.lock import ShippedPackage, write_lock
 from pyodist.errors import BundleError
-from pyodist.fsutil import replace_dir
+from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import run_harness
 from pyodist.sources.cache import sha256_file
@@ -277,6 +277,8 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
     project, profile = inputs.project, inputs.profile
     name = bundle_name(project, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # left by a killed run: .<name>.<pid>.staging and its .pyc work folder
+    remove_stale(out_dir, re.compile(rf"^\.{re.escape(name)}\.(?P<pid>\d+)\.staging"))
     staging = out_dir / f".{name}.{os.getpid()}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()

@@ -17,6 +17,7 @@ from pyodist.build.engine import (
     BuildOutcome,
     BuildReport,
     driver_script,
+    remove_stale_run_folders,
     run_folder,
 )
 from pyodist.build.planner import BuildPlan, Target, plan_build, recipe_inputs
@@ -29,7 +30,13 @@ from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
 from pyodist.toolchain import docker_client
-from pyodist.toolchain.executor import DockerExecutor, Executor, HostExecutor, Mount
+from pyodist.toolchain.executor import (
+    DockerExecutor,
+    Executor,
+    HostExecutor,
+    Mount,
+    remove_stale_containers,
+)
 from pyodist.toolchain.image import inspect_image
 
 __all__ = ["add_parser", "make_plan", "print_summary", "raise_for_failures", "run_build"]
@@ -109,6 +116,19 @@ def _executor(options: Options, work: Path, wheelhouse: Path) -> Executor:
                                           Mount(wheelhouse, GUEST_WHEELHOUSE)])
 
 
+def _remove_leftovers(options: Options) -> None:
+    """Clear what killed runs left behind, also when everything is cached this time.
+
+    Their build containers go first: a step still running in one writes into its run folder.
+    """
+    if options.executor == "docker":
+        remove_stale_containers(docker_client())
+    remove_stale_run_folders(options.build_dir)
+    ArtifactCache(options.cache_dir).clean_stale()
+    BackendWheelhouse(options.cache_dir / "backends", index_urls=options.index_urls,
+                      offline=options.offline).clean_stale()
+
+
 def run_build(options: Options, selection: list[str], *, jobs: int = 1,
               keep_going: bool = False, force: str | None = None, import_check: bool = True,
               keep_work: bool = False, quiet: bool = False) -> BuildReport:
@@ -116,6 +136,7 @@ def run_build(options: Options, selection: list[str], *, jobs: int = 1,
     if jobs < 1:
         raise BuildError(f"-j {jobs}: the number of jobs must be at least 1",
                          hint="use -j 1 or more")
+    _remove_leftovers(options)
     plan, cache, _graph = make_plan(options, selection, force=force)
     report = BuildReport(plan)
     if not plan.to_build:

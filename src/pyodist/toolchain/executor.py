@@ -196,7 +196,13 @@ def docker_client() -> Any:
 
 
 def remove_stale_containers(client: Any) -> list[str]:
-    """Remove build containers whose pyodist process on this host is gone (after a crash)."""
+    """Remove build containers whose pyodist process on this host is gone (after a crash).
+
+    Runs started together race for the same stale container: one that is already gone, or
+    being removed by the other run, counts as removed.
+    """
+    import docker.errors  # noqa: PLC0415
+
     removed = []
     host = os.uname().nodename
     for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
@@ -207,10 +213,15 @@ def remove_stale_containers(client: Any) -> list[str]:
             pid = 0
         if labels.get(HOST_LABEL) == host and pid and pid_alive(pid):
             continue
-        container.remove(force=True)
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: "removal of container ... already in progress"
+                raise
         removed.append(container.name)
     return removed
-
 
 
 class DockerExecutor:
