@@ -93,3 +93,13 @@ def test_artifact_cache_roundtrip_and_damage(tmp_path: Path) -> None:
     assert cache.get(key) is None  # a damaged entry is dropped, to be rebuilt
     assert not cache.folder(key).exists()
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_artifact_cache_removes_staging_of_killed_runs(tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path / "cache")
+    key = artifact_key({"x": 1})
+    dead = tmp_path / "cache" / "tmp" / f"{key}.99999999.abcd1234"  # no such pid
+    dead.mkdir(parents=True)
+    (dead / "half.whl").write_text("")
+    assert cache.clean_stale() == [dead]
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []

@@ -128,3 +128,26 @@ def test_without_keep_going_the_run_stops(graph: RecipeGraph, tmp_path: Path) ->
                for o in report.outcomes.values())
     assert set(engine.built) <= {"e"}
     assert report.count("skipped") + report.count("blocked") + len(engine.built) == 4
+
+
+def test_an_entry_another_run_stored_meanwhile_is_used(graph: RecipeGraph,
+                                                       tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path / "cache")
+    plan = _plan(graph, cache)  # nothing cached yet: every task is to build
+    FakeEngine(_plan(graph, cache), cache, tmp_path / "other").run()  # the other run
+    late = FakeEngine(plan, cache, tmp_path)
+    report = late.run()
+    assert late.built == []
+    assert {o.status for o in report.outcomes.values()} == {"cached"}
+
+
+def test_forced_tasks_build_even_when_stored(graph: RecipeGraph, tmp_path: Path) -> None:
+    cache = ArtifactCache(tmp_path / "cache")
+    FakeEngine(_plan(graph, cache), cache, tmp_path / "first").run()
+    sel = graph.select(["*"])
+    inputs = {n: recipe_inputs(graph.recipes[n]) for n in sel.closure}
+    plan = plan_build(graph, sel, TARGET, inputs=inputs,
+                      is_cached=lambda k: cache.get(k) is not None, force=["b"])
+    engine = FakeEngine(plan, cache, tmp_path)
+    engine.run()
+    assert sorted(engine.built) == ["b", "c"]

@@ -1,10 +1,12 @@
-"""replace_dir: the destination is always a complete folder."""
+"""replace_dir: the destination is always a complete folder; a killed writer's leftovers go."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
-from pyodist.fsutil import replace_dir
+from pyodist.fsutil import remove_stale, replace_dir, write_atomic
 
 
 def test_replace_dir_new_and_existing(tmp_path: Path) -> None:
@@ -19,3 +21,35 @@ def test_replace_dir_new_and_existing(tmp_path: Path) -> None:
     replace_dir(second, dest)
     assert sorted(p.name for p in dest.iterdir()) == ["b"]
     assert [p.name for p in dest.parent.iterdir()] == ["entry"]  # the old copy is gone
+
+
+DEAD_PID = 99_999_999  # above any pid_max: no such process
+
+
+def test_remove_stale_spares_live_writers_and_other_names(tmp_path: Path) -> None:
+    pattern = re.compile(r"^\.x\.(?P<pid>\d+)\.staging$")
+    dead = tmp_path / f".x.{DEAD_PID}.staging"
+    (dead / "sub").mkdir(parents=True)
+    live = tmp_path / f".x.{os.getpid()}.staging"
+    live.mkdir()
+    other = tmp_path / f".y.{DEAD_PID}.staging"
+    other.write_text("")
+    assert remove_stale(tmp_path, pattern) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+    assert remove_stale(tmp_path / "missing", pattern) == []
+
+
+def test_replace_dir_removes_what_a_killed_replace_left(tmp_path: Path) -> None:
+    left = tmp_path / f".entry.old.{DEAD_PID}.abcd1234"
+    left.mkdir()
+    (left / "a").write_text("old")
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    replace_dir(ready, tmp_path / "entry")
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
+
+
+def test_write_atomic_removes_a_killed_writers_temp_file(tmp_path: Path) -> None:
+    (tmp_path / f".f.json.{DEAD_PID}.abcd1234.tmp").write_text("{")
+    write_atomic(tmp_path / "f.json", "{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
