@@ -12,13 +12,16 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
 from pyodist.errors import ToolchainError
-from pyodist.fsutil import replace_dir
+from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.process import run
 from pyodist.sources.extract import extract_archive
 
@@ -60,6 +63,16 @@ def ensure_runtime(spec: RuntimeSpec, cache_root: Path, *, offline: bool = False
             "forbids fetching it",
             hint="run once with network access so npm can fetch it",
         )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # one fetch at a time: a second run would replace the folder the first one just returned
+    with FileLock(str(dest.parent / f".{dest.name}.lock")):
+        if all((dest / f).is_file() for f in CORE_FILES):
+            return dest
+        remove_stale(dest.parent, re.compile(rf"^\.{re.escape(dest.name)}\.(?P<pid>\d+)\."))
+        return _fetch(spec, dest)
+
+
+def _fetch(spec: RuntimeSpec, dest: Path) -> Path:
     staging = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
     try:
