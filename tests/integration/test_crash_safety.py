@@ -138,6 +138,13 @@ def containers_of(pid: int) -> list[str]:
         all=True, filters={"label": f"{PID_LABEL}={pid}"})]
 
 
+def _count_left(hardening: Hardening, pid: int | None, *roots: Path) -> None:
+    """Count what a kill left for the next run to clear (the checks are not vacuous)."""
+    hardening("crash: leftovers a kill made, for the next run", len(leftovers(*roots)))
+    if pid is not None:
+        hardening("crash: containers a kill left, for the next run", len(containers_of(pid)))
+
+
 def wheel_hashes(report: dict[str, Any]) -> dict[str, str]:
     return {Path(f).name: sha256_file(Path(f)) for pkg in report["packages"].values()
             for f in pkg["files"] if f.endswith(".whl")}
@@ -188,6 +195,7 @@ def test_fetch_survives_sigkill(tmp_path: Path, file_server: FileServer,
     def one_round(i: int, delay: float) -> int | None:
         cache = tmp_path / f"cache-{i}"
         pid = run_killed(args, cache, delay, tmp_path / f"killed-{i}")
+        hardening("crash: leftovers a kill made, for the next run", len(leftovers(cache)))
         again = run(args, cache)
         fetched = again.json()["fetched"]
         assert {r["filename"]: r["sha256"] for r in fetched.values()} == digests
@@ -262,6 +270,7 @@ def test_build_survives_sigkill(shared_build: SharedBuild, tmp_path: Path,
     def one_round(i: int, delay: float) -> int | None:
         killed = BUILD_ARGS if i == 0 else [*BUILD_ARGS, "--force"]
         pid = run_killed(killed, cache, delay, tmp_path / f"killed-{i}")
+        _count_left(hardening, pid, cache)
         again = run(BUILD_ARGS, cache)
         where = f"round {i}, killed after {delay:.2f} s"
         assert wheel_hashes(again.json()) == expected, where
@@ -306,6 +315,7 @@ def test_bundle_survives_sigkill(shared_build: SharedBuild, tmp_path: Path,
     def one_round(i: int, delay: float) -> int | None:
         pid = run_killed(bundle_args(out), cache, delay, tmp_path / f"killed-{i}",
                          cwd=project.parent)
+        _count_left(hardening, pid, cache, out)
         again = run(bundle_args(out), cache, cwd=project.parent).json()
         tarball = Path(again["tarball"])
         assert sha256_file(tarball) == again["tarball_sha256"] == reference["tarball_sha256"], \
