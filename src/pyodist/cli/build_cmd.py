@@ -194,9 +194,13 @@ def _copy_out(report: BuildReport, out: Path) -> None:
     for outcome in report.outcomes.values():
         for path in outcome.files:
             if path.suffix in (".whl", ".zip"):
-                tmp = out / f".{path.name}.tmp"
-                shutil.copy2(path, tmp)
-                os.replace(tmp, out / path.name)
+                # the pid keeps two runs copying into one folder from sharing a temp file
+                tmp = out / f".{path.name}.{os.getpid()}.tmp"
+                try:
+                    shutil.copy2(path, tmp)
+                    os.replace(tmp, out / path.name)
+                finally:
+                    tmp.unlink(missing_ok=True)
 
 
 def print_summary(report: BuildReport) -> None:
