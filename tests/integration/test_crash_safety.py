@@ -266,17 +266,20 @@ def test_build_survives_sigkill(shared_build: SharedBuild, tmp_path: Path,
     """Round 0 starts from an empty cache; later rounds rebuild (--force) over entries."""
     expected = wheel_hashes(shared_build.both.json())
     cache = fresh_cache(tmp_path / "cache", runtime_dir)
+    out = tmp_path / "wheels"
+    args = [*BUILD_ARGS, "-o", str(out)]
 
     def one_round(i: int, delay: float) -> int | None:
-        killed = BUILD_ARGS if i == 0 else [*BUILD_ARGS, "--force"]
+        killed = args if i == 0 else [*args, "--force"]
         pid = run_killed(killed, cache, delay, tmp_path / f"killed-{i}")
-        _count_left(hardening, pid, cache)
-        again = run(BUILD_ARGS, cache)
+        _count_left(hardening, pid, cache, out)
+        again = run(args, cache)
         where = f"round {i}, killed after {delay:.2f} s"
         assert wheel_hashes(again.json()) == expected, where
+        assert {p.name: sha256_file(p) for p in out.iterdir()} == expected, where
         if pid is not None:
             assert containers_of(pid) == [], where
-        assert leftovers(cache) == [], where
+        assert leftovers(cache, out) == [], where
         assert half_entries(cache) == [], where
         return pid
 

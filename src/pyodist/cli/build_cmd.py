@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from pyodist.cli.fetch_cmd import make_fetcher
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import BuildError, ToolchainError
+from pyodist.fsutil import remove_stale
 from pyodist.graph import RecipeGraph
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
@@ -40,6 +42,8 @@ from pyodist.toolchain.executor import (
 from pyodist.toolchain.image import inspect_image
 
 __all__ = ["add_parser", "make_plan", "print_summary", "raise_for_failures", "run_build"]
+
+_COPY_TMP = re.compile(r"^\..+\.(whl|zip)\.(?P<pid>\d+)\.tmp$")  # a killed -o copy
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -191,6 +195,7 @@ def _build(args: argparse.Namespace, options: Options) -> int:
 
 def _copy_out(report: BuildReport, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out, _COPY_TMP)
     for outcome in report.outcomes.values():
         for path in outcome.files:
             if path.suffix in (".whl", ".zip"):
