@@ -52,3 +52,29 @@ def simple_recipe(name: str, version: str = "1.0", *, run: list[str] | None = No
         if host:
             lines.append(f"  host: [{', '.join(host)}]")
     return "\n".join(lines) + "\n"
+
+
+# -- hardening counts -------------------------------------------------------------------------
+# Fuzz and fault-injection tests add what they tried here; the totals are printed in the test
+# summary (and recorded in the README), so "0 failures" always comes with "out of how many".
+HARDENING: dict[str, int] = {}
+
+
+@pytest.fixture
+def hardening() -> Callable[[str, int], None]:
+    """hardening("fuzz: meta.yaml documents", 500) adds to a printed counter."""
+
+    def add(what: str, count: int = 1) -> None:
+        HARDENING[what] = HARDENING.get(what, 0) + count
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not HARDENING:
+        return
+    failed = len(terminalreporter.stats.get("failed", []))
+    terminalreporter.section("hardening")
+    for what, count in sorted(HARDENING.items()):
+        terminalreporter.write_line(f"{what}: {count}")
+    terminalreporter.write_line(f"failed tests in this run: {failed}")
