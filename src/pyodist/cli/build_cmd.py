@@ -29,7 +29,7 @@ from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
 from pyodist.toolchain import docker_client
-from pyodist.toolchain.executor import DockerExecutor, Executor, HostExecutor, Mount
+from pyodist.toolchain.executor import DockerExecutor, Executor, HostExecutor, Limits, Mount
 from pyodist.toolchain.image import inspect_image
 
 __all__ = ["add_parser", "make_plan", "print_summary", "raise_for_failures", "run_build"]
@@ -103,10 +103,13 @@ def make_plan(options: Options, selection_args: list[str], *,
 
 
 def _executor(options: Options, work: Path, wheelhouse: Path) -> Executor:
+    own = options.limits
+    limits = Limits(memory=own.memory, pids=own.pids,
+                    step_timeout=own.step_timeout, disk=own.disk_quota)
     if options.executor == "host":
-        return HostExecutor(base_env=dict(os.environ))
+        return HostExecutor(base_env=dict(os.environ), limits=limits)
     return DockerExecutor(options.image, [Mount(work, GUEST_WORK, read_only=False),
-                                          Mount(wheelhouse, GUEST_WHEELHOUSE)])
+                                          Mount(wheelhouse, GUEST_WHEELHOUSE)], limits=limits)
 
 
 def run_build(options: Options, selection: list[str], *, jobs: int = 1,
