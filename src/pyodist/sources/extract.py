@@ -117,7 +117,7 @@ def _zip_members(label: str, zf: zipfile.ZipFile) -> Iterator[_Member]:
                 target = stream.read(_MAX_LINK_TARGET + 1).decode("utf-8", "replace")
             _check_link(label, name, target, hard=False)
             yield _Member(name, "symlink", 0o777, 0, target, None)
-        elif info.is_dir():
+        elif info.filename.endswith("/"):  # ZipInfo.is_dir() raises IndexError on a "" name
             yield _Member(name, "dir", mode or 0o755, 0, None, None)
         elif stat.S_IFMT(mode) and not stat.S_ISREG(mode):
             raise _fail(label, info.filename, "is a device, FIFO or other special file")
@@ -172,7 +172,8 @@ def list_archive(archive: Path, *, filename: str | None = None,
     with _open_archive(archive, label) as handle, _reading(label):
         members = (_zip_members(label, handle) if isinstance(handle, zipfile.ZipFile)
                    else _tar_members(label, handle))
-        raw: list[tuple[str, _Member]] = [(m.name, m) for m in members if m.kind == "file"]
+        raw: list[tuple[str, _Member]] = [(m.name, m) for m in members
+                                          if m.kind == "file" and m.name]
         tops = {name.split("/", 1)[0] for name, _ in raw}
         strip = len(tops) == 1 and all("/" in name for name, _ in raw)
         files: list[str] = []
