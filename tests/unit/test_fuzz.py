@@ -488,6 +488,9 @@ _CHAIN_ESCAPE = ("tar", [Member("dir", "sub/"), Member("symlink", "sub/l1", link
                          Member("symlink", "l2", link="sub/l1/..")], 0)
 _TRUNCATED_TAR = ("tar", [Member("file", "a", data=b"x" * 5000)], 2)  # list_archive: ReadError
 _DAMAGED_GZIP = ("tar.gz", [Member("file", "a", data=bytes(range(256)) * 20)], 1)
+# zip names flagged UTF-8, damaged: UnicodeDecodeError escaped ZipFile() and ZipFile.open()
+_BAD_UTF8_CENTRAL = ("zip", [Member("file", "\x80"), Member("file", "a")], 1)
+_BAD_UTF8_LOCAL = ("whl", [Member("file", "a//a"), Member("file", "a/\xd7\xd7\xb6\x07\xdb\n")], 1)
 
 
 def test_extract_archive_stays_inside_dest(tmp_path: Path, hardening: Hardening) -> None:
@@ -503,6 +506,8 @@ def test_extract_archive_stays_inside_dest(tmp_path: Path, hardening: Hardening)
     @example(("zip", [Member("symlink", "a", link="b"), Member("symlink", "b", link="a")], 0),
              0, 2 * 1024**3)
     @example(("zip", [Member("file", "")], 0), 0, 2 * 1024**3)  # IndexError: ZipInfo.is_dir()
+    @example(_BAD_UTF8_CENTRAL, 78, 2 * 1024**3)
+    @example(_BAD_UTF8_LOCAL, 1095, 2 * 1024**3)
     def check(spec: tuple[str, list[Member], int], seed: int, limit: int) -> None:
         nonlocal tried
         fmt, members, damage = spec
@@ -529,6 +534,8 @@ def test_list_archive_writes_nothing(tmp_path: Path, hardening: Hardening) -> No
     @example(_TRUNCATED_TAR, 1500)  # tarfile.ReadError escaped list_archive
     @example(("zip", [Member("file", "a", data=b"x")], 0), 0)
     @example(("zip", [Member("file", "")], 0), 0)  # IndexError from ZipInfo.is_dir()
+    @example(_BAD_UTF8_CENTRAL, 78)
+    @example(("zip", [Member("file", "\x80"), Member("file", "a")], 1), 11)
     def check(spec: tuple[str, list[Member], int], seed: int) -> None:
         nonlocal tried
         fmt, members, damage = spec

@@ -39,9 +39,10 @@ _MAX_LINK_TARGET = 4096  # PATH_MAX on Linux; a zip stores a symlink's target as
 # What a damaged or hostile archive raises from the standard library while it is read:
 # zlib.error / LZMAError for corrupt compressed data (not OSError subclasses),
 # NotImplementedError for an unknown zip compression method, RuntimeError for an encrypted
-# zip member.
+# zip member, UnicodeDecodeError for a zip name flagged UTF-8 that is not.
 _READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
-                zlib.error, lzma.LZMAError, NotImplementedError, RuntimeError)
+                zlib.error, lzma.LZMAError, NotImplementedError, RuntimeError,
+                UnicodeDecodeError)
 
 
 @dataclass(frozen=True)
