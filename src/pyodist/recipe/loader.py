@@ -366,13 +366,16 @@ def _check_values(chk: _FileChecker, section: str, values: dict[str, Any],
         if sha is not None and not _SHA256_RE.match(sha):
             bad("sha256", f"not a sha256 digest: {sha!r}",
                 "write the 64 lowercase hex digits that sha256sum prints")
-        for patch in values.get("patches", ()):
-            if not (folder / patch).is_file():
-                bad("patches", f"patch file {patch!r} not found in {folder}",
-                    "add the file beside meta.yaml or fix the path (relative to the recipe folder)")
-        for src, _dst in values.get("extras", ()):
-            if not (folder / src).exists():
-                bad("extras", f"extra file {src!r} not found in {folder}",
+        for key, name in [("patches", p) for p in values.get("patches", ())] + \
+                [("extras", src) for src, _dst in values.get("extras", ())]:
+            if not _inside_folder(folder, name):
+                bad(key, f"{name!r} points outside the recipe folder {folder}",
+                    "keep patches and extra files in the recipe folder and write their path "
+                    "relative to it (e.g. patches/fix.patch)")
+            elif not (folder / name).is_file() and not (key == "extras"
+                                                         and (folder / name).exists()):
+                what = "patch file" if key == "patches" else "extra file"
+                bad(key, f"{what} {name!r} not found in {folder}",
                     "add the file beside meta.yaml or fix the path (relative to the recipe folder)")
         raw_path = values.get("path")
         if raw_path is not None:
@@ -405,6 +408,16 @@ def _check_version(chk: _FileChecker, version: str, build_type: str,
     elif not _LIB_VERSION_RE.match(version):
         chk.add("package/version", f"{version!r} is not a valid library version",
                 "use letters, digits and . + _ ~ -", node)
+
+
+def _inside_folder(folder: Path, name: str) -> bool:
+    """``name`` is a relative path that stays in ``folder`` (symlinks resolved)."""
+    if not name or "\0" in name or Path(name).is_absolute():
+        return False
+    try:
+        return (folder / name).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
 
 
 def parse_recipe(path: Path, text: str) -> Recipe:
