@@ -60,10 +60,7 @@ test: lint host-deps node-deps image
 
 bench: venv image
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
-	$(PY) bench/recipes_check.py
-	$(PY) bench/toolchain.py
-	$(PY) bench/build.py
-	$(PY) bench/numpy_kernels.py
+	$(PY) bench/run_all
 
 clean:
 	rm -rf dist build .mypy_cache .ruff_cache .pytest_cache

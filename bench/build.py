@@ -73,9 +73,10 @@ def main() -> None:
             full = [timed(["build", "*"], user) for _ in range(3)]
             rows.append(("no-op rebuild of all recipes/ (user cache, best of 3)",
                          min(full), j1 / min(full)))
-    print(f"{'measurement':58} {'seconds':>9} {'vs -j1':>8}")
+    print("| what | seconds | vs -j1 |")
+    print("|---|---|---|")
     for label, seconds, ratio in rows:
-        print(f"{label:58} {seconds:9.2f} {ratio:7.1f}x")
+        print(f"| {label} | {seconds:.2f} | {ratio:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -109,15 +109,19 @@ def main() -> None:
     base = rows[0][4]
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
-    print(f"node {node}, {os.cpu_count()} cores, median of {args.runs} fresh processes")
-    print(f"{'bundle':34} {'raw MB':>8} {'gzip MB':>8} {'br MB':>7} {'start s':>8} {'vs stock':>9}")
+    print(f"Node {node}, {os.cpu_count()} cores; cold start = a fresh process until Python is "
+          f"ready, median of {args.runs}:\n")
+    print("| bundle | raw MB | gzip MB | brotli MB | cold start s | vs stock |")
+    print("|---|---|---|---|---|---|")
     for label, raw, gz, br, seconds in rows:
-        size = (f"{raw / 1e6:8.2f} {gz / 1e6:8.2f} {br / 1e6:7.2f}" if raw
-                else f"{'':8} {'':8} {'':7}")
-        print(f"{label:34} {size} {seconds:8.2f} {seconds / base:8.2f}x")
-    print(f"\nheadless Chromium, time to ready (median of {args.runs} fresh browsers):")
+        size = f"{raw / 1e6:.2f} | {gz / 1e6:.2f} | {br / 1e6:.2f}" if raw else " | "
+        print(f"| {label} | {size} | {seconds:.2f} | {seconds / base:.2f}x |")
+    print(f"\nHeadless Chromium, navigation to Python ready, median of {args.runs} fresh "
+          "browsers:\n")
+    print("| bundle | seconds | vs stock |")
+    print("|---|---|---|")
     for label, seconds in browser:
-        print(f"{label:34} {seconds:8.2f} s {seconds / browser[0][1]:8.2f}x")
+        print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -112,15 +112,15 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.machine())
-    print(f"machine: {cpu}, {os.cpu_count()} cores; best of {args.repeats}")
-    print(f"wasm:   numpy {wasm_data['numpy']} (BLAS: {wasm_data['blas']}) in Pyodide "
-          f"{DEFAULT_PYODIDE_VERSION}, Node {node}")
-    print(f"native: numpy {host['numpy']} (BLAS: {host['blas']}, 1 thread) on Python "
-          f"{platform.python_version()}")
-    print(f"{'kernel':20} {'native s':>10} {'wasm s':>10} {'wasm/native':>12}")
+    print(f"{cpu}, {os.cpu_count()} cores; best of {args.repeats}. wasm: numpy "
+          f"{wasm_data['numpy']} (BLAS: {wasm_data['blas']}) in Pyodide "
+          f"{DEFAULT_PYODIDE_VERSION} under Node {node}; native: numpy {host['numpy']} "
+          f"(BLAS: {host['blas']}, 1 thread) on Python {platform.python_version()}.\n")
+    print("| kernel | native s | wasm s | wasm/native |")
+    print("|---|---|---|---|")
     for label, _setup, _stmt in kernels:
         n, w = host["results"][label], wasm_data["results"][label]
-        print(f"{label:20} {n:10.4f} {w:10.4f} {w / n:11.1f}x")
+        print(f"| {label} | {n:.4f} | {w:.4f} | {w / n:.1f}x |")
 
 
 if __name__ == "__main__":

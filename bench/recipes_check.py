@@ -65,7 +65,7 @@ def main() -> None:
         write_tree(root, count)
         lib = statistics.median(in_process(root) for _ in range(repeats))
         cli = statistics.median(via_cli(root) for _ in range(repeats))
-    print(f"recipes check, {count} recipes, median of {repeats}")
+    print(f"recipes check, {count} recipes, median of {repeats}\n")
     print("| what | seconds | per recipe |")
     print("|---|---|---|")
     print(f"| load + validate + graph + select('*') (library) | {lib:.3f} | "

@@ -56,7 +56,7 @@ def main() -> None:
         (f"step via docker exec (median of {args.repeats})", exec_med),
         (f"step via fresh container (median of {args.repeats})", fresh_med),
     ]
-    print(f"toolchain image {IMAGE}")
+    print(f"toolchain image {IMAGE}\n")
     print("| what | seconds |")
     print("|---|---|")
     for what, secs in rows:

@@ -7,13 +7,15 @@ Nothing below the CLI reads ``os.environ`` or ``Path.cwd()``; it is handed an
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyodist.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "Options", "resolve_options"]
+__all__ = ["ENV_PREFIX", "Options", "StepLimits", "resolve_options"]
 
 ENV_PREFIX = "PYODIST_"
 DEFAULT_RECIPE_DIR = "recipes"
@@ -26,6 +28,20 @@ DEFAULT_PYODIDE_INTEGRITY = (
 DEFAULT_IMAGE_REPO = "pyodist-toolchain"
 DEFAULT_SOURCE_DATE_EPOCH = 315532800
 EXECUTOR_KINDS = ("docker", "host")
+
+
+@dataclass(frozen=True)
+class StepLimits:
+    """What one build step may use (None: no limit).
+
+    From PYODIST_STEP_TIMEOUT (seconds), PYODIST_MEMORY, PYODIST_PIDS, PYODIST_DISK_QUOTA
+    (sizes like 500m or 20g; ``none`` lifts a limit).
+    """
+
+    step_timeout: float | None = 3600.0
+    memory: int | None = 8 * 1024**3
+    pids: int | None = 4096
+    disk_quota: int | None = 20 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,7 @@ class Options:
     executor: str = "docker"
     # stamped into every archive a build writes (SOURCE_DATE_EPOCH; default 1980-01-01)
     source_date_epoch: int = DEFAULT_SOURCE_DATE_EPOCH
+    limits: StepLimits = StepLimits()
 
     @property
     def pyodide_integrity(self) -> str | None:
@@ -68,6 +85,54 @@ class Options:
     def build_dir(self) -> Path:
         """Scratch space for prepared sources and build trees."""
         return self.cache_dir / "work"
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_NO_LIMIT = {"none", "off", "unlimited", "0"}
+
+
+def _size(value: str, key: str) -> int:
+    """``500m``, ``20g``, ``1.5G``, ``1048576`` -> bytes."""
+    match = _SIZE_RE.match(value)
+    if not match:
+        raise ConfigError.single(f"{key}={value!r} is not a size", key=key,
+                                 hint="write e.g. 500m, 20g or none")
+    scale = 1024 ** "bkmgt".index((match.group(2) or "b").lower())
+    return int(float(match.group(1)) * scale)
+
+
+def _limits(environ: Mapping[str, str]) -> StepLimits:
+    defaults = StepLimits()
+
+    def read(name: str, parse: Callable[[str, str], float | int | None],
+             default: float | int | None) -> Any:
+        key = f"{ENV_PREFIX}{name}"
+        text = environ.get(key, "").strip()
+        if not text:
+            return default
+        return None if text.lower() in _NO_LIMIT else parse(text, key)
+
+    return StepLimits(
+        step_timeout=read("STEP_TIMEOUT", _seconds, defaults.step_timeout),
+        memory=read("MEMORY", _size, defaults.memory),
+        pids=read("PIDS", _count, defaults.pids),
+        disk_quota=read("DISK_QUOTA", _size, defaults.disk_quota),
+    )
+
+
+def _seconds(text: str, key: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError.single(f"{key}={text!r} is not a number of seconds", key=key,
+                                 hint="write e.g. 600, or none") from None
+
+
+def _count(text: str, key: str) -> int:
+    if not text.isdigit():
+        raise ConfigError.single(f"{key}={text!r} is not a whole number", key=key,
+                                 hint="write e.g. 4096, or none")
+    return int(text)
 
 
 def _truthy(value: str | None) -> bool:
@@ -142,4 +207,5 @@ def resolve_options(
         or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}",
         executor=chosen_executor,
         source_date_epoch=int(epoch_text) if epoch_text else DEFAULT_SOURCE_DATE_EPOCH,
+        limits=_limits(environ),
     )

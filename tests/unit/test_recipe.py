@@ -312,3 +312,24 @@ def test_load_dirs_collects_errors_and_duplicates(tmp_path: Path,
 
 def test_canonical_name() -> None:
     assert canonical_name("Zope.Interface") == canonical_name("zope_interface") == "zope-interface"
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../../../etc/passwd", "../other/x.patch"])
+def test_patches_and_extras_stay_in_the_recipe_folder(write_recipe: WriteRecipe,
+                                                      recipe_dir: Path, name: str) -> None:
+    (recipe_dir / "other").mkdir()
+    (recipe_dir / "other" / "x.patch").write_text("")
+    meta = write_recipe("demo", f"""\
+        package: {{name: demo, version: "1.0"}}
+        source:
+          url: pypi:demo/demo-1.0.tar.gz
+          sha256: {"a" * 64}
+          patches: [{name}]
+          extras: [[{name}, x]]
+        """)
+    with pytest.raises(RecipeError) as err:
+        load_recipe(meta)
+    text = str(err.value)
+    assert f"source/patches: {name!r} points outside the recipe folder" in text
+    assert f"source/extras: {name!r} points outside the recipe folder" in text
+    assert "keep patches and extra files in the recipe folder" in text

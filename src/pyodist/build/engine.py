@@ -148,6 +148,10 @@ class _Schedule:
     bad: set[str] = field(default_factory=set)
 
 
+def _gib(size: int | None) -> str:
+    return "no limit" if size is None else f"{size / 1024**3:.3g} GiB"
+
+
 class _TaskFailed(Exception):
     def __init__(self, message: str, log: Path | None = None) -> None:
         super().__init__(message)
@@ -480,18 +484,33 @@ class BuildEngine:
         recipe = task.recipe
         libs = folder / "build" / ".libs"
         before = _snapshot(libs)
-        self.executor.lend(folder)
+        home = folder / ".home"  # pip and friends write there; the image's /tmp/home is shared
+        home.mkdir(exist_ok=True)
+        # a user of its own (root callers): the build can write its folder and nothing else
+        user = self.executor.lend(folder, private=True)
         guest = self.executor.guest_path
         step = Step(
             f"build {recipe.name}",
             ("bash", guest(self.work / "guest_build.sh"), recipe.name, guest(folder)),
             folder,
-            env=self._environment(),
+            env={**self._environment(), "HOME": guest(home)},
             log=log,
+            quota_dir=folder,
+            user=user,
         )
         result = self.executor.run(step)
+        limits = self.executor.limits
+        if result.quota_exceeded:
+            raise _TaskFailed(
+                f"stopped: it wrote more than {_gib(limits.disk)} into its build folder "
+                "(the disk quota; PYODIST_DISK_QUOTA raises it)", log)
         if result.timed_out:
-            raise _TaskFailed(f"timed out after {result.seconds:.0f} s", log)
+            raise _TaskFailed(f"stopped: timed out after {result.seconds:.0f} s (the step time "
+                              "limit; PYODIST_STEP_TIMEOUT raises it)", log)
+        if result.killed:
+            raise _TaskFailed(
+                f"the build was killed (SIGKILL) after {result.seconds:.0f} s, most likely out "
+                f"of memory (limit {_gib(limits.memory)}; PYODIST_MEMORY raises it)", log)
         if not result.ok:
             raise _TaskFailed(f"the build exited with status {result.returncode}", log)
         return self._collect(task, folder, before)

@@ -19,6 +19,8 @@ if [ "$1" = --prepare ]; then
   rm -rf "$work/.emcache" "$work/.emcache.tmp"
   mkdir -p "$work/.emcache.tmp"
   cp -a "${EM_CACHE:?EM_CACHE is not set: not a pyodist toolchain}/." "$work/.emcache.tmp/"
+  # each package may build as a user of its own (see DockerExecutor.lend): all may write here
+  chmod -R a+rwX "$work/.emcache.tmp"
   mv "$work/.emcache.tmp" "$work/.emcache"
   exit 0
 fi

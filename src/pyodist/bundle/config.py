@@ -30,6 +30,7 @@ Every problem is reported with the file, the key and a fix, all at once.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -105,7 +106,8 @@ def parse_size(text: object) -> int | None:
     match = _SIZE_RE.match(text)
     if not match:
         return None
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
+    size = float(match.group(1)) * _UNITS[match.group(2)]
+    return int(size) if math.isfinite(size) else None  # "999...9 MB" is inf as a float
 
 
 class _Reader:
@@ -145,6 +147,15 @@ class _Reader:
                          f'write {key} = "..."')
             return None
         return value
+
+    def folder(self, key: str, base: Path, text: str) -> Path | None:
+        """``base / text`` resolved, or a problem for a path no file system accepts."""
+        try:
+            return (base / text).resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, symlink loop
+            self.problem(key, f"is not a usable path ({exc}): {text[:60]!r}",
+                         "write a folder path relative to this file")
+            return None
 
     def strings(self, data: Mapping[str, Any], table: str, key: str) -> tuple[str, ...]:
         value = data.get(key, [])
@@ -242,11 +253,12 @@ def load_project(path: Path) -> Project:
         if not isinstance(local, str):
             reader.problem("runtime.path", "must be a string", 'write path = "vendor/pyodide"')
         else:
-            runtime_path = (path.parent / local).resolve()
+            runtime_path = reader.folder("runtime.path", path.parent, local)
     build = reader.table(data, "build", {"recipe-dirs"}, required=False)
-    recipe_dirs = tuple((path.parent / d).resolve()
-                        for d in reader.strings(build, "build", "recipe-dirs")) \
-        or ((path.parent / "recipes").resolve(),)
+    recipe_dirs = tuple(
+        folder for d in reader.strings(build, "build", "recipe-dirs")
+        if (folder := reader.folder("build.recipe-dirs", path.parent, d)) is not None
+    ) or ((path.parent / "recipes").resolve(),)
     profiles_t = data.get("profiles", {})
     profiles: dict[str, Profile] = {}
     if not isinstance(profiles_t, dict) or not profiles_t:

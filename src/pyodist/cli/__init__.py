@@ -23,6 +23,7 @@ from pyodist.cli import (
     fetch_cmd,
     python_cmd,
     recipes_cmd,
+    release_cmd,
     skeleton_cmd,
     test_cmd,
     toolchain_cmd,
@@ -36,7 +37,7 @@ INTERRUPTED_EXIT = 130
 INTERNAL_ERROR_EXIT = 70
 
 _COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd,
-                   python_cmd, toolchain_cmd)
+                   python_cmd, release_cmd, toolchain_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,7 @@ from pyodist.toolchain.executor import (
     DockerExecutor,
     Executor,
     HostExecutor,
+    Limits,
     Mount,
     remove_stale_containers,
 )
@@ -114,10 +115,13 @@ def make_plan(options: Options, selection_args: list[str], *,
 
 
 def _executor(options: Options, work: Path, wheelhouse: Path) -> Executor:
+    own = options.limits
+    limits = Limits(memory=own.memory, pids=own.pids,
+                    step_timeout=own.step_timeout, disk=own.disk_quota)
     if options.executor == "host":
-        return HostExecutor(base_env=dict(os.environ))
+        return HostExecutor(base_env=dict(os.environ), limits=limits)
     return DockerExecutor(options.image, [Mount(work, GUEST_WORK, read_only=False),
-                                          Mount(wheelhouse, GUEST_WHEELHOUSE)])
+                                          Mount(wheelhouse, GUEST_WHEELHOUSE)], limits=limits)
 
 
 def _remove_leftovers(options: Options) -> None:

@@ -188,7 +188,13 @@ def _describe(node: yaml.Node) -> str:
         _BOOL_TAG: "a boolean", _NULL_TAG: "nothing (null)", _INT_TAG: "a number",
         _FLOAT_TAG: "a number",
     }.get(node.tag, "a string")
-    return f"{kind} ({node.value!r})" if node.tag != _NULL_TAG else kind
+    return f"{kind} ({_short(node.value)})" if node.tag != _NULL_TAG else kind
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """repr() cut to ``limit`` characters, so a 1 MB value does not flood the message."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[:limit]}...(+{len(shown) - limit} chars)"
 
 
 def _did_you_mean(key: str, allowed: Iterable[str]) -> str:
@@ -232,6 +238,11 @@ class _FileChecker:
         items: list[tuple[str, yaml.Node, yaml.Node]] = []
         seen: set[str] = set()
         for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                # `? [a, b]` or `{x: 1}: y` - a complex key; str() of it would be node reprs.
+                self.add(key or None, f"expected a plain name as a key, got {_describe(knode)}",
+                         "write keys as plain names, e.g. 'name: value'", knode)
+                continue
             name = str(knode.value)
             path = f"{key}/{name}" if key else name
             if name in seen:
@@ -241,6 +252,70 @@ class _FileChecker:
             self.marks[path] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
             items.append((name, knode, vnode))
         return items
+
+
+# `extra` is free-form, but it ends up as JSON inside the recipe's digest; aliases make a small
+# file expand exponentially (`&a [*b, *b]` chains) or refer to itself, so both are bounded.
+_EXTRA_MAX_VALUES = 100_000
+_EXTRA_MAX_DEPTH = 64
+
+
+def _check_extra_shape(node: yaml.Node) -> None:
+    """Refuse an ``extra`` whose aliases expand too far, nest too deep or loop."""
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
+    count = 0
+    while stack:
+        current, depth = stack.pop()
+        count += 1
+        if count > _EXTRA_MAX_VALUES:
+            raise _Bad(f"expands to more than {_EXTRA_MAX_VALUES} values (through aliases?)",
+                       "write the values out, without '*alias' references to itself or chains")
+        if depth > _EXTRA_MAX_DEPTH:
+            raise _Bad(f"is nested more than {_EXTRA_MAX_DEPTH} levels deep (or an alias refers "
+                       "to itself)",
+                       "flatten it; 'extra' is meant for short notes such as recipe-maintainers")
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for knode, vnode in current.value:
+                stack.extend(((knode, depth + 1), (vnode, depth + 1)))
+
+
+def _json_ready(value: Any) -> Any:
+    """Keys as json.dumps would write them, so mixed key types sort; other values kept."""
+    if isinstance(value, dict):
+        return {_json_key(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def _json_key(key: Any) -> str:
+    # the spelling json.dumps uses for the key types it accepts: 1 -> "1", True -> "true"
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)
+    return str(key)
+
+
+def _construct_extra(node: yaml.Node) -> str:
+    """``extra`` as canonical JSON text, or _Bad naming what cannot be read."""
+    _check_extra_shape(node)
+    try:
+        value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    # SafeConstructor lets bad tagged scalars through raw: `!!int x` is a ValueError,
+    # `!!timestamp x` an AttributeError, `!!bool x` a KeyError; a 5000-digit int a ValueError.
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _Bad(f"cannot read the value: {problem}",
+                   "use plain strings, numbers, lists and mappings (no '!!' tags)") from None
+    value = value or {}
+    if not isinstance(value, dict):
+        raise _Bad("expected a mapping", "write 'key: value' lines under it")
+    try:
+        return json.dumps(_json_ready(value), sort_keys=True, default=str)
+    except (TypeError, ValueError) as exc:
+        raise _Bad(f"cannot be stored as JSON: {exc}",
+                   "use plain strings, numbers, lists and mappings") from None
 
 
 def _compose(path: Path, text: str) -> yaml.Node | None:
@@ -291,17 +366,24 @@ def _check_values(chk: _FileChecker, section: str, values: dict[str, Any],
         if sha is not None and not _SHA256_RE.match(sha):
             bad("sha256", f"not a sha256 digest: {sha!r}",
                 "write the 64 lowercase hex digits that sha256sum prints")
-        for patch in values.get("patches", ()):
-            if not (folder / patch).is_file():
-                bad("patches", f"patch file {patch!r} not found in {folder}",
-                    "add the file beside meta.yaml or fix the path (relative to the recipe folder)")
-        for src, _dst in values.get("extras", ()):
-            if not (folder / src).exists():
-                bad("extras", f"extra file {src!r} not found in {folder}",
+        for key, name in [("patches", p) for p in values.get("patches", ())] + \
+                [("extras", src) for src, _dst in values.get("extras", ())]:
+            if not _inside_folder(folder, name):
+                bad(key, f"{name!r} points outside the recipe folder {folder}",
+                    "keep patches and extra files in the recipe folder and write their path "
+                    "relative to it (e.g. patches/fix.patch)")
+            elif not (folder / name).is_file() and not (key == "extras"
+                                                         and (folder / name).exists()):
+                what = "patch file" if key == "patches" else "extra file"
+                bad(key, f"{what} {name!r} not found in {folder}",
                     "add the file beside meta.yaml or fix the path (relative to the recipe folder)")
         raw_path = values.get("path")
         if raw_path is not None:
-            values["path"] = (folder / raw_path).resolve()
+            try:
+                values["path"] = (folder / raw_path).resolve()
+            except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, symlink loop
+                bad("path", f"unusable source path {_short(raw_path)}: {exc}",
+                    "write a folder path relative to the recipe folder, e.g. '../src'")
     elif section == "requirements":
         for key in ("run", "host"):
             for dep in values.get(key, ()):
@@ -328,6 +410,16 @@ def _check_version(chk: _FileChecker, version: str, build_type: str,
                 "use letters, digits and . + _ ~ -", node)
 
 
+def _inside_folder(folder: Path, name: str) -> bool:
+    """``name`` is a relative path that stays in ``folder`` (symlinks resolved)."""
+    if not name or "\0" in name or Path(name).is_absolute():
+        return False
+    try:
+        return (folder / name).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
 def parse_recipe(path: Path, text: str) -> Recipe:
     """Validate ``text`` as the recipe at ``path``; raise RecipeError with every problem."""
     chk = _FileChecker(path)
@@ -342,13 +434,13 @@ def parse_recipe(path: Path, text: str) -> Recipe:
     sections: dict[str, dict[str, Any]] = {name: {} for name in _SCHEMA}
     section_nodes: dict[str, dict[str, yaml.Node]] = {name: {} for name in _SCHEMA}
     build_keys: set[str] = set()
-    extra: Any = {}
+    extra = "{}"
     for sname, knode, vnode in top:
         if sname == "extra":
-            extra = yaml.constructor.SafeConstructor().construct_object(vnode, deep=True) or {}
-            if not isinstance(extra, dict):
-                chk.add("extra", "expected a mapping", "write 'key: value' lines under it", vnode)
-                extra = {}
+            try:
+                extra = _construct_extra(vnode)
+            except _Bad as exc:
+                chk.add("extra", exc.message, exc.hint, vnode)
             continue
         if sname not in _SCHEMA:
             chk.add(sname, "unknown section", _did_you_mean(sname, _SECTIONS), knode)
@@ -395,7 +487,7 @@ def parse_recipe(path: Path, text: str) -> Recipe:
         requirements=RequirementsSpec(**sections["requirements"]),
         test=TestSpec(**sections["test"]),
         about=AboutSpec(**sections["about"]),
-        extra_json=json.dumps(extra, sort_keys=True, default=str),
+        extra_json=extra,
     )
     for key, message, hint in cross_field_problems(
         recipe, folder_name=path.parent.name, build_keys=frozenset(build_keys),

@@ -9,13 +9,16 @@ never by ``tarfile.extractall``; modes are reduced to rwx bits (no setuid), owne
 from __future__ import annotations
 
 import functools
+import lzma
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -31,6 +34,15 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", "
                     ".whl")
 DEFAULT_SIZE_LIMIT = 2 * 1024**3  # 2 GiB unpacked; the numpy sdist is ~100 MB
 _CHUNK = 1 << 20
+_MAX_LINK_TARGET = 4096  # PATH_MAX on Linux; a zip stores a symlink's target as its content
+
+# What a damaged or hostile archive raises from the standard library while it is read:
+# zlib.error / LZMAError for corrupt compressed data (not OSError subclasses),
+# NotImplementedError for an unknown zip compression method, RuntimeError for an encrypted
+# zip member, UnicodeDecodeError for a zip name flagged UTF-8 that is not.
+_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
+                zlib.error, lzma.LZMAError, NotImplementedError, RuntimeError,
+                UnicodeDecodeError)
 
 
 @dataclass(frozen=True)
@@ -99,16 +111,31 @@ def _zip_members(label: str, zf: zipfile.ZipFile) -> Iterator[_Member]:
         name = _clean_name(label, info.filename)
         mode = (info.external_attr >> 16) & 0xFFFF
         if stat.S_ISLNK(mode):
-            target = zf.read(info).decode("utf-8", "replace")
+            if info.file_size > _MAX_LINK_TARGET:
+                raise _fail(label, info.filename, f"is a symlink with a {info.file_size}-byte "
+                            "target")
+            with zf.open(info) as stream:
+                target = stream.read(_MAX_LINK_TARGET + 1).decode("utf-8", "replace")
             _check_link(label, name, target, hard=False)
             yield _Member(name, "symlink", 0o777, 0, target, None)
-        elif info.is_dir():
+        elif info.filename.endswith("/"):  # ZipInfo.is_dir() raises IndexError on a "" name
             yield _Member(name, "dir", mode or 0o755, 0, None, None)
         elif stat.S_IFMT(mode) and not stat.S_ISREG(mode):
             raise _fail(label, info.filename, "is a device, FIFO or other special file")
         else:
             yield _Member(name, "file", mode or 0o644, info.file_size, None,
                           functools.partial(zf.open, info))
+
+
+@contextmanager
+def _reading(label: str) -> Iterator[None]:
+    """Turn the standard library's archive errors into one SourceError naming the archive."""
+    try:
+        yield
+    except _READ_ERRORS as exc:
+        raise SourceError(f"cannot read {label}: {type(exc).__name__}: {exc}",
+                          hint="check 'source/sha256'; the archive may be truncated or "
+                               "damaged") from None
 
 
 def _open_archive(archive: Path, display: str) -> tarfile.TarFile | zipfile.ZipFile:
@@ -118,7 +145,7 @@ def _open_archive(archive: Path, display: str) -> tarfile.TarFile | zipfile.ZipF
             return zipfile.ZipFile(archive)
         if name.endswith(ARCHIVE_SUFFIXES):
             return tarfile.open(archive, "r:*")
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _READ_ERRORS as exc:
         raise SourceError(f"{display} is not a readable archive: {exc}",
                           hint="check 'source/sha256'; the cached file may be damaged") from None
     raise SourceError(f"{display}: unknown archive type",
@@ -143,10 +170,11 @@ def list_archive(archive: Path, *, filename: str | None = None,
     the same way here. ``sdist-1.0/pkg/__init__.py`` is listed as ``pkg/__init__.py``.
     """
     label = filename or archive.name
-    with _open_archive(archive, label) as handle:
+    with _open_archive(archive, label) as handle, _reading(label):
         members = (_zip_members(label, handle) if isinstance(handle, zipfile.ZipFile)
                    else _tar_members(label, handle))
-        raw: list[tuple[str, _Member]] = [(m.name, m) for m in members if m.kind == "file"]
+        raw: list[tuple[str, _Member]] = [(m.name, m) for m in members
+                                          if m.kind == "file" and m.name]
         tops = {name.split("/", 1)[0] for name, _ in raw}
         strip = len(tops) == 1 and all("/" in name for name, _ in raw)
         files: list[str] = []
@@ -171,6 +199,20 @@ def _inside(root: Path, rel: str) -> Path:
                               hint="the archive is malformed or hostile")
         path = path / part
     return path
+
+
+def _unlink_escaping(dest: Path, links: list[Path]) -> list[Path]:
+    """Remove the symlinks that resolve outside ``dest`` now that every link exists.
+
+    Each target was checked on its own, but links combine: with ``sub/l1 -> ..``, the link
+    ``l2 -> sub/l1/..`` looks like ``sub`` on paper and is the folder above ``dest`` on disk.
+    """
+    root = dest.resolve()
+    escaping = [link for link in links
+                if not Path(os.path.realpath(link)).is_relative_to(root)]
+    for link in escaping:
+        link.unlink()
+    return escaping
 
 
 def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
@@ -215,24 +257,34 @@ def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
                     os.chmod(target, 0o755 if m.mode & 0o111 else 0o644)
                 else:
                     links.append(m)  # after all files exist, so hard links have targets
-            for m in links:
-                target = _inside(dest, m.name)
-                if target.exists() or target.is_symlink():
-                    raise _fail(label, m.name, "is a link over another member of the archive")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                link = m.link or ""
-                if m.kind == "symlink":
-                    target.symlink_to(link)
-                else:
-                    source = _inside(dest, link)
-                    if not source.is_file() or source.is_symlink():
-                        raise _fail(label, m.name, f"hard-links to a missing file {m.link!r}")
-                    shutil.copy2(source, target)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        if isinstance(exc, SourceError):
-            raise
-        raise SourceError(f"cannot extract {label}: {exc}",
+            created: list[Path] = []
+            try:
+                for m in links:
+                    _write_link(label, dest, m, created)
+            finally:
+                escaping = _unlink_escaping(dest, created)
+            if escaping:
+                raise _fail(label, str(escaping[0].relative_to(dest)),
+                            "links outside the extraction folder through another link")
+    except _READ_ERRORS as exc:
+        raise SourceError(f"cannot extract {label}: {type(exc).__name__}: {exc}",
                           hint="check 'source/sha256'; the archive may be truncated") from None
+
+
+def _write_link(label: str, dest: Path, m: _Member, created: list[Path]) -> None:
+    target = _inside(dest, m.name)
+    if target.exists() or target.is_symlink():
+        raise _fail(label, m.name, "is a link over another member of the archive")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    link = m.link or ""
+    if m.kind == "symlink":
+        target.symlink_to(link)
+        created.append(target)
+    else:
+        source = _inside(dest, link)
+        if not source.is_file() or source.is_symlink():
+            raise _fail(label, m.name, f"hard-links to a missing file {m.link!r}")
+        shutil.copy2(source, target)
 
 
 def source_root(extracted: Path, extract_dir: str | None, *, is_wheel: bool = False) -> Path:

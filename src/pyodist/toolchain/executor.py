@@ -10,12 +10,16 @@ maps them to what its processes see (:meth:`Executor.guest_path`).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shlex
+import signal
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +45,11 @@ RUN_LABEL = "org.pyodist.run"
 PID_LABEL = "org.pyodist.pid"
 HOST_LABEL = "org.pyodist.host"
 BUILD_USER_UID = 1000  # the image's `builder` user
+# Private users for one package's steps each (root callers only): 20000, 20001, ...
+PRIVATE_UID_BASE = 20000
+# A step with no time limit still runs under `timeout`, which makes it a process group leader
+# that pyodist can kill as a whole (disk quota); this is its "no limit".
+_NO_TIMEOUT = 30 * 24 * 3600
 # HOME inside the container: any uid may run steps, and not all have a home folder there
 GUEST_HOME = "/tmp/home"  # noqa: S108 - a path inside the throw-away container
 # `timeout` exits 124 when the limit passed, 137 when the step also ignored SIGTERM
@@ -58,10 +67,12 @@ class Mount:
 class Limits:
     """Resource limits for the build container (None: no limit)."""
 
-    memory: str | None = "8g"
+    memory: int | None = 8 * 1024**3  # bytes
     pids: int | None = 4096
     step_timeout: float | None = 3600.0
     tmp_size: str = "8g"  # the container's /tmp (in memory)
+    # bytes a step may write into its own folder (Step.quota_dir); checked while it runs
+    disk: int | None = 20 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,9 @@ class Step:
     env: Mapping[str, str] = field(default_factory=dict)
     log: Path | None = None
     timeout: float | None = None  # overrides Limits.step_timeout
+    # the folder the step writes to: its size is held to Limits.disk while the step runs
+    quota_dir: Path | None = None
+    user: str | None = None  # run as this "uid:gid" (from Executor.lend); None: the default
 
     @classmethod
     def script(cls, name: str, script: str, cwd: Path, **kw: Any) -> Step:
@@ -87,6 +101,12 @@ class StepResult:
     returncode: int
     seconds: float
     timed_out: bool
+    quota_exceeded: bool = False
+
+    @property
+    def killed(self) -> bool:
+        """Ended by SIGKILL without a time or disk limit being the reason (memory, usually)."""
+        return self.returncode in (137, -9) and not self.timed_out and not self.quota_exceeded
 
     @property
     def ok(self) -> bool:
@@ -97,6 +117,7 @@ class Executor(Protocol):
     """Runs build steps; used as a context manager for one pyodist run."""
 
     kind: ClassVar[str]
+    limits: Limits
 
     def __enter__(self) -> Self: ...
 
@@ -105,10 +126,67 @@ class Executor(Protocol):
 
     def guest_path(self, host: Path) -> str: ...
 
-    def lend(self, host: Path) -> None:
-        """Make a folder created after start-up writable for the steps' user."""
+    def lend(self, host: Path, *, private: bool = False) -> str | None:
+        """Make a folder created after start-up writable for the steps that work in it.
+
+        ``private``: the folder gets a user of its own where the executor can arrange that
+        (a root caller in Docker), so that steps working in it cannot write anywhere else.
+        Returns the user those steps should run as (``Step.user``), or None for the default.
+        """
 
     def run(self, step: Step) -> StepResult: ...
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (links not followed; vanishing files skipped)."""
+    total = 0
+    stack = [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total
+
+
+class _QuotaWatch:
+    """Polls a folder's size while a step runs; calls ``kill`` once it passes ``limit``."""
+
+    def __init__(self, folder: Path | None, limit: int | None, kill: Callable[[], None],
+                 interval: float = 0.5) -> None:
+        self.folder, self.limit, self.kill, self.interval = folder, limit, kill, interval
+        self.exceeded = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Self:
+        if self.folder is not None and self.limit is not None:
+            self._thread = threading.Thread(target=self._watch, daemon=True)
+            self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        folder, limit = self.folder, self.limit
+        if folder is None or limit is None:
+            return
+        while not self._stop.wait(self.interval):
+            if folder_size(folder) > limit:
+                self.exceeded = True
+                self.kill()
+                return
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _open_log(path: Path | None) -> Any:
@@ -137,7 +215,7 @@ class HostExecutor:
     def guest_path(self, host: Path) -> str:
         return str(host)
 
-    def lend(self, host: Path) -> None:
+    def lend(self, host: Path, *, private: bool = False) -> str | None:
         return None
 
     def run(self, step: Step) -> StepResult:
@@ -154,18 +232,26 @@ class HostExecutor:
             except FileNotFoundError:
                 raise ToolchainError(f"{step.argv[0]!r} was not found on the host",
                                      hint="install the tool, or use the Docker executor") from None
-            try:
-                code = proc.wait(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                code = proc.wait()
-                timed_out = True
-            except BaseException:
-                os.killpg(proc.pid, 9)
-                proc.wait()
-                raise
-        return StepResult(step.name, code, time.monotonic() - start, timed_out)
+            with _QuotaWatch(step.quota_dir, self.limits.disk,
+                             lambda: _killpg(proc.pid)) as watch:
+                try:
+                    code = proc.wait(timeout=timeout)
+                    timed_out = False
+                except subprocess.TimeoutExpired:
+                    _killpg(proc.pid)
+                    code = proc.wait()
+                    timed_out = True
+                except BaseException:
+                    _killpg(proc.pid)
+                    proc.wait()
+                    raise
+        return StepResult(step.name, code, time.monotonic() - start, timed_out,
+                          watch.exceeded)
+
+
+def _killpg(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _chown_tree(top: Path, uid: int, gid: int) -> None:
@@ -239,6 +325,7 @@ class DockerExecutor:
         self.gid = os.getgid() if gid is None else gid
         self.container: Any = None
         self.run_id = uuid.uuid4().hex[:12]
+        self._private_uids = itertools.count(PRIVATE_UID_BASE)
 
     @property
     def client(self) -> Any:
@@ -297,9 +384,16 @@ class DockerExecutor:
             if not m.read_only:
                 _chown_tree(m.host, uid, gid)
 
-    def lend(self, host: Path) -> None:
-        if self.uid == 0:
+    def lend(self, host: Path, *, private: bool = False) -> str | None:
+        if self.uid != 0:
+            return None  # steps run as the caller, who cannot hand folders to other users
+        if not private:
             _chown_tree(host, BUILD_USER_UID, BUILD_USER_UID)
+            return None
+        uid = next(self._private_uids)
+        _chown_tree(host, uid, uid)
+        host.chmod(0o700)  # not even readable by the other packages' users
+        return f"{uid}:{uid}"
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -315,6 +409,17 @@ class DockerExecutor:
             if self.uid == 0:
                 self._chown_writable(self.uid, self.gid)
 
+    def _reap(self, pid: int | None, user: str | None) -> None:
+        """Kill what a finished step left running (background jobs, a fork bomb's children).
+
+        Its process group goes first; a step with a private user also loses every process of
+        that user, which catches those that moved to a new session.
+        """
+        if pid:
+            _killpg(int(pid))
+        if user is not None and self.container is not None:
+            self.container.exec_run(["kill", "-KILL", "-1"], user=user)
+
     def guest_path(self, host: Path) -> str:
         host = host.resolve() if not host.is_absolute() else host
         for m in self.mounts:
@@ -329,25 +434,42 @@ class DockerExecutor:
             raise ToolchainError("the build container is not running",
                                  hint="use the executor as a context manager")
         timeout = step.timeout if step.timeout is not None else self.limits.step_timeout
+        limit = int(timeout) if timeout is not None else _NO_TIMEOUT
         argv = list(step.argv)
-        if timeout is not None:
-            argv = ["timeout", "--kill-after=10", str(int(timeout)), *argv]
+        if step.user is not None and self.limits.pids:
+            # The pids limit is the whole container's: a private user also gets a share of its
+            # own (RLIMIT_NPROC counts per user), so a fork bomb cannot starve its neighbours.
+            share = max(64, self.limits.pids // 4)
+            argv = ["prlimit", f"--nproc={share}:{share}", "--", *argv]
+        argv = ["timeout", "--kill-after=10", str(limit), *argv]
         api = self.client.api
         start = time.monotonic()
         exec_id = api.exec_create(
             self.container.id, argv, workdir=self.guest_path(step.cwd),
-            environment=dict(step.env), user=self._user,
+            environment=dict(step.env), user=step.user or self._user,
         )["Id"]
-        with _open_log(step.log) as log:
+
+        def kill() -> None:
+            # the host pid of `timeout`, which leads the step's process group
+            pid = api.exec_inspect(exec_id).get("Pid")
+            if pid:
+                _killpg(int(pid))
+
+        with _open_log(step.log) as log, _QuotaWatch(step.quota_dir, self.limits.disk,
+                                                     kill) as watch:
             log.write(f"+ {shlex.join(step.argv)}\n".encode())
             log.flush()
             for chunk in api.exec_start(exec_id, stream=True):
                 log.write(chunk)
                 log.flush()
-        code = api.exec_inspect(exec_id)["ExitCode"]
-        code = -1 if code is None else int(code)
-        return StepResult(step.name, code, time.monotonic() - start,
-                          timed_out=timeout is not None and code in _TIMEOUT_CODES)
+        info = api.exec_inspect(exec_id)
+        code = -1 if info["ExitCode"] is None else int(info["ExitCode"])
+        seconds = time.monotonic() - start
+        self._reap(info.get("Pid"), step.user)
+        # 137 is also what the kernel's OOM killer leaves: only a step that ran its whole
+        # time limit timed out
+        timed_out = code in _TIMEOUT_CODES and seconds >= limit - 1 and not watch.exceeded
+        return StepResult(step.name, code, seconds, timed_out, watch.exceeded)
 
 
 EXECUTORS: dict[str, type[HostExecutor] | type[DockerExecutor]] = {

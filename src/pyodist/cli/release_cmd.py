@@ -1,0 +1,100 @@
+"""``pyodist release``: the whole pipeline a maintainer's CI runs, with one report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pyodist.bundle.config import PROJECT_FILE, Project, load_project
+from pyodist.cli.bundle_cmd import make_bundle
+from pyodist.cli.fetch_cmd import make_fetcher
+from pyodist.cli.render import emit_json, table
+from pyodist.errors import UsageError
+from pyodist.fsutil import write_atomic
+from pyodist.options import Options
+from pyodist.recipe import Recipe
+from pyodist.release import StageResult, run_release
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    release = sub.add_parser(
+        "release", help="fetch, build, bundle, test and verify, then publish a release folder",
+        description="Run the release pipeline for the profiles of pyodist.toml: validate the "
+                    "recipes, fetch every source, build and bundle each profile, test each "
+                    "bundle in Node and headless Chromium, verify it against its manifest, and "
+                    "only if all of that passed write <out>/<name>-<version>/ (tarballs, "
+                    "manifests, SBOMs, SHA256SUMS, release.json, junit.xml) by one rename.",
+        epilog="The exit code is the first failed stage's: 3 recipe, 4 graph, 5 config, "
+               "6 source, 7 toolchain, 8 build, 9 bundle, 10 verify, 11 runtime check.",
+    )
+    release.add_argument("--profile", action="append", default=[], metavar="NAME",
+                         help="profile to release, repeatable (default: every profile)")
+    release.add_argument("--project", type=Path, metavar="FILE",
+                         help=f"project file (default: ./{PROJECT_FILE})")
+    release.add_argument("--out", type=Path, default=Path("dist/release"), metavar="DIR",
+                         help="where the release folder is written (default: dist/release)")
+    release.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                         help="packages built at once (default 2)")
+    release.add_argument("--no-browser", action="store_true",
+                         help="test in Node only (skip headless Chromium)")
+    release.add_argument("--junit", type=Path, metavar="FILE",
+                         help="also write the JUnit report here (it is always in the folder)")
+    release.add_argument("--json", action="store_true", help="print the report as JSON")
+    release.set_defaults(handler=_release)
+
+
+def _fetch(options: Options, recipes: Sequence[Recipe]) -> int:
+    fetcher = make_fetcher(options)
+    return sum(1 for recipe in recipes if fetcher.fetch(recipe) is not None)
+
+
+def _printer(quiet: bool) -> Callable[[StageResult], None]:
+    def show(result: StageResult) -> None:
+        if quiet:
+            return
+        where = f"[{result.profile}] " if result.profile else ""
+        line = f"release: {where}{result.stage} {result.status} ({result.seconds:.1f} s)"
+        print(line, file=sys.stderr, flush=True)
+    return show
+
+
+def _release(args: argparse.Namespace, options: Options) -> int:
+    project: Project = load_project(
+        (args.project or options.project_root / PROJECT_FILE).resolve())
+    profiles = args.profile or sorted(project.profiles)
+    for name in profiles:
+        project.profile(name)  # unknown names fail here, with the known ones listed
+    if len(set(profiles)) != len(profiles):
+        raise UsageError("a profile is named twice", hint="name each --profile once")
+    out = (options.project_root / args.out).resolve()
+
+    def bundle(opts: Options, proj: Project, profile: str, dest: Path) -> tuple[Path, Path]:
+        result = make_bundle(opts, proj, profile, dest, jobs=args.jobs, quiet=True)
+        return result.folder, result.tarball
+
+    report = run_release(options, project, profiles, out, make_bundle=bundle, fetch=_fetch,
+                         browser=not args.no_browser,
+                         on_stage=_printer(args.json))
+    if args.junit is not None:
+        write_atomic(args.junit, report.junit())
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        rows = [(s.profile or "-", s.stage, s.status, f"{s.seconds:.1f}")
+                for s in report.stages]
+        print(table(("PROFILE", "STAGE", "STATUS", "SECONDS"), rows))
+        for s in report.stages:
+            if s.status == "failed":
+                print(f"\n✗ {s.profile or 'release'} {s.stage}: {s.error}")
+        if report.folder is not None:
+            print(f"\nreleased {project.name} {project.version}: {report.folder}")
+            for path in sorted(report.folder.iterdir()):
+                print(f"  {path.name}")
+        else:
+            print("\nnothing published: a stage failed (exit code "
+                  f"{report.exit_code})", file=sys.stderr)
+    return report.exit_code

@@ -1,0 +1,1 @@
+"""pyodist hostile-build test package escape"""

@@ -1,0 +1,59 @@
+"""The README and the example CI workflow stay truthful: the commands they show exist."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import yaml
+
+from pyodist.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _documented_commands(text: str) -> set[tuple[str, ...]]:
+    """Every `pyodist CMD [SUB]` starting a line (or after `$ `) inside fenced code blocks."""
+    found = set()
+    blocks = re.findall(r"(?ms)^```[a-z]*\n(.*?)^```", text)
+    for block in blocks:
+        for match in re.finditer(r"(?m)^(?:\$ )?pyodist ([a-z]+(?: [a-z]+)?)", block):
+            found.add(tuple(match.group(1).split()))
+    return found
+
+
+def test_every_command_in_the_readme_exists() -> None:
+    top = _subcommands(build_parser())
+    documented = _documented_commands((ROOT / "README.md").read_text())
+    assert len(documented) > 10
+    for words in documented:
+        assert words[0] in top, f"README shows 'pyodist {words[0]}', which does not exist"
+        nested = _subcommands(top[words[0]])
+        if nested and len(words) > 1:
+            assert words[1] in nested, f"README shows 'pyodist {' '.join(words)}'"
+
+
+def test_every_command_has_a_readme_line() -> None:
+    documented = {w[0] for w in _documented_commands((ROOT / "README.md").read_text())}
+    missing = set(_subcommands(build_parser())) - documented
+    assert not missing, f"commands the README does not show: {sorted(missing)}"
+
+
+def test_example_workflow_is_valid_and_runs_the_pipeline() -> None:
+    workflow = yaml.safe_load((ROOT / "docs" / "ci" / "release.yml").read_text())
+    job = workflow["jobs"]["release"]
+    assert job["timeout-minutes"] <= 90
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "make test" in runs and "pyodist release" in runs
+    cached = [step["with"]["path"] for step in job["steps"]
+              if step.get("uses", "").startswith("actions/cache")]
+    assert any("sources" in p for p in cached) and any("artifacts" in p for p in cached)
+    assert any("image" in p for p in cached)

@@ -1,0 +1,39 @@
+"""Options come from flags, PYODIST_* variables and defaults, resolved in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyodist.errors import ConfigError
+from pyodist.options import StepLimits, resolve_options
+
+
+def limits(**environ: str) -> StepLimits:
+    return resolve_options(cwd=Path("/tmp"), environ=environ).limits
+
+
+def test_default_limits() -> None:
+    assert limits() == StepLimits(step_timeout=3600.0, memory=8 * 1024**3, pids=4096,
+                                  disk_quota=20 * 1024**3)
+
+
+def test_limits_from_the_environment() -> None:
+    assert limits(PYODIST_STEP_TIMEOUT="90", PYODIST_MEMORY="1.5g", PYODIST_PIDS="512",
+                  PYODIST_DISK_QUOTA="300MiB") == StepLimits(
+        step_timeout=90.0, memory=int(1.5 * 1024**3), pids=512, disk_quota=300 * 1024**2)
+    assert limits(PYODIST_STEP_TIMEOUT="none", PYODIST_DISK_QUOTA="off") == StepLimits(
+        step_timeout=None, disk_quota=None)
+
+
+@pytest.mark.parametrize(("key", "value", "hint"), [
+    ("PYODIST_STEP_TIMEOUT", "ten", "600, or none"),
+    ("PYODIST_MEMORY", "lots", "500m, 20g or none"),
+    ("PYODIST_PIDS", "-1", "4096, or none"),
+    ("PYODIST_DISK_QUOTA", "5x", "500m, 20g or none"),
+])
+def test_bad_limits_name_the_variable(key: str, value: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        limits(**{key: value})
+    assert f"{key}={value!r}" in str(err.value) and hint in str(err.value)
