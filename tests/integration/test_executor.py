@@ -14,7 +14,7 @@ import pytest
 
 from pyodist.errors import ToolchainError
 from pyodist.toolchain import DockerExecutor, HostExecutor, Limits, Mount, Step, docker_client
-from pyodist.toolchain.executor import RUN_LABEL
+from pyodist.toolchain.executor import PID_LABEL
 
 PIC = "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
 SIDE = "-sSIDE_MODULE=1 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
@@ -44,9 +44,12 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     return src, out
 
 
-def _containers() -> list[str]:
+def _containers(pid: int | None = None) -> list[str]:
+    """pyodist containers started by process ``pid`` (default: this one); other pyodist runs
+    on the same engine are not this test's business."""
+    label = f"{PID_LABEL}={os.getpid() if pid is None else pid}"
     return [c.name for c in docker_client().containers.list(all=True,
-                                                            filters={"label": RUN_LABEL})]
+                                                            filters={"label": label})]
 
 
 def test_c_and_cxx_with_exceptions_compile_to_side_modules(
@@ -121,11 +124,11 @@ def test_ctrl_c_leaves_no_container(toolchain_image: str, dirs: tuple[Path, Path
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"
-    assert len(_containers()) == 1
+    assert len(_containers(proc.pid)) == 1
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
-    assert _containers() == []
+    assert _containers(proc.pid) == []
 
 
 def test_stale_container_of_a_killed_run_is_removed(toolchain_image: str,
@@ -139,9 +142,11 @@ def test_stale_container_of_a_killed_run_is_removed(toolchain_image: str,
         ex.__enter__()
         os._exit(0)  # dies like SIGKILL would: no cleanup
     """)
-    subprocess.run([sys.executable, "-c", script], check=True)
-    assert len(_containers()) == 1
+    dead = subprocess.Popen([sys.executable, "-c", script])
+    assert dead.wait(timeout=120) == 0
+    assert len(_containers(dead.pid)) == 1
     with DockerExecutor(toolchain_image, [Mount(out, "/out", False)]):
+        assert _containers(dead.pid) == []  # removed by the next run
         assert len(_containers()) == 1  # only our own
     assert _containers() == []
 
