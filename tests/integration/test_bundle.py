@@ -61,7 +61,7 @@ def test_stock_loader_loads_every_package(which: str, request: pytest.FixtureReq
         assert {"numpy", "bottleneck", "lz4", "ujson", "markupsafe", "micropip"} <= expected
         assert "numpy-tests" in lock["packages"]  # tests = true
     else:
-        assert set(lock["packages"]) == {"micropip", "packaging"}
+        assert set(lock["packages"]) == {"micropip"}  # it vendors packaging
 
 
 def test_lock_and_manifest_describe_the_files(slim: dict[str, Any]) -> None:
@@ -87,13 +87,37 @@ def test_lock_and_manifest_describe_the_files(slim: dict[str, Any]) -> None:
     assert names["pyodide"]["version"] == "314.0.7"
 
 
-def test_stdlib_is_precompiled(slim: dict[str, Any]) -> None:
+def test_stdlib_is_precompiled_where_start_up_needs_it(slim: dict[str, Any]) -> None:
     import zipfile  # noqa: PLC0415
 
-    with zipfile.ZipFile(Path(slim["folder"]) / "python_stdlib.zip") as zf:
+    folder = Path(slim["folder"])
+    with zipfile.ZipFile(folder / "python_stdlib.zip") as zf:
         names = zf.namelist()
-    assert "os.pyc" in names and "os.py" not in names
+        argparse_source = zf.read("argparse.py").decode()
+    # imported by loadPyodide() or by `import micropip`: .pyc only
+    assert {"asyncio/events.pyc", "typing.pyc", "urllib/parse.pyc"} <= set(names)
+    assert "asyncio/events.py" not in names and "typing.py" not in names
+    # not imported at start-up: minified source (no docstrings, comments or 4-space indents)
+    assert "argparse.pyc" not in names
+    assert '"""' not in argparse_source.split("\n", 1)[0]
+    assert "\n def __init__(self" in argparse_source  # methods indented by one space
+    assert "os.py" in names  # frozen into the runtime: never read from the zip at start-up
     assert not any(n.split("/")[0] in ("pydoc_data", "unittest") for n in names)  # dropped
+    with zipfile.ZipFile(next(folder.glob("micropip-*.whl"))) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+        assert "micropip/__init__.pyc" in zf.namelist()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["profile"]["pyc_debug_ranges"] is False
+
+
+def test_slim_transfer_is_under_4_mb_brotli(slim: dict[str, Any]) -> None:
+    """Issue goal: runtime + stdlib + micropip under 4 MB as a browser fetches them (.br)."""
+    folder = Path(slim["folder"])
+    lock = json.loads((folder / "pyodide-lock.json").read_text())
+    fetched = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+               "pyodide-lock.json", *(p["file_name"] for p in lock["packages"].values())]
+    total = sum((folder / f"{name}.br").stat().st_size for name in fetched)
+    assert total < 4_000_000, f"slim is {total:,} bytes brotli"
 
 
 def test_two_bundle_builds_are_identical(slim: dict[str, Any], tmp_path: Path) -> None:
@@ -156,10 +180,10 @@ def test_pyodist_test_in_node_with_junit(slim: dict[str, Any], tmp_path: Path) -
     proc = pyodist("test", "--node", slim["tarball"], "--junit", str(junit), "--json")
     assert proc.returncode == 0, proc.stderr
     node = json.loads(proc.stdout)["environments"]["node"]
-    assert set(node["checks"]) == {"micropip", "packaging", "NODEFS read/write"}
+    assert set(node["checks"]) == {"micropip", "NODEFS read/write"}
     assert all(c["ok"] for c in node["checks"].values())
     text = junit.read_text()
-    assert '<testsuite name="node" tests="3" failures="0"' in text
+    assert '<testsuite name="node" tests="2" failures="0"' in text
 
 
 def test_wrong_sha256_in_the_lock_fails_in_node_and_chromium(slim: dict[str, Any],
@@ -168,18 +192,17 @@ def test_wrong_sha256_in_the_lock_fails_in_node_and_chromium(slim: dict[str, Any
     shutil.copytree(slim["folder"], copy)
     lock_path = copy / "pyodide-lock.json"
     lock = json.loads(lock_path.read_text())
-    lock["packages"]["packaging"]["sha256"] = "0" * 64
+    lock["packages"]["micropip"]["sha256"] = "0" * 64
     lock_path.write_text(json.dumps(lock))
     proc = pyodist("test", str(copy), "--json")
     assert proc.returncode == 11, proc.stderr  # RuntimeCheckError
     envs = json.loads(proc.stdout)["environments"]
     node, chromium = envs["node"]["checks"], envs["chromium"]["checks"]
-    assert "packaging-25.0-py3-none-any.whl: sha256 does not match pyodide-lock.json" in \
-        node["packaging"]["error"]
-    assert node["micropip"]["ok"]  # micropip does not depend on packaging here
-    assert not chromium["packaging"]["ok"]
-    assert "integrity" in chromium["packaging"]["error"]  # the browser's SRI check
-    assert chromium["micropip"]["ok"]
+    assert "micropip-0.11.1-py3-none-any.whl: sha256 does not match pyodide-lock.json" in \
+        node["micropip"]["error"]
+    assert node["NODEFS read/write"]["ok"]  # the rest of the check still ran
+    assert not chromium["micropip"]["ok"]
+    assert "integrity" in chromium["micropip"]["error"]  # the browser's SRI check
 
 
 def test_pyodist_test_in_chromium_with_workerfs(slim: dict[str, Any], tmp_path: Path) -> None:
@@ -187,8 +210,7 @@ def test_pyodist_test_in_chromium_with_workerfs(slim: dict[str, Any], tmp_path: 
     proc = pyodist("test", "--browser", slim["folder"], "--screenshot", str(shot), "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     chromium = json.loads(proc.stdout)["environments"]["chromium"]
-    assert set(chromium["checks"]) == {"micropip", "packaging",
-                                       "WORKERFS read in a Web Worker"}
+    assert set(chromium["checks"]) == {"micropip", "WORKERFS read in a Web Worker"}
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

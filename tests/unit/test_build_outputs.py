@@ -105,6 +105,27 @@ def test_normalize_zip_sorts_and_fixes_times(tmp_path: Path) -> None:
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
+def test_zip_sources_first_and_stored_wheels(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in ("a.pyc", "b.py", "c.pyc", "d.py"):
+            zf.writestr(name, name * 50)
+    path = tmp_path / "lib.zip"
+    path.write_bytes(buf.getvalue())
+    normalize_zip(path, epoch=315532800, store=True, sources_first=True)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.namelist() == ["b.py", "d.py", "a.pyc", "c.pyc"]
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("demo/__init__.py", "x = 1\n" * 100)
+        zf.writestr("demo-1.0.dist-info/RECORD", "")
+    normalize_wheel(wheel, epoch=315532800, store=True)
+    with zipfile.ZipFile(wheel) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+        record = zf.read("demo-1.0.dist-info/RECORD").decode()
+        assert record.startswith("demo/__init__.py,sha256=") and zf.testzip() is None
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (None, ("setuptools>=40.8.0",)),
     ("[project]\nname='x'\n", ("setuptools>=40.8.0",)),

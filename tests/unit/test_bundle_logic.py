@@ -57,8 +57,26 @@ def test_project_problems_are_reported_together(tmp_path: Path) -> None:
     assert "distribution.version: is missing" in text
     assert "distribution.colour: is not a known key" in text
     assert "profiles.slim.size-budget: 'big' is not a size" in text
-    assert "profiles.slim.stdlib: must be one of py, pyc, both" in text
+    assert "profiles.slim.stdlib: must be one of py, pyc, both, startup-pyc" in text
     assert str(path) in text
+
+
+def test_size_options(tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD.replace('compress = ["br"]', 'compress = ["br"]\nstdlib = "startup-pyc"\n'
+                                 'source-form = "min"\npyc-debug-ranges = false\n'
+                                 'wheel-compression = "stored"'))
+    slim = load_project(path).profile("slim")
+    assert (slim.stdlib, slim.source_form, slim.pyc_debug_ranges, slim.wheel_compression) == \
+        ("startup-pyc", "min", False, "stored")
+    path.write_text(GOOD.replace('compress = ["br"]', 'source-form = "tiny"\n'
+                                 'pyc-debug-ranges = "no"\nwheel-compression = "zstd"'))
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    text = str(info.value)
+    assert "profiles.slim.source-form: must be one of py, min" in text
+    assert "profiles.slim.pyc-debug-ranges: must be true or false" in text
+    assert "profiles.slim.wheel-compression: must be one of deflate, stored" in text
 
 
 def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:

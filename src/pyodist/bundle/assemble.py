@@ -27,7 +27,7 @@ from pyodist import __version__
 from pyodist.build.archive import write_tar
 from pyodist.build.wheel import normalize_wheel, normalize_zip
 from pyodist.bundle.config import Profile, Project
-from pyodist.bundle.lock import ShippedPackage, write_lock
+from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
@@ -93,21 +93,42 @@ def _shipped_files(pkg: PackageInput, profile: Profile) -> list[Path]:
             if f.suffix == ".whl" or (profile.tests and f.name.endswith("-tests.zip"))]
 
 
-def _compile(inputs: BundleInputs, staging: Path, wheels: list[Path]) -> None:
+def _startup_files(inputs: BundleInputs, shipped: Sequence[ShippedPackage]
+                   ) -> tuple[list[str], list[str]]:
+    """Stdlib and site-packages files read when the runtime starts and each package of the
+    profile is imported, measured in the runtime itself (see runtime/startup_modules.mjs)."""
+    wheels = [f for s in shipped for f in s.files if f.suffix == ".whl"]
+    imports = sorted({m for s in shipped for f in s.files if f.suffix == ".whl"
+                      for m in (s.recipe.package.top_level or wheel_imports(f))})
+    data = run_harness("startup_modules.mjs", {
+        "indexURL": str(inputs.runtime_dir), "wheels": [str(w.resolve()) for w in wheels],
+        "imports": imports}, timeout=600)
+    if not data.get("ok"):
+        raise BundleError(f"measuring the start-up modules in the runtime failed: "
+                          f"{data.get('error')}", hint="check that the runtime loads under Node")
+    return list(data["stdlib"]), list(data["site"])
+
+
+def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPackage]) -> None:
     """Write the stdlib (and, per profile, wheels) with .pyc made by the runtime itself."""
     profile = inputs.profile
+    wheels = [f for s in shipped for f in s.files if f.suffix == ".whl"]
+    hot_stdlib: list[str] | None = None
+    hot_site: list[str] | None = None
+    if "startup-pyc" in (profile.stdlib, profile.wheels):
+        hot_stdlib, hot_site = _startup_files(inputs, shipped)
+    options = {"strip_docstrings": profile.strip_docstrings, "source_form": profile.source_form}
     work = staging.parent / f"{staging.name}.pyc"
     (work / "in").mkdir(parents=True)
     (work / "out").mkdir()
     try:
         jobs: list[dict[str, Any]] = []
         stock = inputs.runtime_dir / STDLIB
-        if profile.stdlib != "py" or profile.drop_stdlib:
+        if profile.stdlib != "py" or profile.drop_stdlib or profile.source_form != "py":
             shutil.copy2(stock, work / "in" / STDLIB)
             jobs.append({"src": f"in/{STDLIB}", "dest": f"out/{STDLIB}", "mode": profile.stdlib,
                          "layout": "zip", "drop": list(profile.drop_stdlib),
-                         "prefix": "/lib/python314.zip/",
-                         "strip_docstrings": profile.strip_docstrings})
+                         "prefix": "/lib/python314.zip/", "hot": hot_stdlib, **options})
         else:
             shutil.copy2(stock, staging / STDLIB)
         if profile.wheels != "py":
@@ -115,23 +136,24 @@ def _compile(inputs: BundleInputs, staging: Path, wheels: list[Path]) -> None:
                 shutil.copy2(wheel, work / "in" / wheel.name)
                 jobs.append({"src": f"in/{wheel.name}", "dest": f"out/{wheel.name}",
                              "mode": profile.wheels, "layout": "site", "drop": [],
-                             "prefix": "/lib/python3.14/site-packages/",
-                             "strip_docstrings": profile.strip_docstrings})
-        if not jobs:
-            return
-        data = run_harness("compile_pyc.mjs", {"indexURL": str(inputs.runtime_dir),
-                                               "root": str(work), "jobs": jobs}, timeout=1800)
-        if not data.get("ok"):
-            raise BundleError(f"compiling to .pyc in the runtime failed: {data.get('error')}",
-                              hint="check that the runtime loads under Node")
-        for job in jobs:
-            out = work / job["dest"]
-            target = staging / out.name
-            os.replace(out, target)
-            if target.suffix == ".whl":
-                normalize_wheel(target, epoch=inputs.epoch)
-            else:  # the stdlib: stored, so .br/.gz compress it whole and imports skip inflate
-                normalize_zip(target, epoch=inputs.epoch, store=True)
+                             "prefix": "/lib/python3.14/site-packages/", "hot": hot_site,
+                             **options})
+        if jobs:
+            data = run_harness("compile_pyc.mjs", {
+                "indexURL": str(inputs.runtime_dir), "root": str(work), "jobs": jobs,
+                "debug_ranges": profile.pyc_debug_ranges}, timeout=1800)
+            if not data.get("ok"):
+                raise BundleError(f"compiling to .pyc in the runtime failed: {data.get('error')}",
+                                  hint="check that the runtime loads under Node")
+            for job in jobs:
+                out = work / job["dest"]
+                os.replace(out, staging / out.name)
+                if out.suffix != ".whl":  # the stdlib: stored, so .br/.gz compress it whole
+                    normalize_zip(staging / out.name, epoch=inputs.epoch, store=True,
+                                  sources_first=True)
+        for wheel in wheels:
+            normalize_wheel(wheel, epoch=inputs.epoch,
+                            store=profile.wheel_compression == "stored")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -257,6 +279,9 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
                     "drop_stdlib": list(profile.drop_stdlib),
                     "compress": list(profile.compress), "tests": profile.tests,
                     "strip_docstrings": profile.strip_docstrings,
+                    "source_form": profile.source_form,
+                    "pyc_debug_ranges": profile.pyc_debug_ranges,
+                    "wheel_compression": profile.wheel_compression,
                     "size_budget": profile.size_budget},
         "source_date_epoch": inputs.epoch,
         "generator": f"pyodist {__version__}",
@@ -308,7 +333,7 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
             if copied:
                 shipped.append(ShippedPackage(pkg.recipe, copied))
                 shipped_inputs.append(pkg)
-        _compile(inputs, staging, wheels)
+        _compile(inputs, staging, shipped)
         runtime_lock = json.loads((inputs.runtime_dir / LOCK).read_text())
         info = {**runtime_lock["info"], "version": project.runtime.pyodide}
         write_lock(info, shipped, staging / LOCK)

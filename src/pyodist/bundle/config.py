@@ -16,8 +16,11 @@ recipe-dirs = ["recipes"]
 
 [profiles.slim]
 packages = ["micropip"]        # a selection; dependencies are added
-stdlib = "pyc"                 # py | pyc | both
-wheels = "py"                  # py | pyc | both
+stdlib = "pyc"                 # py | pyc | both | startup-pyc
+wheels = "py"                  # py | pyc | both | startup-pyc
+source-form = "py"             # py | min: how modules shipped as source are written
+pyc-debug-ranges = true        # false: .pyc without column tables (tracebacks keep lines)
+wheel-compression = "deflate"  # deflate | stored (better when served as .br/.gz)
 drop-stdlib = ["pydoc_data", "encodings.cp*", "!encodings.cp437"]  # "!" keeps
 strip-docstrings = true        # .pyc without docstrings (smaller; help() shows less)
 size-budget = "12 MB"          # fails the bundle when exceeded (raw bytes of all files)
@@ -44,8 +47,12 @@ __all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "load_project"
            "parse_size"]
 
 PROJECT_FILE = "pyodist.toml"
-PycMode = Literal["py", "pyc", "both"]
-_PYC_MODES = ("py", "pyc", "both")
+# startup-pyc: .pyc for the modules the runtime and the profile's packages import at start-up
+# (measured in the runtime when the bundle is assembled), source for the rest
+PycMode = Literal["py", "pyc", "both", "startup-pyc"]
+_PYC_MODES = ("py", "pyc", "both", "startup-pyc")
+SourceForm = Literal["py", "min"]
+WheelCompression = Literal["deflate", "stored"]
 _COMPRESS = ("br", "gz")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
 _UNITS = {None: 1, "B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 1000**2,
@@ -71,6 +78,10 @@ class Profile:
     compress: tuple[str, ...] = ()
     tests: bool = False
     strip_docstrings: bool = False
+    # "min": source without docstrings and comments, re-printed with 1-space indents
+    source_form: SourceForm = "py"
+    pyc_debug_ranges: bool = True
+    wheel_compression: WheelCompression = "deflate"
 
 
 @dataclass(frozen=True)
@@ -178,7 +189,8 @@ class _Reader:
 def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     table = f"profiles.{name}"
     allowed = {"packages", "stdlib", "wheels", "drop-stdlib", "size-budget", "compress",
-               "tests", "strip-docstrings"}
+               "tests", "strip-docstrings", "source-form", "pyc-debug-ranges",
+               "wheel-compression"}
     if not isinstance(data, dict):
         reader.problem(table, "must be a table", f"write it as [{table}]")
         return None
@@ -204,18 +216,25 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     if not isinstance(tests, bool):
         reader.problem(f"{table}.tests", "must be true or false", "write tests = false")
         tests = False
-    strip = data.get("strip-docstrings", False)
-    if not isinstance(strip, bool):
-        reader.problem(f"{table}.strip-docstrings", "must be true or false",
-                       "write strip-docstrings = true")
-        strip = False
+    flags = {}
+    for key, default in (("strip-docstrings", False), ("pyc-debug-ranges", True)):
+        flags[key] = data.get(key, default)
+        if not isinstance(flags[key], bool):
+            reader.problem(f"{table}.{key}", "must be true or false",
+                           f"write {key} = {str(default).lower()}")
+            flags[key] = default
     return Profile(
         name=name, packages=packages,
         stdlib=reader.choice(data, table, "stdlib", "pyc", _PYC_MODES),  # type: ignore[arg-type]
         wheels=reader.choice(data, table, "wheels", "py", _PYC_MODES),  # type: ignore[arg-type]
         drop_stdlib=reader.strings(data, table, "drop-stdlib"),
         size_budget=budget, compress=tuple(dict.fromkeys(compress)), tests=tests,
-        strip_docstrings=strip,
+        strip_docstrings=flags["strip-docstrings"],
+        source_form=reader.choice(data, table, "source-form", "py",  # type: ignore[arg-type]
+                                  ("py", "min")),
+        pyc_debug_ranges=flags["pyc-debug-ranges"],
+        wheel_compression=reader.choice(  # type: ignore[arg-type]
+            data, table, "wheel-compression", "deflate", ("deflate", "stored")),
     )
 
 

@@ -1,7 +1,11 @@
 // Compile Python sources inside zip archives to .pyc with the runtime's own CPython.
 // Input (stdin, JSON): {indexURL, root: host folder mounted with NODEFS, jobs: [{src, dest,
 //   mode: "py"|"pyc"|"both", layout: "zip"|"site", drop: [module patterns], prefix,
-//   strip_docstrings: bool}]}
+//   strip_docstrings: bool, hot: [member paths] | null, source_form: "py"|"min"}],
+//   debug_ranges: bool}
+//   mode "startup-pyc": .pyc for the members listed in hot, source for the others;
+//   source_form "min": source without docstrings and comments, re-printed by ast.unparse with
+//   1-space indents (kept only when it parses back to the same tree, else the original).
 //   a drop pattern is a dotted module name, with fnmatch wildcards ("encodings.cp*"); a
 //   package pattern drops everything under it; "!name" keeps what a pattern would drop
 //   paths in jobs are relative to root; "zip" puts mod.pyc beside mod.py (zipimport),
@@ -14,7 +18,11 @@ import path from "node:path";
 const spec = JSON.parse(readFileSync(0, "utf8"));
 const started = performance.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(spec.indexURL, "pyodide.mjs")).href);
-const pyodide = await loadPyodide({ indexURL: spec.indexURL + path.sep, stdout: () => {}, stderr: () => {} });
+// Without debug ranges the compiler leaves out column tables: smaller .pyc, and tracebacks
+// keep their line numbers but lose the ^^^ markers.
+const env = spec.debug_ranges === false ? { PYTHONNODEBUGRANGES: "1" } : {};
+const pyodide = await loadPyodide({ indexURL: spec.indexURL + path.sep, env,
+                                    stdout: () => {}, stderr: () => {} });
 pyodide.FS.mkdirTree("/work");
 pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: spec.root }, "/work");
 pyodide.globals.set("jobs_json", JSON.stringify(spec.jobs));
@@ -44,6 +52,26 @@ def pyc(source, filename, strip):
     code = compile(tree, filename, "exec", dont_inherit=True)
     return _code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False)
 
+def minified(source, filename):
+    tree = _NoDocstrings().visit(ast.parse(source, filename))
+    reference = ast.dump(tree)
+    best = source
+    text = ast.unparse(tree)
+    for candidate in (text, "\\n".join(_one_space(line) for line in text.split("\\n"))):
+        try:
+            if ast.dump(ast.parse(candidate)) != reference:
+                break
+        except SyntaxError:
+            break
+        best = (candidate + "\\n").encode()
+    return best
+
+def _one_space(line):
+    # ast.unparse indents by 4; a continuation line inside a string literal is not an
+    # indent, which the round-trip check above catches
+    n = len(line) - len(line.lstrip(" "))
+    return " " * (n // 4) + line[n:] if n % 4 == 0 else line
+
 def dropped_by(member, patterns):
     path = member.rsplit(".", 1)[0] if member.endswith((".py", ".pyc")) else member
     parts = path.split("/")
@@ -57,6 +85,7 @@ def dropped_by(member, patterns):
                if not pat.startswith("!"))
 
 def run(job):
+    hot = set(job.get("hot") or ())
     drop = list(job["drop"])
     compiled = dropped = 0
     entries = {}
@@ -71,12 +100,17 @@ def run(job):
                 continue
             data = src.read(info)
             in_meta = top.endswith((".dist-info", ".data"))
-            if not name.endswith(".py") or job["mode"] == "py" or in_meta:
+            if not name.endswith(".py") or in_meta:
                 entries[name] = data
+                continue
+            cold = job["mode"] == "startup-pyc" and name not in hot
+            if job["mode"] == "py" or cold:
+                entries[name] = minified(data, job["prefix"] + name) \
+                    if job.get("source_form") == "min" else data
                 continue
             code = pyc(data, job["prefix"] + name, job.get("strip_docstrings", False))
             compiled += 1
-            if job["mode"] == "pyc":
+            if job["mode"] in ("pyc", "startup-pyc"):
                 entries[name[:-3] + ".pyc"] = code
             else:
                 entries[name] = data
