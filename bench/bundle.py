@@ -114,7 +114,7 @@ def main() -> None:
     print("| bundle | raw MB | gzip MB | brotli MB | cold start s | vs stock |")
     print("|---|---|---|---|---|---|")
     for label, raw, gz, br, seconds in rows:
-        size = f"{raw / 1e6:.2f} | {gz / 1e6:.2f} | {br / 1e6:.2f}" if raw else " | "
+        size = f"{raw / 1e6:.2f} | {gz / 1e6:.2f} | {br / 1e6:.2f}" if raw else " |  | "
         print(f"| {label} | {size} | {seconds:.2f} | {seconds / base:.2f}x |")
     print(f"\nHeadless Chromium, navigation to Python ready, median of {args.runs} fresh "
           "browsers:\n")
