@@ -56,8 +56,11 @@ def replace_dir(ready: Path, dest: Path) -> Path:
     return dest
 
 
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temp file in the same folder and one rename."""
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` through a temp file in the same folder and one rename.
+
+    ``mode`` sets the file's permissions before it appears (an executable script).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path.parent, re.compile(rf"^\.{re.escape(path.name)}\.(?P<pid>\d+)\..*\.tmp$"))
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -66,6 +69,8 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
             fh.write(data.encode() if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            tmp.chmod(mode)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

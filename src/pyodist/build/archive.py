@@ -11,14 +11,13 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import re
 import shutil
 import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from pyodist.errors import BuildError, SourceError
-from pyodist.fsutil import remove_stale
+from pyodist.fsutil import write_atomic
 from pyodist.sources.extract import extract_archive
 
 __all__ = ["extract_tar", "write_tar"]
@@ -55,15 +54,7 @@ def write_tar(out: Path, root: Path, members: Iterable[str], *, epoch: int,
                            compresslevel=9) as gz:
             gz.write(data)
         data = packed.getvalue()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(out.parent, re.compile(rf"^\.{re.escape(out.name)}\.(?P<pid>\d+)\.tmp$"))
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return write_atomic(out, data)
 
 
 def extract_tar(archive: Path, dest: Path) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pyodist.errors import BuildError
-from pyodist.fsutil import remove_stale
+from pyodist.fsutil import remove_stale, write_atomic
 from pyodist.process import run
 from pyodist.sources.cache import sha256_file
 
@@ -40,9 +40,10 @@ __all__ = ["BackendWheelhouse", "GuestPython", "build_requirements"]
 _LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 # Backends ask for more at build time (get_requires_for_build_wheel); these are the usual.
 _ALWAYS = ("wheel",)
-# temp names with the writer's pid: .download.<pid>.<random>/, resolved/.<key>.<pid>.<random>.tmp
+# temp names with the writer's pid: .download.<pid>.<random>/ and
+# resolved/.<key>.json.<pid>.<random>.tmp (fsutil.write_atomic)
 _DOWNLOAD = re.compile(r"^\.download\.(?P<pid>\d+)\.[0-9a-f]+$")
-_RECORD_TMP = re.compile(r"^\.[0-9a-f]{64}\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
+_RECORD_TMP = re.compile(r"^\.[0-9a-f]{64}\.json\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -155,10 +156,9 @@ class BackendWheelhouse:
             record = self._download(wanted, constraints, where=where)
             resolved = self.root / "resolved"
             resolved.mkdir(exist_ok=True)
-            tmp = resolved / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-            tmp.write_text(json.dumps({"requires": sorted(set(wanted)), "wheels": record},
-                                      indent=1, sort_keys=True))
-            os.replace(tmp, resolved / f"{key}.json")
+            write_atomic(resolved / f"{key}.json",
+                         json.dumps({"requires": sorted(set(wanted)), "wheels": record},
+                                    indent=1, sort_keys=True))
             return record
 
     def _download(self, requirements: Sequence[str], constraints: Sequence[str], *,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyodist.errors import BuildError
+from pyodist.fsutil import write_atomic
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -131,12 +132,6 @@ def _zip_info(name: str, date_time: tuple[int, int, int, int, int, int],
     return info
 
 
-def _replace_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _epoch(epoch: int | None) -> int:
     if epoch is None:
         return int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
@@ -172,7 +167,7 @@ def _write_zip(path: Path, entries: dict[str, tuple[bytes, int]], epoch: int, *,
                 out.writestr(info, data)
             else:
                 out.writestr(info, data, compresslevel=9)
-    _replace_bytes(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     return path
 
 
@@ -258,5 +253,5 @@ def normalize_wheel(path: Path, *, epoch: int | None = None,
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(rows)
         write(_zip_info(record_name, date_time, 0o644), text.getvalue().encode())
-    _replace_bytes(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     return path

@@ -11,7 +11,6 @@ recipes and the bundle, not from pip.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from pyodist.build.wheel import parse_wheel_name
 from pyodist.errors import PyodistError, UsageError
+from pyodist.fsutil import write_atomic
 from pyodist.process import run
 
 __all__ = ["create_venv", "pip_install"]
@@ -33,10 +33,7 @@ def _site(venv: Path, python: str) -> Path:
 
 
 def _script(path: Path, body: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("#!/bin/sh\n# written by pyodist venv\n" + body + "\n")
-    tmp.chmod(0o755)
-    os.replace(tmp, path)
+    write_atomic(path, "#!/bin/sh\n# written by pyodist venv\n" + body + "\n", mode=0o755)
 
 
 def create_venv(bundle: Path, venv: Path) -> Path:

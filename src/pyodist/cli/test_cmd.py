@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from pyodist.bundle.serve import BundleServer
@@ -11,6 +10,7 @@ from pyodist.bundle.testing import EnvironmentReport, junit_xml, test_in_browser
 from pyodist.bundle.verify import bundle_folder
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import RuntimeCheckError, UsageError
+from pyodist.fsutil import write_atomic
 from pyodist.options import Options
 
 __all__ = ["add_parser"]
@@ -66,9 +66,7 @@ def _test(args: argparse.Namespace, options: Options) -> int:
             reports.append(test_in_browser(folder, options.project_root, args.package or None,
                                            screenshot=args.screenshot))
     if args.junit is not None:
-        tmp = args.junit.with_name(f".{args.junit.name}.{os.getpid()}.tmp")
-        tmp.write_text(junit_xml(str(args.bundle), reports))
-        os.replace(tmp, args.junit)
+        write_atomic(args.junit, junit_xml(str(args.bundle), reports))
     if args.json:
         emit_json({"bundle": str(args.bundle), "ok": all(r.ok for r in reports),
                    "environments": {r.environment: r.to_json() for r in reports}})
