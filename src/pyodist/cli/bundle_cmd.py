@@ -21,7 +21,7 @@ from pyodist.sources.cache import sha256_file
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.image import inspect_image
 
-__all__ = ["add_parser", "make_bundle"]
+__all__ = ["add_parser", "make_bundle", "project_file"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     verify.set_defaults(handler=_verify)
 
 
-def _project(options: Options, path: Path | None) -> Project:
+def project_file(options: Options, path: Path | None) -> Project:
+    """The project ``--project`` names, else ./pyodist.toml, loaded and validated."""
     return load_project((path or options.project_root / PROJECT_FILE).resolve())
 
 
@@ -116,7 +117,7 @@ def make_bundle(options: Options, project: Project, profile_name: str | None, ou
 
 
 def _bundle(args: argparse.Namespace, options: Options) -> int:
-    project = _project(options, args.project)
+    project = project_file(options, args.project)
     out = (options.project_root / args.out).resolve()
     result = make_bundle(options, project, args.profile, out, jobs=args.jobs, quiet=args.json)
     summary = {"folder": str(result.folder), "tarball": str(result.tarball),
@@ -139,7 +140,7 @@ def _verify(args: argparse.Namespace, options: Options) -> int:
         diffs: list[str] = []
         if args.rebuild and not problems:
             manifest = json.loads((folder / "manifest.json").read_text())
-            project = _project(options, args.project)
+            project = project_file(options, args.project)
             with tempfile.TemporaryDirectory(prefix="pyodist-rebuild-") as tmp:
                 clean = dataclasses.replace(options, cache_dir=Path(tmp) / "cache")
                 again = make_bundle(clean, project, manifest["distribution"]["profile"],

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pyodist.bundle.config import PROJECT_FILE, Project, load_project
-from pyodist.cli.bundle_cmd import make_bundle
+from pyodist.bundle.config import PROJECT_FILE, Project
+from pyodist.cli.bundle_cmd import make_bundle, project_file
 from pyodist.cli.fetch_cmd import make_fetcher
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import UsageError
@@ -63,8 +63,7 @@ def _printer(quiet: bool) -> Callable[[StageResult], None]:
 
 
 def _release(args: argparse.Namespace, options: Options) -> int:
-    project: Project = load_project(
-        (args.project or options.project_root / PROJECT_FILE).resolve())
+    project = project_file(options, args.project)
     profiles = args.profile or sorted(project.profiles)
     for name in profiles:
         project.profile(name)  # unknown names fail here, with the known ones listed
