@@ -151,9 +151,10 @@ def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPacka
                 if out.suffix != ".whl":  # the stdlib: stored, so .br/.gz compress it whole
                     normalize_zip(staging / out.name, epoch=inputs.epoch, store=True,
                                   sources_first=True)
-        for wheel in wheels:
-            normalize_wheel(wheel, epoch=inputs.epoch,
-                            store=profile.wheel_compression == "stored")
+        stored = profile.wheel_compression == "stored"
+        if profile.wheels != "py" or stored:  # else they are as the build normalised them
+            for wheel in wheels:
+                normalize_wheel(wheel, epoch=inputs.epoch, store=stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
