@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +55,18 @@ def simple_recipe(name: str, version: str = "1.0", *, run: list[str] | None = No
             lines.append(f"  host: [{', '.join(host)}]")
     return "\n".join(lines) + "\n"
 
+
+
+def make_sdist(top: str, members: dict[str, str]) -> bytes:
+    """A .tar.gz whose files (relative path -> text) sit in one folder ``top``, as sdists do."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for rel, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{rel}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 # -- hardening counts -------------------------------------------------------------------------
 # Fuzz and fault-injection tests add what they tried here; the totals are printed in the test

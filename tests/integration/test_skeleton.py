@@ -13,7 +13,6 @@ import io
 import os
 import subprocess
 import sys
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from pyodist.errors import SourceError
 from pyodist.sources import PackageIndex, configured_index
+from tests.conftest import make_sdist
 
 from .conftest import FileServer
 
@@ -29,17 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # that python-dateutil's --with-deps finds it pinned rather than taking the newest.
 ROUND_TRIP = ["tzdata==2026.6", "toolz==1.2.0", "more-itertools==11.2.1",
               "python-dateutil==4.0.0", "bitarray==3.12.3", "msgpack==1.2.4", "wrapt==2.5.2"]
-
-
-def make_sdist(name: str, version: str, members: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for rel, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{name}-{version}/{rel}")
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def pkg_info(name: str, version: str, *requires: str, dynamic: bool = False) -> str:
@@ -55,14 +44,14 @@ def pkg_info(name: str, version: str, *requires: str, dynamic: bool = False) -> 
 def index(file_server: FileServer) -> FileServer:
     """demo 0.9 / 1.0 / 2.0rc1 (C code, needs depa), depa (pure), wheelonly, legacy."""
     for version in ("0.9", "1.0", "2.0rc1"):
-        file_server.add(f"demo-{version}.tar.gz", make_sdist("demo", version, {
+        file_server.add(f"demo-{version}.tar.gz", make_sdist(f"demo-{version}", {
             "PKG-INFO": pkg_info("demo", version, "depa>=1", 'colorama; sys_platform == "win32"',
                                  'pytest; extra == "test"'),
             "pyproject.toml": '[build-system]\nrequires = ["setuptools", "cython"]\n',
             "setup.py": 'Extension("demo._speedups", ["src/demo/_speedups.c"])\n',
             "src/demo/__init__.py": "", "src/demo/_speedups.c": "",
         }), project="demo")
-    file_server.add("depa-1.2.tar.gz", make_sdist("depa", "1.2", {
+    file_server.add("depa-1.2.tar.gz", make_sdist("depa-1.2", {
         "PKG-INFO": pkg_info("depa", "1.2"), "depa.py": ""}), project="depa")
     wheel = io.BytesIO()
     with zipfile.ZipFile(wheel, "w") as zf:
@@ -70,7 +59,7 @@ def index(file_server: FileServer) -> FileServer:
         zf.writestr("wheelonly-3.0.dist-info/METADATA", pkg_info("wheelonly", "3.0"))
     file_server.add("wheelonly-3.0-py3-none-any.whl", wheel.getvalue(), project="wheelonly")
     # setup.py computes its requirements: the index's metadata of its wheel states them
-    file_server.add("legacy-5.0.tar.gz", make_sdist("legacy", "5.0", {
+    file_server.add("legacy-5.0.tar.gz", make_sdist("legacy-5.0", {
         "PKG-INFO": pkg_info("legacy", "5.0", dynamic=True), "legacy/__init__.py": "",
         "setup.py": "setup(install_requires=compute())\n"}), project="legacy")
     file_server.add("legacy-5.0-cp314-cp314-manylinux_2_28_x86_64.whl", b"PK", project="legacy")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import subprocess
 import sys
-import tarfile
 import textwrap
 from pathlib import Path
 
@@ -25,17 +23,6 @@ from pyodist.sources import (
     configured_index,
 )
 from tests.integration.conftest import FileServer
-
-
-def _sdist(name: str, files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for rel, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{name}/{rel}")
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _fetcher(tmp_path: Path, **kw: object) -> Fetcher:

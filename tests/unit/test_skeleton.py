@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 import textwrap
 import zipfile
 from pathlib import Path
@@ -23,6 +21,7 @@ from pyodist.skeleton import (
 )
 from pyodist.skeleton.inspect import numpy_headers_needed, parse_requires_txt
 from pyodist.sources.index import IndexFile
+from tests.conftest import make_sdist
 
 PY = "3.14.2"
 
@@ -35,12 +34,7 @@ def files(*names: str, yanked: tuple[str, ...] = (),
 
 
 def sdist(path: Path, members: dict[str, str], top: str = "demo-1.0") -> Path:
-    with tarfile.open(path, "w:gz") as tf:
-        for name, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
+    path.write_bytes(make_sdist(top, members))
     return path
 
 
