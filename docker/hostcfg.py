@@ -10,51 +10,24 @@ Python 3.11 standard library only.
 """
 from __future__ import annotations
 
-import glob
+import importlib.util
 import os
-import re
 import subprocess
 import sys
+from pathlib import Path
 
 
 def debian_mirror() -> str:
-    """First non-security 'deb' URI from /etc/apt/sources.list{,.d}."""
-    if os.environ.get("PYODIST_DEBIAN_MIRROR"):
-        return os.environ["PYODIST_DEBIAN_MIRROR"].rstrip("/")
-    candidates: list[tuple[str, str]] = []  # (uri, suites)
-    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        for stanza in re.split(r"\n\s*\n", text):
-            fields: dict[str, str] = {}
-            for line in stanza.splitlines():
-                if line.startswith("#") or ":" not in line:
-                    continue
-                key, _, value = line.partition(":")
-                fields[key.strip().lower()] = value.strip()
-            if "deb" not in fields.get("types", "").split():
-                continue
-            if fields.get("enabled", "yes").lower() == "no":
-                continue
-            for uri in fields.get("uris", "").split():
-                candidates.append((uri, fields.get("suites", "")))
-    list_files = ["/etc/apt/sources.list"] + sorted(
-        glob.glob("/etc/apt/sources.list.d/*.list")
-    )
-    for path in list_files:
-        if not os.path.exists(path):
-            continue
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = re.sub(r"\[[^\]]*\]", "", line.split("#", 1)[0]).split()
-                if len(line) >= 3 and line[0] == "deb":
-                    candidates.append((line[1], line[2]))
-    for uri, suites in candidates:
-        if "security" in suites or "security" in uri:
-            continue
-        if uri.startswith(("http://", "https://", "file:/")):
-            return uri.rstrip("/")
-    raise SystemExit("hostcfg: no usable Debian mirror in the host's apt sources")
+    """First non-security 'deb' URI of the host's apt sources (pyodist's own resolver)."""
+    path = Path(__file__).resolve().parents[1] / "src" / "pyodist" / "sources" / "debian.py"
+    spec = importlib.util.spec_from_file_location("_pyodist_debian", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        return str(module.debian_mirror())
+    except module.MirrorNotFound as exc:
+        raise SystemExit(f"hostcfg: {exc}") from None
 
 
 def pip_index() -> str:

@@ -39,9 +39,11 @@ def write_recipe(recipe_dir: Path) -> WriteRecipe:
 
 def simple_recipe(name: str, version: str = "1.0", *, run: list[str] | None = None,
                   host: list[str] | None = None, tags: list[str] | None = None,
-                  disabled: bool = False) -> str:
+                  disabled: bool = False, variant_of: str | None = None) -> str:
     """A minimal valid recipe text."""
     lines = ["package:", f"  name: {name}", f'  version: "{version}"']
+    if variant_of:
+        lines.append(f"  variant-of: {variant_of}")
     if tags:
         lines.append(f"  tag: [{', '.join(tags)}]")
     if disabled:

@@ -9,6 +9,11 @@ or ``!tag:TAG`` to drop from the request. The request is then closed over depend
 excluded package still comes back when something selected needs it. Recipes tagged ``always``
 are part of every selection unless excluded by name. ``*`` and tags skip disabled recipes and
 whatever needs them (reported in :attr:`Selection.skipped`); naming one is an error.
+
+Variants (``package/variant-of: BASE``, a pyodist extension) build the same distribution as
+BASE another way, e.g. numpy without BLAS. ``*`` and tags leave them out. Naming a variant
+makes it stand in for BASE in that selection: every requirement on BASE (host and run) then
+means the variant, so BASE is neither built nor shipped for it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import difflib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyodist.errors import GraphError
 from pyodist.recipe.spec import Recipe, canonical_name
@@ -35,6 +40,8 @@ class Selection:
     order: tuple[str, ...]
     # matched by '*' or a tag, but left out because they need a disabled recipe
     skipped: frozenset[str] = frozenset()
+    # base recipe -> the variant named in the selection, which stands in for it
+    variants: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def pulled_in(self) -> frozenset[str]:
@@ -71,9 +78,16 @@ def parse_selection(patterns: Sequence[str]) -> list[tuple[bool, str, str]]:
 class RecipeGraph:
     """Recipes keyed by name, with dependency edges in both directions."""
 
-    def __init__(self, recipes: Mapping[str, Recipe]) -> None:
+    def __init__(self, recipes: Mapping[str, Recipe],
+                 chosen: Mapping[str, str] | None = None) -> None:
+        """``chosen`` maps base recipes to the variants that stand in for them."""
         self.recipes: dict[str, Recipe] = dict(sorted(recipes.items()))
         self._by_canon = {canonical_name(n): n for n in self.recipes}
+        self.variant_of = self._variants()
+        self.chosen: Mapping[str, str] = dict(chosen or {})
+        # requirements resolve through this: a chosen variant answers for its base
+        self._requirement = {**self._by_canon,
+                             **{canonical_name(b): v for b, v in self.chosen.items()}}
         deps: dict[str, frozenset[str]] = {}
         unknown: list[str] = []
         for name, recipe in self.recipes.items():
@@ -81,7 +95,7 @@ class RecipeGraph:
             for section, names in (("host", recipe.requirements.host),
                                    ("run", recipe.requirements.run)):
                 for dep in names:
-                    target = self._by_canon.get(canonical_name(dep))
+                    target = self._requirement.get(canonical_name(dep))
                     if target is None:
                         unknown.append(
                             f"{recipe.path}: requirements/{section}: {dep!r} is not a known "
@@ -111,6 +125,35 @@ class RecipeGraph:
                 hint="remove one of these requirements to break the cycle",
             )
 
+    def _variants(self) -> dict[str, str]:
+        """variant -> base, checked: the base exists and is not a variant itself."""
+        found: dict[str, str] = {}
+        problems: list[str] = []
+        for name, recipe in self.recipes.items():
+            base_name = recipe.package.variant_of
+            if base_name is None:
+                continue
+            base = self._by_canon.get(canonical_name(base_name))
+            if base is None:
+                problems.append(f"{recipe.path}: package/variant-of: {base_name!r} is not a "
+                                f"known recipe{self._suggest(base_name)}")
+            elif self.recipes[base].package.variant_of is not None:
+                problems.append(f"{recipe.path}: package/variant-of: {base!r} is a variant "
+                                "itself; name the recipe it is a variant of")
+            else:
+                found[name] = base
+        if problems:
+            raise GraphError("\n".join(problems),
+                             hint="'variant-of' names the recipe whose distribution this one "
+                                  "builds another way")
+        return found
+
+    def choosing(self, chosen: Mapping[str, str]) -> RecipeGraph:
+        """This graph with ``chosen`` variants (base -> variant) standing in for their bases."""
+        if dict(chosen) == dict(self.chosen):
+            return self
+        return RecipeGraph(self.recipes, chosen)
+
     def _suggest(self, name: str) -> str:
         close = difflib.get_close_matches(canonical_name(name), list(self._by_canon), n=1)
         return f"; did you mean {self._by_canon[close[0]]!r}?" if close else ""
@@ -122,6 +165,11 @@ class RecipeGraph:
             raise GraphError(f"no recipe named {name!r}{self._suggest(name)}",
                              hint="run 'pyodist recipes list' to see what is available")
         return found
+
+    def resolve_requirement(self, name: str) -> str:
+        """The recipe a requirement on ``name`` means here (a chosen variant for its base)."""
+        found = self._requirement.get(canonical_name(name))
+        return found if found is not None else self.resolve(name)
 
     def _find_cycle(self) -> list[str] | None:
         """The first dependency cycle in name order, as [a, b, ..., a]; None if acyclic."""
@@ -184,14 +232,37 @@ class RecipeGraph:
     def tags(self) -> frozenset[str]:
         return frozenset(t for r in self.recipes.values() for t in r.package.tag)
 
+    def _named_variants(self, words: list[tuple[bool, str, str]]) -> dict[str, str]:
+        """base -> variant for the variants the words name (not exclude)."""
+        chosen: dict[str, str] = {}
+        for exclude, kind, value in words:
+            if exclude or kind != "name":
+                continue
+            name = self._by_canon.get(canonical_name(value))
+            base = self.variant_of.get(name or "")
+            if base is None:
+                continue
+            if chosen.get(base, name) != name:
+                raise GraphError(
+                    f"{chosen[base]!r} and {name!r} are both variants of {base!r}; a "
+                    "selection can hold one", hint="name one of them")
+            chosen[base] = name
+        return chosen
+
     def select(self, patterns: Sequence[str]) -> Selection:
         """Expand selection words (see the module docstring) to a closed, ordered selection."""
         words = parse_selection(patterns)
         if not words:
             raise GraphError("empty selection", hint="name packages, 'tag:NAME' or '*'")
+        chosen = self._named_variants(words)
+        if chosen != dict(self.chosen):
+            return self.choosing(chosen).select(patterns)
         disabled = {n for n, r in self.recipes.items() if r.package.disabled}
         blocked = self.downstream(disabled)
-        enabled = [n for n in self.recipes if n not in blocked]
+        # variants only when named; a base is out when its variant stands in for it
+        stood_in = set(self.chosen)
+        enabled = [n for n in self.recipes if n not in blocked and n not in stood_in
+                   and (n not in self.variant_of or n in self.chosen.values())]
         included: set[str] = {
             n for n in enabled if ALWAYS_TAG in self.recipes[n].package.tag
         }
@@ -206,7 +277,7 @@ class RecipeGraph:
                                      hint="fix the tag name, or add it under 'package/tag'")
                 matched = {n for n in enabled if value in self.recipes[n].package.tag}
             else:
-                name = self.resolve(value)
+                name = self._requirement.get(canonical_name(value)) or self.resolve(value)
                 if self.recipes[name].package.disabled and not exclude:
                     raise GraphError(
                         f"{name!r} is disabled ({self.recipes[name].path}: package/_disabled)",
@@ -233,4 +304,5 @@ class RecipeGraph:
                     f"{', '.join(map(repr, users))} need{'s' if len(users) == 1 else ''} it",
                     hint="enable it, or drop the packages that need it from the selection",
                 )
-        return Selection(requested, closure, self.order(closure), skipped - excluded)
+        return Selection(requested, closure, self.order(closure), skipped - excluded,
+                         dict(self.chosen))

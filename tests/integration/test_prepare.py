@@ -12,7 +12,7 @@ import pytest
 
 from pyodist.errors import SourceError
 from pyodist.recipe import load_recipe
-from pyodist.sources import Fetcher, SourceCache, prepare_source
+from pyodist.sources import Fetcher, SourceCache, debian, prepare_source
 
 ORIGINAL = "line 1\nline 2\nline 3\nline 4\nline 5\n"
 
@@ -155,3 +155,72 @@ def test_extras_cannot_escape_the_tree(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="would be copied outside the source tree"):
         _prepare(tmp_path, folder)
     assert not (tmp_path / "work" / "escape.cfg").exists()
+
+
+def _debian_mirror(tmp_path: Path) -> Path:
+    """A file:// Debian mirror with one source package's orig tarball in its pool."""
+    mirror = tmp_path / "mirror"
+    pool = mirror / "pool" / "main" / "libf" / "libfoo"
+    pool.mkdir(parents=True)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as tf:
+        for rel, text in {"libfoo-2.0/Makefile": "all:\n", "libfoo-2.0/src/foo.c": "int x;\n"}\
+                .items():
+            info = tarfile.TarInfo(rel)
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text.encode()))
+    (pool / "libfoo_2.0.orig.tar.xz").write_bytes(buf.getvalue())
+    return mirror
+
+
+def test_debian_source_and_extra_archives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = _debian_mirror(tmp_path)
+    orig = (mirror / "pool/main/libf/libfoo/libfoo_2.0.orig.tar.xz").read_bytes()
+    extra, extra_sha = _sdist(tmp_path)  # pkg-1.0/src/a.txt, pkg-1.0/setup.py
+    folder = tmp_path / "recipes" / "libfoo"
+    folder.mkdir(parents=True)
+    (folder / "meta.yaml").write_text(textwrap.dedent(f"""\
+        package: {{name: libfoo, version: "2.0"}}
+        source:
+          url: debian:libfoo/libfoo_2.0.orig.tar.xz
+          sha256: {hashlib.sha256(orig).hexdigest()}
+          extra-archives:
+            - url: file://{extra}
+              sha256: {extra_sha}
+              subdir: src
+              dest: third_party/pkg
+            - url: file://{extra}
+              sha256: {extra_sha}
+              dest: whole
+        build: {{type: static_library, script: make}}
+        """))
+    recipe = load_recipe(folder / "meta.yaml")
+    monkeypatch.setenv("PYODIST_DEBIAN_MIRROR", f"file://{mirror}/")
+    fetcher = Fetcher(SourceCache(tmp_path / "cache"))
+    main = fetcher.fetch(recipe)
+    assert main is not None and main.origin == \
+        f"file://{mirror}/pool/main/libf/libfoo/libfoo_2.0.orig.tar.xz"
+    extras = fetcher.fetch_extra(recipe)
+    assert [x.sha256 for x in extras] == [extra_sha, extra_sha]
+    tree = prepare_source(recipe, main, tmp_path / "tree", extra=extras)
+    assert sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()) == [
+        "Makefile", "src/foo.c", "third_party/pkg/a.txt", "whole/setup.py", "whole/src/a.txt"]
+
+    # a subdir the archive lacks: named, with what the archive does hold
+    text = (folder / "meta.yaml").read_text().replace("subdir: src", "subdir: nope")
+    (folder / "meta.yaml").write_text(text)
+    with pytest.raises(SourceError, match=r"extra-archives\[0\].*no folder 'nope'") as err:
+        prepare_source(load_recipe(folder / "meta.yaml"), main, tmp_path / "tree2", extra=extras)
+    assert "setup.py, src" in (err.value.hint or "")
+    assert not (tmp_path / "tree2").exists()
+
+
+def test_debian_source_without_a_mirror_says_how_to_set_one(tmp_path: Path) -> None:
+    def nowhere() -> str:
+        raise debian.MirrorNotFound("no usable Debian mirror in /etc/apt")
+
+    fetcher = Fetcher(SourceCache(tmp_path / "cache"), debian_mirror=nowhere)
+    with pytest.raises(SourceError, match="no usable Debian mirror") as err:
+        fetcher.fetch_one("x", "debian:zlib/zlib_1.3.orig.tar.gz", "0" * 64,
+                          "zlib_1.3.orig.tar.gz")
+    assert "PYODIST_DEBIAN_MIRROR" in (err.value.hint or "")

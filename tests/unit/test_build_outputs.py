@@ -14,6 +14,7 @@ import pytest
 
 from pyodist.build.archive import extract_tar, write_tar
 from pyodist.build.backends import GuestPython, build_requirements
+from pyodist.build.engine import signature_mismatches
 from pyodist.build.wheel import (
     is_test_file,
     normalize_wheel,
@@ -193,3 +194,17 @@ def test_unvendor_tests_without_tests_changes_nothing(tmp_path: Path) -> None:
     before = wheel.read_bytes()
     assert unvendor_tests(wheel, epoch=0) is None
     assert wheel.read_bytes() == before
+
+
+def test_signature_mismatches_are_read_from_the_build_log(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    log.write_text(
+        "compiling...\n"
+        "  | wasm-ld-21: error: function signature mismatch: xerbla_\n"
+        "  | >>> defined as (i32, i32) -> i32 in numpy/linalg/umath_linalg.cpp.o\n"
+        "wasm-ld: warning: function signature mismatch: dlaed3_\n"
+        "wasm-ld: warning: function signature mismatch: xerbla_\n"
+        "warning: something else\n")
+    assert signature_mismatches(log) == ["xerbla_", "dlaed3_"]
+    log.write_text("all fine\n")
+    assert signature_mismatches(log) == []

@@ -73,7 +73,7 @@ def test_check_json(capsys: pytest.CaptureFixture[str], write_recipe: WriteRecip
     assert data["errors"][0] | {"file": None} == {
         "file": None, "line": 1, "column": 34, "key": "package/colour",
         "message": "unknown key", "hint": "remove it (allowed: _disabled, name, pinned, tag, "
-        "top-level, version)",
+        "top-level, variant-of, version)",
     }
 
 

@@ -218,6 +218,7 @@ def test_generated_meta_yaml_documents(tmp_path: Path, hardening: Hardening) -> 
     @example(_BASE + "extra: {a: !!timestamp foo}\n")  # AttributeError
     @example(_BASE + "extra: {a: !!bool foo}\n")  # KeyError
     @example(_BASE + "extra: {a: !!int foo, b: !!float foo}\n")  # ValueError
+    @example(_BASE + "extra: {a: !!int \"\", b: !!float \"\"}\n")  # IndexError
     @example(_BASE + "extra: {2020-01-01: x}\n")  # TypeError: date keys in json.dumps
     @example(_BASE + "extra: {1: a, b: c}\n")  # TypeError: mixed key types in sort_keys
     @example(_BASE + "extra: &a {x: *a}\n")  # ConstructorError: recursive node

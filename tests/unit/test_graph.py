@@ -123,3 +123,49 @@ def test_unknown_dependency_message(recipe_dir: Path, write_recipe: WriteRecipe)
         "  fix: add a recipe folder with that name (pyodist skeleton pypi NAME writes one), "
         "or remove the requirement"
     )
+
+
+@pytest.fixture
+def variant_graph(recipe_dir: Path, write_recipe: WriteRecipe) -> RecipeGraph:
+    return _graph(recipe_dir, write_recipe, {
+        "blas": {"tags": ["library"]},
+        "numpy": {"host": ["blas"], "tags": ["science"]},
+        "numpy-noblas": {"variant_of": "numpy", "tags": ["science"]},
+        "bottle": {"host": ["numpy"], "run": ["numpy"], "tags": ["science"]},
+        "six": {},
+    })
+
+
+def test_star_and_tags_leave_variants_out(variant_graph: RecipeGraph) -> None:
+    assert variant_graph.variant_of == {"numpy-noblas": "numpy"}
+    assert "numpy-noblas" not in variant_graph.select(["*"]).closure
+    assert variant_graph.select(["tag:science"]).closure == {"blas", "numpy", "bottle"}
+    assert variant_graph.select(["bottle"]).variants == {}
+
+
+def test_a_named_variant_stands_in_for_its_base(variant_graph: RecipeGraph) -> None:
+    assert variant_graph.select(["*", "numpy-noblas"]).closure == {
+        "blas", "numpy-noblas", "bottle", "six"}
+    sel = variant_graph.select(["bottle", "numpy-noblas"])
+    assert sel.variants == {"numpy": "numpy-noblas"}
+    # the base and what only it needed are gone; its dependents use the variant
+    assert sel.closure == {"numpy-noblas", "bottle"}
+    assert sel.order.index("numpy-noblas") < sel.order.index("bottle")
+    chosen = variant_graph.choosing(sel.variants)
+    assert chosen.deps["bottle"] == {"numpy-noblas"}
+    assert chosen.resolve_requirement("NumPy") == "numpy-noblas"
+    assert variant_graph.resolve_requirement("numpy") == "numpy"
+    # naming the base as well changes nothing: the variant answers for it
+    assert variant_graph.select(["numpy", "numpy-noblas"]).closure == {"numpy-noblas"}
+
+
+def test_variant_errors(recipe_dir: Path, write_recipe: WriteRecipe) -> None:
+    with pytest.raises(GraphError, match="'nothing' is not a known recipe"):
+        _graph(recipe_dir, write_recipe, {"a": {"variant_of": "nothing"}})
+    for folder in recipe_dir.iterdir():
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    with pytest.raises(GraphError, match="both variants of 'b'"):
+        _graph(recipe_dir, write_recipe, {"b": {}, "b1": {"variant_of": "b"},
+                                          "b2": {"variant_of": "b"}}).select(["b1", "b2"])

@@ -255,6 +255,27 @@ def test_all_problems_in_a_file_are_reported_together(write_recipe: WriteRecipe)
      "source/url", "unsupported URL 'ftp://x/y.tgz'"),
     ("package: {name: rule, version: '1'}\nsource: {url: 'pypi:six', sha256: " + SHA + "}\n",
      "source/url", "malformed index source 'pypi:six'"),
+    ("package: {name: rule, version: '1'}\nsource: {url: 'debian:Zlib/z.tgz', sha256: " + SHA +
+     "}\n", "source/url", "malformed Debian source 'debian:Zlib/z.tgz'"),
+    ("package: {name: rule, version: '1'}\nsource: {url: pypi:a/a.tgz, sha256: " + SHA +
+     ", extra-archives: [{url: 'pypi:b/b.tgz', sha256: " + SHA + "}]}\n",
+     "source/extra-archives", "an extra archive lacks dest"),
+    ("package: {name: rule, version: '1'}\nsource: {url: pypi:a/a.tgz, sha256: " + SHA +
+     ", extra-archives: [{url: 'pypi:b/b.tgz', sha256: " + SHA + ", dest: ../up}]}\n",
+     "source/extra-archives", "dest '../up' must be a relative folder that stays inside"),
+    ("package: {name: rule, version: '1'}\nsource: {url: pypi:a/a.tgz, sha256: " + SHA +
+     ", extra-archives: [{url: 'pypi:b/b.tgz', sha256: abc, dest: x}]}\n",
+     "source/extra-archives", "not a sha256 digest: 'abc'"),
+    ("package: {name: rule, version: '1'}\nsource: {url: pypi:a/a.tgz, sha256: " + SHA +
+     ", extra-archives: [{url: 'pypi:b/b.tgz', sha256: " + SHA + ", dest: x, folder: y}]}\n",
+     "source/extra-archives", "unknown key 'folder' in an extra archive"),
+    ("package: {name: rule, version: '1'}\nsource: {path: ., extra-archives: [{url: 'pypi:b/b.tgz',"
+     " sha256: " + SHA + ", dest: x}]}\n",
+     "source/extra-archives", "patches and extras apply only to a downloaded source archive"),
+    ("package: {name: rule, version: '1', variant-of: rule}\nsource: {path: .}\n",
+     "package/variant-of", "'rule' cannot be a variant of itself"),
+    ("package: {name: rule, version: '1', variant-of: 'a b'}\nsource: {path: .}\n",
+     "package/variant-of", "'a b' is not a recipe name"),
     ("package: {name: rule, version: '1'}\nsource: {url: pypi:a/a.tgz, sha256: " + SHA +
      ", patches: [nope.patch]}\n", "source/patches", "patch file 'nope.patch' not found in"),
     ("package: {name: rule, version: '1'}\nsource: {path: .}\nrequirements: {run: ['x>=1']}\n",

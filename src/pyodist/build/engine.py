@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import threading
 import time
@@ -63,6 +64,7 @@ __all__ = [
     "remove_stale_run_folders",
     "report_json",
     "run_folder",
+    "signature_mismatches",
 ]
 
 Status = Literal["built", "cached", "failed", "blocked", "skipped"]
@@ -372,7 +374,8 @@ class BuildEngine:
         try:
             self.on_event(BuildPhase(task.name, "source"))
             fetched = self.fetcher.fetch(recipe)
-            tree = prepare_source(recipe, fetched, folder / "src")
+            tree = prepare_source(recipe, fetched, folder / "src",
+                                  extra=self.fetcher.fetch_extra(recipe))
             if recipe.source.is_wheel:
                 files = self._prebuilt_wheel(tree, folder)
                 backends: dict[str, str] = {}
@@ -424,11 +427,11 @@ class BuildEngine:
         backends: dict[str, str] = {}
         if recipe.build.type == "package":
             requires = list(build_requirements(tree, where=str(recipe.path)))
-            requires += [f"{recipe.name}=={recipe.version}" for recipe, _ in cross]
+            requires += [f"{recipe.dist_name}=={recipe.version}" for recipe, _ in cross]
             if recipe.build.cross_build_env:
                 # pyodide-build installs the native build of a cross-build package into the
                 # host site-packages and overlays its wasm headers (cross-build-files)
-                requires.append(f"{recipe.name}=={recipe.version}")
+                requires.append(f"{recipe.dist_name}=={recipe.version}")
             backends = self.wheelhouse.ensure(requires, where=str(recipe.path),
                                               constraints=recipe.requirements.constraint)
         return backends
@@ -440,6 +443,19 @@ class BuildEngine:
         # pyodide-build rejects a section left empty (`build:` with only comments under it)
         data = {k: v for k, v in data.items() if v is not None}
         data["source"] = {"path": source_path}
+        build = recipe.build
+        if build.is_library and build.script and (build.cflags or build.cxxflags
+                                                   or build.ldflags):
+            # pyodide-build applies build/cflags only to packages; a library script compiles
+            # with $SIDE_MODULE_CFLAGS etc., so the recipe's flags go there, last (they win)
+            prelude = "".join(
+                f'export {var}="${{{var}:-}} "{shlex.quote(flags)}\n'
+                for var, flags in (("SIDE_MODULE_CFLAGS", build.cflags),
+                                   ("SIDE_MODULE_CXXFLAGS", build.cxxflags),
+                                   ("SIDE_MODULE_LDFLAGS", build.ldflags)) if flags)
+            data["build"] = {**data["build"], "script": prelude + build.script}
+            for key in ("cflags", "cxxflags", "ldflags"):
+                data["build"].pop(key, None)
         return data
 
     def _cross_packages(self, task: BuildTask) -> list[tuple[Recipe, Artifact]]:
@@ -464,7 +480,7 @@ class BuildEngine:
         extras.mkdir(parents=True)
         lines = []
         for recipe, artifact in cross:
-            lines.append(f"{recipe.name}=={recipe.version}\n")
+            lines.append(f"{recipe.dist_name}=={recipe.version}\n")
             wheel = next(p for p in artifact.paths() if p.name.endswith(".whl"))
             with zipfile.ZipFile(wheel) as zf:
                 for member in recipe.build.cross_build_files:
@@ -513,6 +529,14 @@ class BuildEngine:
                 f"of memory (limit {_gib(limits.memory)}; PYODIST_MEMORY raises it)", log)
         if not result.ok:
             raise _TaskFailed(f"the build exited with status {result.returncode}", log)
+        mismatched = signature_mismatches(log)
+        if mismatched and recipe.build.type != "static_library":
+            raise _TaskFailed(
+                f"the linker found calls whose signature differs from the definition "
+                f"({', '.join(mismatched[:8])}{', ...' if len(mismatched) > 8 else ''}); "
+                "WebAssembly checks call types, so such a call traps when it runs. Make the "
+                "declarations match the definitions (e.g. void vs int returns of Fortran-style "
+                "routines) with a patch in the recipe", log)
         return self._collect(task, folder, before)
 
     def _environment(self) -> dict[str, str]:
@@ -577,6 +601,19 @@ class BuildEngine:
         if not report.ok:
             raise _TaskFailed(f"the wheel does not import in Pyodide:\n{report.describe()}",
                               log)
+
+
+_MISMATCH = re.compile(r"wasm-ld\S*: (?:warning|error): function signature mismatch: (\S+)")
+
+
+def signature_mismatches(log: Path) -> list[str]:
+    """Symbols wasm-ld reported as called with another signature than defined, in order."""
+    found: dict[str, None] = {}
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if "signature mismatch" in line and (match := _MISMATCH.search(line)):
+                found.setdefault(match.group(1), None)
+    return list(found)
 
 
 def remove_stale_run_folders(root: Path) -> list[Path]:

@@ -96,7 +96,7 @@ def _libraries(graph: RecipeGraph, name: str) -> tuple[str, ...]:
     todo = list(graph.recipes[name].requirements.host)
     seen: set[str] = set()
     while todo:
-        dep = graph.resolve(todo.pop(0))
+        dep = graph.resolve_requirement(todo.pop(0))
         if dep in seen:
             continue
         seen.add(dep)
@@ -111,7 +111,7 @@ def _libraries(graph: RecipeGraph, name: str) -> tuple[str, ...]:
 def _runtime_deps(graph: RecipeGraph, name: str, closure: frozenset[str]) -> tuple[str, ...]:
     """Packages (not static libraries) to load before ``name``, dependencies first."""
     needed = graph.closure(
-        graph.resolve(d) for d in graph.recipes[name].requirements.run
+        graph.resolve_requirement(d) for d in graph.recipes[name].requirements.run
     ) & closure
     return tuple(n for n in graph.order(needed)
                  if graph.recipes[n].build.type not in ("static_library",))
@@ -132,6 +132,7 @@ def plan_build(
     everything downstream of it, and nothing else. ``force`` names packages to rebuild even
     when cached (their dependents then rebuild too, as their inputs are new builds).
     """
+    graph = graph.choosing(selection.variants)
     forced = graph.downstream(force) & selection.closure if force else frozenset()
     keys: dict[str, str] = {}
     tasks: dict[str, BuildTask] = {}

@@ -180,9 +180,10 @@ def _sbom(inputs: BundleInputs, shipped: Sequence[PackageInput], digest: str) ->
         src = recipe.source
         is_python = recipe.build.type == "package"
         component: dict[str, Any] = {
-            "type": "library", "bom-ref": canonical_name(recipe.name), "name": recipe.name,
+            "type": "library", "bom-ref": canonical_name(recipe.dist_name),
+            "name": recipe.dist_name,
             "version": recipe.version,
-            "purl": (f"pkg:pypi/{canonical_name(recipe.name)}@{recipe.version}" if is_python
+            "purl": (f"pkg:pypi/{canonical_name(recipe.dist_name)}@{recipe.version}" if is_python
                      else f"pkg:generic/{recipe.name}@{recipe.version}"),
             "licenses": _license(recipe.about.license),
             "properties": [{"name": "pyodist:build-type", "value": recipe.build.type},
@@ -201,7 +202,9 @@ def _sbom(inputs: BundleInputs, shipped: Sequence[PackageInput], digest: str) ->
             component.setdefault("externalReferences", []).append(
                 {"type": "website", "url": recipe.about.home})
         components.append(component)
-        dependencies.append({"ref": canonical_name(recipe.name),
+        if recipe.dist_name != recipe.name:
+            component["properties"].append({"name": "pyodist:recipe", "value": recipe.name})
+        dependencies.append({"ref": canonical_name(recipe.dist_name),
                              "dependsOn": sorted(canonical_name(d)
                                                  for d in recipe.requirements.run)})
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(inputs.epoch))
@@ -287,8 +290,8 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
         "source_date_epoch": inputs.epoch,
         "generator": f"pyodist {__version__}",
         "packages": {
-            canonical_name(p.recipe.name): {
-                "name": p.recipe.name, "version": p.recipe.version,
+            canonical_name(p.recipe.dist_name): {
+                "name": p.recipe.dist_name, "recipe": p.recipe.name, "version": p.recipe.version,
                 "type": p.recipe.build.type, "recipe_sha256": p.recipe.digest(),
                 "source": {"url": p.recipe.source.url, "sha256": p.recipe.source.sha256},
                 "patches": dict(sorted(p.patches.items())), "artifact_key": p.key,

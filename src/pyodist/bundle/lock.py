@@ -119,11 +119,11 @@ def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage
                dest: Path) -> LockFile:
     """Compute the lock for ``shipped`` and write it to ``dest`` (validated first)."""
     env = runtime_environment(runtime_info)
-    present = {canonical_name(s.recipe.name) for s in shipped}
+    present = {canonical_name(s.recipe.dist_name) for s in shipped}
     packages: dict[str, dict[str, Any]] = {}
     for item in shipped:
         recipe = item.recipe
-        key = canonical_name(recipe.name)
+        key = canonical_name(recipe.dist_name)
         for path in item.files:
             if path.suffix == ".whl":
                 depends = wheel_depends(path, env)
@@ -136,7 +136,7 @@ def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage
                              "them), or to the profile's packages")
                 parse_wheel_name(path.name)
                 packages[key] = {
-                    "name": recipe.name, "version": recipe.version, "file_name": path.name,
+                    "name": recipe.dist_name, "version": recipe.version, "file_name": path.name,
                     "install_dir": "site", "package_type": "package", "sha256": sha256_file(path),
                     "imports": list(recipe.package.top_level) or wheel_imports(path),
                     "depends": sorted(depends),
@@ -144,14 +144,14 @@ def write_lock(runtime_info: Mapping[str, Any], shipped: Sequence[ShippedPackage
                 }
             elif path.name.endswith("-tests.zip"):
                 packages[f"{key}-tests"] = {
-                    "name": f"{recipe.name}-tests", "version": recipe.version,
+                    "name": f"{recipe.dist_name}-tests", "version": recipe.version,
                     "file_name": path.name, "install_dir": "site", "package_type": "package",
                     "sha256": sha256_file(path), "imports": [], "depends": [key],
                     "unvendored_tests": False,
                 }
             elif path.suffix == ".zip" and recipe.build.type == "shared_library":
                 packages[key] = {
-                    "name": recipe.name, "version": recipe.version, "file_name": path.name,
+                    "name": recipe.dist_name, "version": recipe.version, "file_name": path.name,
                     "install_dir": "dynlib", "package_type": "shared_library",
                     "sha256": sha256_file(path), "imports": [],
                     "depends": sorted(canonical_name(d) for d in recipe.requirements.run),

@@ -102,6 +102,7 @@ def make_plan(options: Options, selection_args: list[str], *,
     loaded.raise_errors()
     graph = RecipeGraph(loaded.recipes)
     selection = graph.select(selection_args)
+    graph = graph.choosing(selection.variants)
     cache = ArtifactCache(options.cache_dir)
     inputs = {n: recipe_inputs(graph.recipes[n]) for n in selection.closure}
     forced: list[str] = []

@@ -50,6 +50,7 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
     selection = graph.select(args.selection)
     recipes = [graph.recipes[n] for n in selection.order]
     done: dict[str, FetchResult | None] = {}
+    extra: dict[str, list[FetchResult]] = {}
     failed: dict[str, SourceError] = {}
     with event_sink(plain=options.plain, quiet=args.json) as sink:
         fetcher = make_fetcher(options, sink)
@@ -57,18 +58,23 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
         def one(name: str) -> None:
             try:
                 done[name] = fetcher.fetch(graph.recipes[name])
+                extra[name] = fetcher.fetch_extra(graph.recipes[name])
             except SourceError as exc:
                 failed[name] = exc
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             list(pool.map(one, [r.name for r in recipes]))
     if args.json:
+        def entry(r: FetchResult) -> dict[str, object]:
+            return {"filename": r.filename, "sha256": r.sha256, "cached": r.cached,
+                    "origin": r.origin}
+
         emit_json({
             "cache": str(fetcher.cache.root),
             "fetched": {
-                n: None if r is None else {"filename": r.filename, "sha256": r.sha256,
-                                           "cached": r.cached, "origin": r.origin}
-                for n, r in sorted(done.items())
+                n: None if r is None else
+                {**entry(r), **({"extra": [entry(x) for x in extra[n]]} if extra.get(n) else {})}
+                for n, r in sorted(done.items()) if n in extra
             },
             "failed": {n: str(e) for n, e in sorted(failed.items())},
         })
@@ -81,8 +87,10 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
             elif r is None:
                 rows.append((name, "-", "local path (nothing to fetch)"))
             else:
-                rows.append((name, r.filename, f"{'cached' if r.cached else 'downloaded'} "
-                                               f"({human_size(r.path.stat().st_size)})"))
+                for i, got in enumerate([r, *extra.get(name, [])]):
+                    rows.append((name if i == 0 else "  +", got.filename,
+                                 f"{'cached' if got.cached else 'downloaded'} "
+                                 f"({human_size(got.path.stat().st_size)})"))
         print(table(("RECIPE", "FILE", "STATUS"), rows))
         for name, exc in sorted(failed.items()):
             print(f"\n{name}: {exc}")

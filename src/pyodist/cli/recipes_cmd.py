@@ -48,6 +48,8 @@ def _source_label(recipe: Recipe) -> str:
     src = recipe.source
     if src.kind == "pypi":
         return f"index:{src.pypi_project}"
+    if src.kind == "debian":
+        return "debian:" + (src.url or "").split(":", 1)[1].split("/", 1)[0]
     if src.kind == "url":
         return "url"
     if src.kind == "path":

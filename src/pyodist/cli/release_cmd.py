@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _fetch(options: Options, recipes: Sequence[Recipe]) -> int:
     fetcher = make_fetcher(options)
-    return sum(1 for recipe in recipes if fetcher.fetch(recipe) is not None)
+    return sum(fetcher.fetch_all(recipe) for recipe in recipes)
 
 
 def _printer(quiet: bool) -> Callable[[StageResult], None]:

@@ -22,10 +22,12 @@ from packaging.version import InvalidVersion, Version
 from pyodist.errors import Problem, RecipeError
 from pyodist.recipe.spec import (
     BUILD_TYPES,
+    DEBIAN_SCHEME,
     EXPORT_KINDS,
     PYPI_SCHEME,
     AboutSpec,
     BuildSpec,
+    ExtraArchive,
     PackageSpec,
     Recipe,
     RequirementsSpec,
@@ -52,6 +54,8 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _URL_RE = re.compile(r"^(https?|file)://\S+$")
 _PYPI_RE = re.compile(r"^pypi:([A-Za-z0-9][A-Za-z0-9._-]*)/([^/\s]+)$")
+# Debian source package names: lowercase letters, digits, + - . (Debian policy 5.6.1)
+_DEBIAN_RE = re.compile(r"^debian:([a-z0-9][a-z0-9+.-]+)/([^/\s]+)$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -105,6 +109,66 @@ def _to_extras(node: yaml.Node) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+_ARCHIVE_KEYS = ("url", "sha256", "dest", "subdir")
+
+
+def _to_extra_archives(node: yaml.Node) -> tuple[ExtraArchive, ...]:
+    hint = ("write each as a mapping with 'url', 'sha256', 'dest' (folder in the source tree) "
+            "and optionally 'subdir' (folder inside the archive)")
+    if not isinstance(node, yaml.SequenceNode):
+        raise _Bad(f"expected a list of archives, got {_describe(node)}", hint)
+    found = []
+    for item in node.value:
+        if not isinstance(item, yaml.MappingNode):
+            raise _Bad(f"expected a mapping, got {_describe(item)}", hint)
+        fields: dict[str, str] = {}
+        for key_node, value_node in item.value:
+            key = _scalar_text(key_node, "a key")
+            if key not in _ARCHIVE_KEYS:
+                raise _Bad(f"unknown key {_short(key)} in an extra archive", hint)
+            fields[key] = _to_str(value_node)
+        missing = [k for k in ("url", "sha256", "dest") if k not in fields]
+        if missing:
+            raise _Bad(f"an extra archive lacks {', '.join(missing)}", hint)
+        problem = _url_problem(fields["url"])
+        if problem is not None:
+            raise _Bad(*problem)
+        if not _SHA256_RE.match(fields["sha256"]):
+            raise _Bad(f"not a sha256 digest: {_short(fields['sha256'])}",
+                       "write the 64 lowercase hex digits that sha256sum prints")
+        for key in ("dest", "subdir"):
+            value = fields.get(key)
+            if value is not None and not _relative_inside(value):
+                raise _Bad(f"{key} {_short(value)} must be a relative folder that stays inside "
+                           "the tree", f"write '{key}' like 'lapack-netlib' or 'src/lib'")
+        found.append(ExtraArchive(**fields))
+    return tuple(found)
+
+
+def _relative_inside(value: str) -> bool:
+    parts = value.replace("\\", "/").split("/")
+    return bool(value) and "\0" not in value and not value.startswith("/") and all(
+        p not in ("", "..") for p in parts if p != ".") and value.strip("./") != ""
+
+
+def _url_problem(url: str) -> tuple[str, str] | None:
+    """Why ``url`` is not a usable source address (message, hint); None if it is."""
+    if url.startswith(PYPI_SCHEME):
+        if not _PYPI_RE.match(url):
+            return (f"malformed index source {_short(url)}",
+                    "write it as 'pypi:PROJECT/FILENAME', e.g. 'pypi:six/six-1.16.0.tar.gz'")
+    elif url.startswith(DEBIAN_SCHEME):
+        if not _DEBIAN_RE.match(url):
+            return (f"malformed Debian source {_short(url)}",
+                    "write it as 'debian:SOURCE-PACKAGE/FILENAME', e.g. "
+                    "'debian:zlib/zlib_1.3.1.orig.tar.gz'")
+    elif not _URL_RE.match(url):
+        return (f"unsupported URL {_short(url)}",
+                "use an http(s):// or file:// URL, 'pypi:PROJECT/FILENAME' or "
+                "'debian:SOURCE-PACKAGE/FILENAME'")
+    return None
+
+
 def _to_exports(node: yaml.Node) -> str | tuple[str, ...]:
     if isinstance(node, yaml.SequenceNode):
         return _to_str_list(node)
@@ -135,6 +199,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Converter]]] = {
         "top-level": ("top_level", _to_str_list),
         "_disabled": ("disabled", _to_bool),
         "pinned": ("pinned", _to_bool),
+        "variant-of": ("variant_of", _to_str),
     },
     "source": {
         "url": ("url", _to_str),
@@ -143,6 +208,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Converter]]] = {
         "extract_dir": ("extract_dir", _to_str),
         "patches": ("patches", _to_str_list),
         "extras": ("extras", _to_extras),
+        "extra-archives": ("extra_archives", _to_extra_archives),
     },
     "build": {
         "type": ("type", _to_build_type),
@@ -303,9 +369,11 @@ def _construct_extra(node: yaml.Node) -> str:
     try:
         value = yaml.constructor.SafeConstructor().construct_object(node, deep=True)
     # SafeConstructor lets bad tagged scalars through raw: `!!int x` is a ValueError,
-    # `!!timestamp x` an AttributeError, `!!bool x` a KeyError; a 5000-digit int a ValueError.
-    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    # `!!timestamp x` an AttributeError, `!!bool x` a KeyError; a 5000-digit int a ValueError;
+    # an empty `!!int ""` or `!!float ""` an IndexError.
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError,
+            IndexError) as exc:
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
         raise _Bad(f"cannot read the value: {problem}",
                    "use plain strings, numbers, lists and mappings (no '!!' tags)") from None
     value = value or {}
@@ -349,19 +417,20 @@ def _check_values(chk: _FileChecker, section: str, values: dict[str, Any],
         if name is not None and not _NAME_RE.match(name):
             bad("name", f"invalid package name {name!r}",
                 "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+        variant_of = values.get("variant_of")
+        if variant_of is not None and not _NAME_RE.match(variant_of):
+            chk.add("package/variant-of", f"{_short(variant_of)} is not a recipe name",
+                    "name the recipe this one is a variant of, e.g. 'variant-of: numpy'",
+                    nodes.get("variant_of"))
+            values.pop("variant_of")
         for tag in values.get("tag", ()):
             if not _TAG_RE.match(tag):
                 bad("tag", f"invalid tag {tag!r}", "use letters, digits, '-' and '_'")
     elif section == "source":
         url = values.get("url")
-        if url is not None:
-            if url.startswith(PYPI_SCHEME):
-                if not _PYPI_RE.match(url):
-                    bad("url", f"malformed index source {url!r}",
-                        "write it as 'pypi:PROJECT/FILENAME', e.g. 'pypi:six/six-1.16.0.tar.gz'")
-            elif not _URL_RE.match(url):
-                bad("url", f"unsupported URL {url!r}",
-                    "use an http(s):// or file:// URL, or 'pypi:PROJECT/FILENAME'")
+        problem = _url_problem(url) if url is not None else None
+        if problem is not None:
+            bad("url", *problem)
         sha = values.get("sha256")
         if sha is not None and not _SHA256_RE.match(sha):
             bad("sha256", f"not a sha256 digest: {sha!r}",

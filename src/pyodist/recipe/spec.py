@@ -20,6 +20,7 @@ __all__ = [
     "EXPORT_KINDS",
     "AboutSpec",
     "BuildSpec",
+    "ExtraArchive",
     "PackageSpec",
     "Recipe",
     "RequirementsSpec",
@@ -37,6 +38,8 @@ EXPORT_KINDS = ("pyinit", "requested", "whole_archive")
 LIBRARY_TYPES = frozenset({"static_library", "shared_library", "cpython_module"})
 
 PYPI_SCHEME = "pypi:"
+# ``debian:SOURCE/FILE``: a file of a Debian source package, from the mirror in apt's sources
+DEBIAN_SCHEME = "debian:"
 _CANON_RE = re.compile(r"[-_.]+")
 
 
@@ -53,6 +56,37 @@ class PackageSpec:
     top_level: tuple[str, ...] = ()
     disabled: bool = False
     pinned: bool = False
+    # pyodist extension: this recipe builds the same distribution as the named recipe, another
+    # way (e.g. numpy without BLAS). '*' and tags leave variants out; naming one in a selection
+    # puts it in the place of its base everywhere in that selection.
+    variant_of: str | None = None
+
+
+def _url_filename(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+
+
+def _url_kind(url: str) -> Literal["url", "pypi", "debian"]:
+    if url.startswith(PYPI_SCHEME):
+        return "pypi"
+    if url.startswith(DEBIAN_SCHEME):
+        return "debian"
+    return "url"
+
+
+@dataclass(frozen=True)
+class ExtraArchive:
+    """A further archive unpacked into the source tree before patches apply (pyodist
+    extension): ``subdir`` of the archive (below its single top folder) goes to ``dest``."""
+
+    url: str
+    sha256: str
+    dest: str
+    subdir: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return _url_filename(self.url)
 
 
 @dataclass(frozen=True)
@@ -65,11 +99,12 @@ class SourceSpec:
     patches: tuple[str, ...] = ()
     # (file relative to the recipe folder, destination relative to the source tree)
     extras: tuple[tuple[str, str], ...] = ()
+    extra_archives: tuple[ExtraArchive, ...] = ()
 
     @property
-    def kind(self) -> Literal["url", "pypi", "path", "none"]:
+    def kind(self) -> Literal["url", "pypi", "debian", "path", "none"]:
         if self.url is not None:
-            return "pypi" if self.url.startswith(PYPI_SCHEME) else "url"
+            return _url_kind(self.url)
         if self.path is not None:
             return "path"
         return "none"
@@ -79,7 +114,7 @@ class SourceSpec:
         """The archive's file name: ``pypi:six/six-1.16.0.tar.gz`` -> ``six-1.16.0.tar.gz``."""
         if self.url is None:
             return None
-        return self.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+        return _url_filename(self.url)
 
     @property
     def pypi_project(self) -> str | None:
@@ -94,7 +129,7 @@ class SourceSpec:
 
     @property
     def downloaded(self) -> bool:
-        return self.kind in ("url", "pypi")
+        return self.kind in ("url", "pypi", "debian")
 
 
 @dataclass(frozen=True)
@@ -163,6 +198,11 @@ class Recipe:
     @property
     def version(self) -> str:
         return self.package.version
+
+    @property
+    def dist_name(self) -> str:
+        """The distribution the recipe builds: a variant's is its base's."""
+        return self.package.variant_of or self.package.name
 
     @property
     def folder(self) -> Path:
@@ -250,10 +290,12 @@ def cross_field_problems(
             "no source: a recipe needs 'source/url' (with 'sha256') or 'source/path'",
             "add 'url: pypi:PROJECT/FILE' and 'sha256', or 'path: <folder>'",
         ))
-    if (src.patches or src.extras) and not (src.downloaded and not src.is_wheel):
+    if (src.patches or src.extras or src.extra_archives) and not (src.downloaded
+                                                                 and not src.is_wheel):
         which = "a wheel" if src.is_wheel else "not downloaded"
         found.append((
-            "source/patches" if src.patches else "source/extras",
+            "source/patches" if src.patches else
+            "source/extras" if src.extras else "source/extra-archives",
             "patches and extras apply only to a downloaded source archive "
             f"(this source is {which})",
             "edit a local 'path' source directly, or switch to a downloaded sdist",
@@ -279,6 +321,9 @@ def cross_field_problems(
                 "remove 'requirements/host', or build from the sdist instead",
             ))
     own = canonical_name(pkg.name)
+    if pkg.variant_of is not None and canonical_name(pkg.variant_of) == own:
+        found.append(("package/variant-of", f"{pkg.name!r} cannot be a variant of itself",
+                      "name the recipe this one replaces, e.g. 'variant-of: numpy'"))
     for section, deps in (("run", req.run), ("host", req.host)):
         if any(canonical_name(d) == own for d in deps):
             found.append((

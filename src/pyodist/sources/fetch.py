@@ -1,6 +1,8 @@
-"""Bring a recipe's source into the cache: from a URL, the configured index, or nowhere.
+"""Bring a recipe's sources into the cache: from a URL, the configured index, the host's
+Debian mirror, or nowhere.
 
-``Fetcher.fetch(recipe)`` returns where the verified archive sits in the cache. With
+``Fetcher.fetch(recipe)`` returns where the verified archive sits in the cache,
+``Fetcher.fetch_extra(recipe)`` the same for its ``extra-archives``. With
 ``offline=True`` only the cache is consulted, and a miss says exactly which file is missing
 and how to get it.
 """
@@ -19,6 +21,7 @@ import requests
 from pyodist.errors import SourceError
 from pyodist.events import EventSink, FetchFinished, FetchProgress, FetchStarted, ignore
 from pyodist.recipe.spec import Recipe
+from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.index import PackageIndex
 
@@ -55,8 +58,10 @@ class Fetcher:
         timeout: tuple[float, float] = (10.0, 60.0),
         backoff: float = 0.5,
         on_event: EventSink = ignore,
+        debian_mirror: Callable[[], str] = debian.debian_mirror,
     ) -> None:
         self.cache = cache
+        self._debian_mirror = debian_mirror
         self._index_factory = index
         self._index: PackageIndex | None = None
         self.offline = offline
@@ -80,6 +85,16 @@ class Fetcher:
         if not src.downloaded or src.url is None or src.sha256 is None or src.filename is None:
             return None
         return self.fetch_one(recipe.name, src.url, src.sha256, src.filename)
+
+    def fetch_extra(self, recipe: Recipe) -> list[FetchResult]:
+        """Ensure the recipe's ``source/extra-archives`` are cached, in recipe order."""
+        return [self.fetch_one(recipe.name, a.url, a.sha256, a.filename)
+                for a in recipe.source.extra_archives]
+
+    def fetch_all(self, recipe: Recipe) -> int:
+        """Fetch every archive the recipe names; return how many that is."""
+        main = self.fetch(recipe)
+        return (main is not None) + len(self.fetch_extra(recipe))
 
     def fetch_one(self, name: str, url: str, sha256: str, filename: str) -> FetchResult:
         with self.cache.lock(sha256):
@@ -144,6 +159,17 @@ class Fetcher:
             return FetchResult(name, filename, sha256, hit, origin, cached=False)
 
     def _resolve(self, url: str, filename: str) -> str:
+        if url.startswith(debian.SCHEME):
+            source = url[len(debian.SCHEME):].split("/", 1)[0]
+            try:
+                mirror = self._debian_mirror()
+            except debian.MirrorNotFound as exc:
+                raise SourceError(
+                    f"{url}: {exc}",
+                    hint="add a Debian mirror to apt's sources, or set PYODIST_DEBIAN_MIRROR "
+                         "to the mirror's base URL",
+                ) from None
+            return debian.pool_url(mirror, source, filename)
         if not url.startswith("pypi:"):
             return url
         project = url[len("pypi:"):].split("/", 1)[0]

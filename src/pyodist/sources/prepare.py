@@ -1,4 +1,5 @@
-"""Turn a fetched source into a ready build tree: extract, pick the root, patch, add extras.
+"""Turn a fetched source into a ready build tree: extract, pick the root, unpack the extra
+archives into it, patch, add extras.
 
 Everything happens in a staging folder beside the destination; the destination only appears,
 complete, by one rename. The cache copy is read, never modified.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyodist.errors import SourceError
@@ -24,8 +26,12 @@ _VCS_DIRS = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__")
 
 
 def prepare_source(recipe: Recipe, fetched: FetchResult | None, dest: Path, *,
+                   extra: Sequence[FetchResult] = (),
                    size_limit: int = DEFAULT_SIZE_LIMIT) -> Path:
-    """Write the recipe's patched source tree to ``dest`` (replacing it) and return ``dest``."""
+    """Write the recipe's patched source tree to ``dest`` (replacing it) and return ``dest``.
+
+    ``extra`` are the fetched ``source/extra-archives``, in recipe order.
+    """
     src = recipe.source
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.staging"
@@ -47,6 +53,7 @@ def prepare_source(recipe: Recipe, fetched: FetchResult | None, dest: Path, *,
                 shutil.copy2(fetched.path, root / fetched.filename)
             else:
                 root = source_root(staging / "raw", src.extract_dir)
+            _add_archives(recipe, extra, root, staging, size_limit)
             apply_patches(root, [recipe.folder / p for p in src.patches])
             copy_extras(root, recipe.folder, src.extras)
         else:
@@ -55,3 +62,27 @@ def prepare_source(recipe: Recipe, fetched: FetchResult | None, dest: Path, *,
         return replace_dir(root, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _add_archives(recipe: Recipe, fetched: Sequence[FetchResult], root: Path, staging: Path,
+                  size_limit: int) -> None:
+    archives = recipe.source.extra_archives
+    if len(fetched) != len(archives):
+        raise SourceError(f"{recipe.name}: {len(archives)} extra archive(s) in the recipe, "
+                          f"{len(fetched)} fetched", hint="fetch the recipe's sources again")
+    for i, (spec, got) in enumerate(zip(archives, fetched, strict=True)):
+        where = f"{recipe.path}: source/extra-archives[{i}] ({got.filename})"
+        raw = staging / f"extra-{i}"
+        extract_archive(got.path, raw, filename=got.filename, size_limit=size_limit)
+        top = source_root(raw, None)
+        part = (top / spec.subdir).resolve() if spec.subdir else top
+        if not part.is_relative_to(top.resolve()) or not part.is_dir():
+            found = sorted(p.name for p in top.iterdir())[:8]
+            raise SourceError(f"{where}: the archive has no folder {spec.subdir!r}",
+                              hint="set 'subdir' to a folder below the archive's top folder; "
+                                   f"the top folder holds: {', '.join(found) or 'nothing'}")
+        target = (root / spec.dest).resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise SourceError(f"{where}: dest {spec.dest!r} leaves the source tree",
+                              hint="write 'dest' as a folder relative to the source tree")
+        shutil.copytree(part, target, symlinks=True, dirs_exist_ok=True)

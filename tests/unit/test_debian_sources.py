@@ -1,0 +1,36 @@
+"""Where 'debian:' sources come from: the mirror in apt's sources, and the pool layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyodist.sources import debian
+
+
+def test_pool_layout() -> None:
+    assert debian.pool_url("http://m.example/debian/", "openblas", "o_1.orig.tar.xz") == \
+        "http://m.example/debian/pool/main/o/openblas/o_1.orig.tar.xz"
+    assert debian.pool_url("file:///srv/m", "libffi", "f.tar.gz") == \
+        "file:///srv/m/pool/main/libf/libffi/f.tar.gz"
+
+
+def test_mirror_from_apt_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYODIST_DEBIAN_MIRROR", raising=False)
+    etc = tmp_path / "apt"
+    (etc / "sources.list.d").mkdir(parents=True)
+    with pytest.raises(debian.MirrorNotFound):
+        debian.debian_mirror(etc)
+    (etc / "sources.list").write_text(
+        "# comment\ndeb-src http://src.example/debian bookworm main\n"
+        "deb [arch=amd64] http://one-line.example/debian/ bookworm main\n")
+    assert debian.debian_mirror(etc) == "http://one-line.example/debian"
+    # deb822 files come first; security and disabled stanzas are skipped
+    (etc / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://sec.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n"
+        "Types: deb deb-src\nURIs: http://deb822.example/debian\nSuites: bookworm\n")
+    assert debian.debian_mirror(etc) == "http://deb822.example/debian"
+    monkeypatch.setenv("PYODIST_DEBIAN_MIRROR", "http://override.example/d/")
+    assert debian.debian_mirror(etc) == "http://override.example/d"
