@@ -47,9 +47,11 @@ def sizes(paths: list[Path]) -> tuple[int, int, int]:
     return raw, gz, br
 
 
-def build(profile: str, out: Path) -> Path:
+def build(profile: str, out: Path, project: Path | None = None) -> Path:
     proc = subprocess.run([sys.executable, "-m", "pyodist", "bundle", "--profile", profile,
-                           "--out", str(out), "--json"], cwd=ROOT, capture_output=True,
+                           "--out", str(out), "--json",
+                           *(["--project", str(project)] if project else [])],
+                          cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "CI": "1"}, check=False)
     if proc.returncode != 0:
         sys.exit(f"pyodist bundle --profile {profile} failed:\n{proc.stderr[-3000:]}")

@@ -1,9 +1,13 @@
 """numpy kernels in Pyodide under Node vs native numpy on the same machine, in one run.
 
-The wasm side is the numpy wheel `pyodist build numpy` made (no BLAS: numpy's own loops and
-its bundled lapack-lite), loaded into the pinned Pyodide runtime under Node. The native side
-is the same numpy version from the index (wheels ship OpenBLAS), run by the host Python.
-Each kernel runs once to warm up, then REPEATS times; the best time is kept.
+Three builds side by side: the numpy wheel `pyodist build numpy` makes (OpenBLAS for wasm,
+WebAssembly SIMD kernels), the one `pyodist build numpy-noblas` makes (numpy's own loops and
+its bundled lapack-lite), both loaded into the pinned Pyodide runtime under Node, and native
+numpy of the same version from the index (its wheels ship OpenBLAS) on the host Python with
+OpenBLAS pinned to one thread. Native runs twice: with the environment as it is (this
+machine sets OPENBLAS_CORETYPE=Haswell: AVX2 kernels) and with OpenBLAS choosing its kernels
+for the CPU itself (AVX-512 here). Each kernel runs once to warm up, then REPEATS times; the
+best time is kept.
 
 Usage: python bench/numpy_kernels.py [--repeats N] [--quick]
 (`make bench` installs the native numpy into .venv first.)
@@ -70,11 +74,13 @@ def program(kernels: list[tuple[str, str, str]], repeats: int) -> str:
             .replace("REPEATS", str(repeats)))
 
 
-def native(code: str) -> dict[str, Any]:
+def native(code: str, *, own_kernels: bool = False) -> dict[str, Any]:
+    """Run on the host; ``own_kernels`` drops OPENBLAS_CORETYPE so OpenBLAS picks for the CPU."""
     wrapped = code.rstrip().rsplit("\n", 1)
     script = wrapped[0] + "\nprint(" + wrapped[1] + ")\n"
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-           "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if own_kernels:
+        env.pop("OPENBLAS_CORETYPE", None)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, check=False)
     if proc.returncode != 0:
@@ -83,14 +89,23 @@ def native(code: str) -> dict[str, Any]:
     return data
 
 
-def wasm_wheels() -> list[Path]:
-    proc = subprocess.run([sys.executable, "-m", "pyodist", "build", "numpy", "--json"],
+def wasm_wheels(recipe: str) -> list[Path]:
+    proc = subprocess.run([sys.executable, "-m", "pyodist", "build", recipe, "--json"],
                           cwd=ROOT, capture_output=True, text=True, check=False,
                           env={**os.environ, "CI": "1"})
     if proc.returncode != 0:
-        sys.exit(f"pyodist build numpy failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    files = json.loads(proc.stdout)["packages"]["numpy"]["files"]
+        sys.exit(f"pyodist build {recipe} failed:\n{proc.stdout[-2000:]}\n"
+                 f"{proc.stderr[-2000:]}")
+    files = json.loads(proc.stdout)["packages"][recipe]["files"]
     return [Path(f) for f in files if f.endswith(".whl")]
+
+
+def in_pyodide(runtime: Path, recipe: str, code: str) -> dict[str, Any]:
+    result = run_python(runtime, wasm_wheels(recipe), code, timeout=3600)
+    if not result.get("ok"):
+        sys.exit(f"{recipe}: the wasm run failed: {result.get('error')}")
+    data: dict[str, Any] = result["result"]
+    return data
 
 
 def main() -> None:
@@ -102,25 +117,29 @@ def main() -> None:
     code = program(kernels, args.repeats)
     runtime = ensure_runtime(RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY),
                              default_cache_dir(os.environ))
-    wasm = run_python(runtime, wasm_wheels(), code, timeout=3600)
-    if not wasm.get("ok"):
-        sys.exit(f"wasm run failed: {wasm.get('error')}")
-    wasm_data = wasm["result"]
+    blas = in_pyodide(runtime, "numpy", code)
+    noblas = in_pyodide(runtime, "numpy-noblas", code)
     host = native(code)
+    host_own = native(code, own_kernels=True)
     node = subprocess.run([node_binary(), "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.machine())
+    coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
     print(f"{cpu}, {os.cpu_count()} cores; best of {args.repeats}. wasm: numpy "
-          f"{wasm_data['numpy']} (BLAS: {wasm_data['blas']}) in Pyodide "
-          f"{DEFAULT_PYODIDE_VERSION} under Node {node}; native: numpy {host['numpy']} "
-          f"(BLAS: {host['blas']}, 1 thread) on Python {platform.python_version()}.\n")
-    print("| kernel | native s | wasm s | wasm/native |")
-    print("|---|---|---|---|")
+          f"{blas['numpy']} in Pyodide {DEFAULT_PYODIDE_VERSION} under Node {node}, with "
+          f"BLAS: {blas['blas']} / without: {noblas['blas']}; native: numpy {host['numpy']} "
+          f"(BLAS: {host['blas']}, 1 thread) on Python {platform.python_version()}, "
+          f"OPENBLAS_CORETYPE={coretype} (\"native\") and unset (\"native, own kernels\").\n")
+    print("| kernel | native s | wasm BLAS s | BLAS / native | wasm no-BLAS s "
+          "| no-BLAS / native | native, own kernels s | BLAS / own kernels |")
+    print("|---|---|---|---|---|---|---|---|")
     for label, _setup, _stmt in kernels:
-        n, w = host["results"][label], wasm_data["results"][label]
-        print(f"| {label} | {n:.4f} | {w:.4f} | {w / n:.1f}x |")
+        n, n2 = host["results"][label], host_own["results"][label]
+        b, z = blas["results"][label], noblas["results"][label]
+        print(f"| {label} | {n:.4f} | {b:.4f} | {b / n:.1f}x | {z:.4f} | {z / n:.1f}x "
+              f"| {n2:.4f} | {b / n2:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -239,8 +239,8 @@ class RecipeGraph:
             if exclude or kind != "name":
                 continue
             name = self._by_canon.get(canonical_name(value))
-            base = self.variant_of.get(name or "")
-            if base is None:
+            base = self.variant_of.get(name) if name is not None else None
+            if name is None or base is None:
                 continue
             if chosen.get(base, name) != name:
                 raise GraphError(

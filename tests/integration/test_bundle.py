@@ -161,6 +161,38 @@ def test_size_budget_violation_names_what_takes_the_space(tmp_path: Path,
     assert not (tmp_path / "out" / "tiny-1-tiny").exists()  # nothing half-written
 
 
+def test_a_target_without_wasm_simd_refuses_the_blas_numpy(tmp_path: Path,
+                                                           toolchain_image: str) -> None:
+    project = tmp_path / "pyodist.toml"
+    project.write_text(
+        '[distribution]\nname = "old"\nversion = "1"\n'
+        '[runtime]\npyodide = "314.0.7"\n'
+        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n'
+        '[profiles.old]\npackages = ["bottleneck"]\ntargets = ["safari>=15.2", "node>=20"]\n'
+        '[profiles.old-noblas]\npackages = ["bottleneck", "numpy-noblas"]\n'
+        'targets = ["safari>=15.2"]\n')
+    proc = pyodist("bundle", "--project", str(project), "--profile", "old", "--out",
+                   str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 9, proc.stderr  # BundleError, before anything is built
+    assert ("numpy needs WebAssembly simd128, which safari>=15.2 does not promise (safari has "
+            "it from 16.4 on)") in proc.stderr
+    assert "bottleneck" not in proc.stderr.split("fix:")[0]  # it needs no SIMD itself
+    assert "numpy-noblas" in proc.stderr and str(project) in proc.stderr
+    assert not (tmp_path / "out").exists()
+    # the variant without BLAS runs there
+    made = bundle("old-noblas", tmp_path / "out", cwd=tmp_path, project=project)
+    folder = Path(made["folder"])
+    lock = json.loads((folder / "pyodide-lock.json").read_text())
+    assert lock["packages"]["numpy"]["name"] == "numpy"
+    assert lock["packages"]["bottleneck"]["depends"] == ["numpy"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["packages"]["numpy"]["recipe"] == "numpy-noblas"
+    assert manifest["packages"]["numpy"]["optimization"] == {"compile": "-Oz", "link": "-Oz"}
+    assert manifest["wasm_features"] == [] and "openblas" not in manifest["packages"]
+    result = load_bundle(folder, ["numpy", "bottleneck"])
+    assert result["ok"], result
+
+
 def test_verify_rebuild_from_clean_caches(tmp_path: Path, toolchain_image: str) -> None:
     project = tmp_path / "pyodist.toml"
     project.write_text(
@@ -224,6 +256,26 @@ def test_console_page_runs_a_snippet(slim: dict[str, Any], tmp_path: Path) -> No
     assert result["ok"], result
     assert "hello from micropip" in result["output"] and "42" in result["output"]
     assert shot.stat().st_size > 1000
+
+
+def test_numpy_with_simd_blas_runs_in_chromium(fullstack: dict[str, Any],
+                                              tmp_path: Path) -> None:
+    """The fullstack numpy links OpenBLAS's WebAssembly SIMD kernels: Chromium runs them."""
+    from pyodist.bundle.testing import console_screenshot  # noqa: PLC0415
+
+    manifest = json.loads((Path(fullstack["folder"]) / "manifest.json").read_text())
+    assert manifest["packages"]["numpy"]["wasm_features"] == ["simd128"]
+    assert manifest["packages"]["numpy"]["optimization"] == {"compile": "-O3", "link": "-Oz"}
+    assert manifest["wasm_features"] == ["simd128"]
+    code = ("import numpy as np\n"
+            "a = np.random.default_rng(0).random((300, 300)) + 300 * np.eye(300)\n"
+            "blas = np.show_config(mode='dicts')['Build Dependencies']['blas']['name']\n"
+            "ok = np.allclose(np.linalg.solve(a, a @ np.ones(300)), 1.0)\n"
+            "w = np.linalg.eigvalsh(a + a.T)\n"
+            "print('numpy', blas, ok, bool((w > 0).all()))\n")
+    result = console_screenshot(Path(fullstack["folder"]), ROOT, code, tmp_path / "np.png")
+    assert result["ok"], result
+    assert "numpy openblas True True" in result["output"]
 
 
 def test_server_sends_what_browsers_need(slim: dict[str, Any]) -> None:

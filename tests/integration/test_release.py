@@ -28,11 +28,12 @@ def test_release_of_the_default_project(tmp_path: Path, toolchain_image: str) ->
     proc = release("--out", str(tmp_path / "out"), "--json", "--junit", str(junit))
     report = json.loads(proc.stdout)
     assert proc.returncode == 0, json.dumps(report, indent=1)[-6000:]
-    assert report["ok"] and report["profiles"] == ["fullstack", "slim"]
+    profiles = ["fullstack", "science-noblas", "slim"]
+    assert report["ok"] and report["profiles"] == profiles
     stages = [(s["profile"], s["stage"], s["status"]) for s in report["stages"]]
     assert stages == [
         (None, "recipes", "ok"), (None, "fetch", "ok"),
-        *[(p, stage, "ok") for p in ("fullstack", "slim")
+        *[(p, stage, "ok") for p in profiles
           for stage in ("bundle", "test-node", "test-chromium", "verify")],
         (None, "publish", "ok"),
     ]
@@ -41,7 +42,7 @@ def test_release_of_the_default_project(tmp_path: Path, toolchain_image: str) ->
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted([
         "SHA256SUMS", "junit.xml", "release.json",
-        *[f"pyodist-demo-0.1.0-{p}{suffix}" for p in ("fullstack", "slim")
+        *[f"pyodist-demo-0.1.0-{p}{suffix}" for p in profiles
           for suffix in (".tar.gz", ".manifest.json", ".sbom.cdx.json")]])
     # the checksums file is what `sha256sum -c` reads
     for line in (folder / "SHA256SUMS").read_text().splitlines():
@@ -56,7 +57,7 @@ def test_release_of_the_default_project(tmp_path: Path, toolchain_image: str) ->
         (folder / "pyodist-demo-0.1.0-slim.tar.gz").read_bytes()).hexdigest()
     # JUnit: one suite per profile, every package import a test case, no failures
     suites = ET.parse(junit).getroot().findall("testsuite")  # noqa: S314 - our own file
-    assert [s.get("name") for s in suites] == ["release", "fullstack", "slim"]
+    assert [s.get("name") for s in suites] == ["release", *profiles]
     assert all(s.get("failures") == "0" for s in suites)
     cases = {c.get("name") for c in suites[1].iter("testcase")}
     assert {"numpy", "msgpack", "NODEFS read/write", "WORKERFS read in a Web Worker"} <= cases

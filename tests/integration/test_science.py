@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,10 @@ w, v = np.linalg.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
 spectrum = np.fft.fft(np.array([1.0, 0.0, 0.0, 0.0]))
 signal = np.sin(np.linspace(0, 8 * np.pi, 64))
 rng = np.random.default_rng(0)
+blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
 json.dumps({
     "version": np.__version__,
+    "blas": blas["name"] if str(blas.get("found")).lower() == "true" else None,
     "matmul": (a @ a.T).tolist(),
     "svd_reconstructs": bool(np.allclose(u @ np.diag(s) @ vt, a)),
     "singular_values": s.tolist(),
@@ -87,17 +90,45 @@ def science(toolchain_image: str) -> dict[str, Any]:
     return build("numpy", "bottleneck")
 
 
+@pytest.fixture(scope="module")
+def science_noblas(toolchain_image: str) -> dict[str, Any]:
+    return build("numpy-noblas", "bottleneck")
+
+
+def test_openblas_is_a_relocatable_static_library(science: dict[str, Any]) -> None:
+    [tar] = [Path(f) for f in science["packages"]["openblas"]["files"]]
+    with tarfile.open(tar) as tf:
+        names = set(tf.getnames())
+        pc = tf.extractfile("lib/pkgconfig/openblas.pc")
+        assert pc is not None
+        text = pc.read().decode()
+    assert {"lib/libopenblas.a", "include/cblas.h", "include/f77blas.h",
+            "include/openblas_config.h"} <= names
+    assert not any(n.startswith("lib/cmake") for n in names)
+    # relocatable: found wherever a dependent unpacks it
+    assert "prefix=${pcfiledir}/../.." in text and "/pyodist/" not in text
+    log = science["packages"]["openblas"]["log"]
+    if log:  # built in this run: the wasm SIMD kernels and -O3 were used
+        text = Path(log).read_text()
+        assert "TARGET=WASM128_GENERIC" in text and "-O3 -msimd128" in text
+
+
 def test_numpy_wheel_is_a_wasm_wheel_with_split_tests(science: dict[str, Any]) -> None:
     files = [Path(f).name for f in science["packages"]["numpy"]["files"]]
     assert "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl" in files
     assert "numpy-tests.zip" in files  # unvendor-tests: tests shipped separately
 
 
-def test_numpy_smoke_in_node(science: dict[str, Any], runtime_dir: Path) -> None:
-    result = run_python(runtime_dir, wheels(science, "numpy"), SMOKE)
+@pytest.mark.parametrize(("which", "recipe", "blas"), [("science", "numpy", "openblas"),
+                                                       ("science_noblas", "numpy-noblas", None)])
+def test_numpy_smoke_in_node(which: str, recipe: str, blas: str | None,
+                             request: pytest.FixtureRequest, runtime_dir: Path) -> None:
+    built = request.getfixturevalue(which)
+    result = run_python(runtime_dir, wheels(built, recipe), SMOKE)
     assert result["ok"], result.get("error")
     got = result["result"]
     assert got["version"] == "2.4.6"
+    assert got["blas"] == blas
     assert got["matmul"] == [[14.0, 38.0, 62.0], [38.0, 126.0, 214.0], [62.0, 214.0, 366.0]]
     assert got["svd_reconstructs"]
     assert got["singular_values"] == pytest.approx([22.409298, 1.955340, 0.0], abs=1e-5)
@@ -113,12 +144,19 @@ def test_numpy_smoke_in_node(science: dict[str, Any], runtime_dir: Path) -> None
     assert got["long_size"] == 4  # wasm32: C long is 4 bytes
 
 
-def test_package_built_against_numpy_headers(science: dict[str, Any],
+@pytest.mark.parametrize(("which", "recipe"), [("science", "numpy"),
+                                               ("science_noblas", "numpy-noblas")])
+def test_package_built_against_numpy_headers(which: str, recipe: str,
+                                             request: pytest.FixtureRequest,
                                              runtime_dir: Path) -> None:
-    log = science["packages"]["bottleneck"]["log"]
+    built = request.getfixturevalue(which)
+    # the variant stands in for numpy: bottleneck is built against it, under its own key
+    assert set(built["packages"]) == {recipe, "bottleneck"} | (
+        {"openblas"} if recipe == "numpy" else set())
+    log = built["packages"]["bottleneck"]["log"]
     if log:  # built in this run: numpy's wasm headers were put in place for it
         assert "Installing cross-build packages numpy" in Path(log).read_text()
-    result = run_python(runtime_dir, wheels(science, "numpy", "bottleneck"), BOTTLENECK)
+    result = run_python(runtime_dir, wheels(built, recipe, "bottleneck"), BOTTLENECK)
     assert result["ok"], result.get("error")
     got = result["result"]
     assert got["nanmean"] == pytest.approx(8.0 / 3.0)

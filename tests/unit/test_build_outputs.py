@@ -14,7 +14,7 @@ import pytest
 
 from pyodist.build.archive import extract_tar, write_tar
 from pyodist.build.backends import GuestPython, build_requirements
-from pyodist.build.engine import signature_mismatches
+from pyodist.build.engine import BuildEngine, signature_mismatches
 from pyodist.build.wheel import (
     is_test_file,
     normalize_wheel,
@@ -23,6 +23,8 @@ from pyodist.build.wheel import (
     unvendor_tests,
 )
 from pyodist.errors import BuildError
+from pyodist.recipe import load_recipe
+from tests.conftest import WriteRecipe
 
 
 def _tree(root: Path, mtime: int) -> list[str]:
@@ -208,3 +210,30 @@ def test_signature_mismatches_are_read_from_the_build_log(tmp_path: Path) -> Non
     assert signature_mismatches(log) == ["xerbla_", "dlaed3_"]
     log.write_text("all fine\n")
     assert signature_mismatches(log) == []
+
+
+def test_recipe_copy_for_pyodide_build(write_recipe: WriteRecipe) -> None:
+    """The copy pyodide-build reads: source replaced, pyodist keys dropped, and a library's
+    build/cflags put where its script's compiler calls read them."""
+    lib = load_recipe(write_recipe("blas", """\
+        package: {name: blas, version: "1.0"}
+        source: {url: "pypi:blas/blas-1.0.tar.gz", sha256: %s}
+        build:
+          type: static_library
+          cflags: -O3 -msimd128
+          script: make CFLAGS="$SIDE_MODULE_CFLAGS"
+        """ % ("0" * 64)))
+    data = BuildEngine._recipe_copy(lib, "/pyodist/src")
+    assert data["source"] == {"path": "/pyodist/src"}
+    assert "cflags" not in data["build"]
+    assert data["build"]["script"] == (
+        'export SIDE_MODULE_CFLAGS="${SIDE_MODULE_CFLAGS:-} "\'-O3 -msimd128\'\n'
+        'make CFLAGS="$SIDE_MODULE_CFLAGS"')
+    variant = load_recipe(write_recipe("np-small", """\
+        package: {name: np-small, version: "1.0", variant-of: np}
+        source: {url: "pypi:np/np-1.0.tar.gz", sha256: %s}
+        build: {cflags: -O2}
+        """ % ("0" * 64)))
+    data = BuildEngine._recipe_copy(variant, "/pyodist/src")
+    assert data["package"] == {"name": "np-small", "version": "1.0"}
+    assert data["build"] == {"cflags": "-O2"}  # packages: pyodide-build applies cflags itself

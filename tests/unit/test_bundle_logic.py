@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.bundle.config import load_project, parse_size
+from pyodist.bundle.assemble import check_profile_targets
+from pyodist.bundle.config import Profile, load_project, parse_size
+from pyodist.bundle.features import optimization, recipe_features
 from pyodist.bundle.lock import (
     ShippedPackage,
     target_environment,
@@ -158,3 +160,46 @@ def test_verify_and_compare(tmp_path: Path) -> None:
     (other / "a.txt").write_text("a")
     assert compare_folders(folder, other) == [f"manifest.json: only in {folder}",
                                               "a.txt: bytes differ"]
+
+
+def test_targets_parse_and_refuse_features_an_engine_lacks(recipe_dir: Path,
+                                                           write_recipe: WriteRecipe,
+                                                           tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD.replace('compress = ["br"]',
+                                 'targets = ["node>=20", "Chromium>=91", "safari>=15.2"]'))
+    project = load_project(path)
+    slim = project.profile("slim")
+    assert [str(t) for t in slim.targets] == ["node>=20", "chrome>=91", "safari>=15.2"]
+    write_recipe("blas", simple_recipe("blas").replace(
+        'version: "1.0"', 'version: "1.0"\nbuild:\n  type: static_library\n  script: make\n'
+        "  cflags: -O3 -msimd128"))
+    write_recipe("np", simple_recipe("np", host=["blas"]) + "build:\n  cflags: -O3 -g0\n")
+    recipes = load_recipe_dirs([recipe_dir]).recipes
+    features = recipe_features(recipes["np"], [recipes["blas"]])
+    assert features == ("simd128",)
+    assert recipe_features(recipes["np"]) == ()
+    assert optimization(recipes["np"]) == {"compile": "-O3", "link": "-Oz"}
+    with pytest.raises(BundleError) as info:
+        check_profile_targets(project, slim, [(recipes["np"], features),
+                                              (recipes["blas"], ("simd128",))])
+    assert str(info.value).splitlines()[1] == (
+        "  np needs WebAssembly simd128, which safari>=15.2 does not promise (safari has it "
+        "from 16.4 on)")
+    assert "numpy-noblas" in (info.value.hint or "") and str(path) in (info.value.hint or "")
+    # a profile whose targets all have the feature, or that declares none, passes
+    path.write_text(GOOD.replace('compress = ["br"]', 'targets = ["safari>=16.4"]'))
+    check_profile_targets(project, load_project(path).profile("slim"),
+                          [(recipes["np"], features)])
+    check_profile_targets(project, Profile("none", ()), [(recipes["np"], features)])
+
+
+def test_bad_targets_are_config_errors(tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD.replace('compress = ["br"]', 'targets = ["ie>=11", "node 20"]'))
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    text = str(info.value)
+    assert "profiles.slim.targets: 'ie>=11' is not an engine target" in text
+    assert "profiles.slim.targets: 'node 20' is not an engine target" in text
+    assert "chrome, firefox, safari, node" in text

@@ -443,6 +443,9 @@ class BuildEngine:
         # pyodide-build rejects a section left empty (`build:` with only comments under it)
         data = {k: v for k, v in data.items() if v is not None}
         data["source"] = {"path": source_path}
+        # pyodist's own keys (pyodide-build rejects keys it does not know)
+        if isinstance(data.get("package"), dict):
+            data["package"] = {k: v for k, v in data["package"].items() if k != "variant-of"}
         build = recipe.build
         if build.is_library and build.script and (build.cflags or build.cxxflags
                                                    or build.ldflags):

@@ -27,6 +27,7 @@ from pyodist import __version__
 from pyodist.build.archive import write_tar
 from pyodist.build.wheel import normalize_wheel, normalize_zip
 from pyodist.bundle.config import Profile, Project
+from pyodist.bundle.features import check_targets, optimization
 from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
@@ -53,6 +54,8 @@ class PackageInput:
     key: str  # artifact key
     files: tuple[Path, ...]  # artifact files (wheels, -tests.zip, library zips/tars)
     patches: Mapping[str, str]  # patch file -> sha256
+    # WebAssembly features its code needs (its own flags and its libraries'), e.g. simd128
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,9 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
                     "source_form": profile.source_form,
                     "pyc_debug_ranges": profile.pyc_debug_ranges,
                     "wheel_compression": profile.wheel_compression,
-                    "size_budget": profile.size_budget},
+                    "size_budget": profile.size_budget,
+                    "targets": [str(t) for t in profile.targets]},
+        "wasm_features": sorted({f for p in inputs.packages for f in p.features}),
         "source_date_epoch": inputs.epoch,
         "generator": f"pyodist {__version__}",
         "packages": {
@@ -295,6 +300,7 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
                 "type": p.recipe.build.type, "recipe_sha256": p.recipe.digest(),
                 "source": {"url": p.recipe.source.url, "sha256": p.recipe.source.sha256},
                 "patches": dict(sorted(p.patches.items())), "artifact_key": p.key,
+                "optimization": optimization(p.recipe), "wasm_features": list(p.features),
                 "files": sorted(f.name for s in shipped if s.recipe is p.recipe
                                 for f in s.files),
             } for p in inputs.packages},
@@ -302,8 +308,24 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
     }
 
 
+def check_profile_targets(project: Project, profile: Profile,
+                          packages: Sequence[tuple[Recipe, tuple[str, ...]]]) -> None:
+    """Refuse a profile whose packages (recipe, features) need what a target engine lacks."""
+    needs = {recipe.dist_name: features for recipe, features in packages
+             if features and recipe.build.type != "static_library"}
+    problems = check_targets(needs, profile.targets)
+    if problems:
+        raise BundleError(
+            f"profile {profile.name!r} cannot run on every engine it targets:\n  "
+            + "\n  ".join(problems),
+            hint=f"raise those targets in [profiles.{profile.name}] targets of "
+                 f"{project.path}, or select a variant of the package built without the "
+                 "feature (e.g. 'numpy-noblas' in the profile's packages)")
+
+
 def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
     project, profile = inputs.project, inputs.profile
+    check_profile_targets(project, profile, [(p.recipe, p.features) for p in inputs.packages])
     name = bundle_name(project, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     # left by a killed run: .<name>.<pid>.staging and its .pyc work folder

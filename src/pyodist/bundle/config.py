@@ -26,6 +26,8 @@ strip-docstrings = true        # .pyc without docstrings (smaller; help() shows 
 size-budget = "12 MB"          # fails the bundle when exceeded (raw bytes of all files)
 compress = ["br", "gz"]        # precompressed siblings for static hosting
 tests = false                  # ship the NAME-tests.zip archives
+targets = ["node>=20", "chrome>=91", "firefox>=89", "safari>=16.4"]  # engines it must run
+                               # on: packages needing a wasm feature one lacks are refused
 ```
 
 Every problem is reported with the file, the key and a fix, all at once.
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pyodist.bundle.features import ENGINES, Target, parse_target
 from pyodist.errors import ConfigError, Problem
 
 __all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "load_project",
@@ -82,6 +85,8 @@ class Profile:
     source_form: SourceForm = "py"
     pyc_debug_ranges: bool = True
     wheel_compression: WheelCompression = "deflate"
+    # engines (and first versions) the bundle must run on; empty: not checked
+    targets: tuple[Target, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     table = f"profiles.{name}"
     allowed = {"packages", "stdlib", "wheels", "drop-stdlib", "size-budget", "compress",
                "tests", "strip-docstrings", "source-form", "pyc-debug-ranges",
-               "wheel-compression"}
+               "wheel-compression", "targets"}
     if not isinstance(data, dict):
         reader.problem(table, "must be a table", f"write it as [{table}]")
         return None
@@ -216,6 +221,15 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     if not isinstance(tests, bool):
         reader.problem(f"{table}.tests", "must be true or false", "write tests = false")
         tests = False
+    targets = []
+    for text in reader.strings(data, table, "targets"):
+        target = parse_target(text)
+        if target is None:
+            reader.problem(f"{table}.targets", f"{text!r} is not an engine target",
+                           f"write ENGINE>=VERSION with ENGINE one of {', '.join(ENGINES)}, "
+                           'e.g. "safari>=16.4"')
+        else:
+            targets.append(target)
     flags = {}
     for key, default in (("strip-docstrings", False), ("pyc-debug-ranges", True)):
         flags[key] = data.get(key, default)
@@ -235,6 +249,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
         pyc_debug_ranges=flags["pyc-debug-ranges"],
         wheel_compression=reader.choice(  # type: ignore[arg-type]
             data, table, "wheel-compression", "deflate", ("deflate", "stored")),
+        targets=tuple(targets),
     )
 
 

@@ -8,11 +8,19 @@ import json
 import tempfile
 from pathlib import Path
 
-from pyodist.build.planner import recipe_inputs
-from pyodist.bundle.assemble import CORE_FILES, BundleInputs, BundleResult, PackageInput, assemble
+from pyodist.build.planner import BuildPlan, recipe_inputs
+from pyodist.bundle.assemble import (
+    CORE_FILES,
+    BundleInputs,
+    BundleResult,
+    PackageInput,
+    assemble,
+    check_profile_targets,
+)
 from pyodist.bundle.config import PROJECT_FILE, Project, load_project
+from pyodist.bundle.features import recipe_features
 from pyodist.bundle.verify import bundle_folder, compare_folders, verify_bundle
-from pyodist.cli.build_cmd import print_summary, raise_for_failures, run_build
+from pyodist.cli.build_cmd import make_plan, print_summary, raise_for_failures, run_build
 from pyodist.cli.render import emit_json
 from pyodist.errors import ConfigError, VerifyError
 from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, Options
@@ -88,12 +96,23 @@ def _runtime_dir(project: Project, options: Options) -> tuple[Path, str | None]:
                           offline=options.offline), integrity
 
 
+def _features(plan: BuildPlan, name: str) -> tuple[str, ...]:
+    """WebAssembly features package ``name`` needs: its flags and its libraries'."""
+    task = plan.tasks[name]
+    return recipe_features(task.recipe, [plan.tasks[lib].recipe for lib in task.libraries
+                                         if lib in plan.tasks])
+
+
 def make_bundle(options: Options, project: Project, profile_name: str | None, out: Path, *,
                 jobs: int = 2, quiet: bool = False) -> BundleResult:
     profile = project.profile(profile_name)
     options = dataclasses.replace(options, recipe_dirs=project.recipe_dirs,
                                   pyodide_version=project.runtime.pyodide)
     runtime_dir, integrity = _runtime_dir(project, options)
+    # before building: a profile that cannot run on its target engines fails at once
+    plan, _cache, _graph = make_plan(options, list(profile.packages))
+    check_profile_targets(project, profile, [(t.recipe, _features(plan, t.name))
+                                             for t in plan.tasks.values()])
     report = run_build(options, list(profile.packages), jobs=jobs, quiet=quiet)
     if not report.ok:
         if not quiet:
@@ -105,7 +124,8 @@ def make_bundle(options: Options, project: Project, profile_name: str | None, ou
         inputs = recipe_inputs(task.recipe)
         patches = inputs.get("patches", {})
         packages.append(PackageInput(task.recipe, task.key, report.outcomes[name].files,
-                                     dict(patches) if isinstance(patches, dict) else {}))
+                                     dict(patches) if isinstance(patches, dict) else {},
+                                     _features(report.plan, name)))
     toolchain: dict[str, str] = {"executor": options.executor}
     if options.executor == "docker":
         info = inspect_image(docker_client(), options.image)

@@ -139,9 +139,11 @@ def _list(args: argparse.Namespace, options: Options) -> int:
 def _graph(args: argparse.Namespace, options: Options) -> int:
     graph = _load_graph(options)
     selection = graph.select(args.selection)
+    graph = graph.choosing(selection.variants)
     if args.json:
         emit_json({
             "requested": sorted(selection.requested),
+            "variants": dict(sorted(selection.variants.items())),
             "pulled_in": sorted(selection.pulled_in),
             "order": list(selection.order),
             "packages": {
@@ -159,7 +161,8 @@ def _graph(args: argparse.Namespace, options: Options) -> int:
     print(tree(
         roots,
         children=lambda n: sorted(graph.deps[n]),
-        label=lambda n: f"{n} {graph.recipes[n].version}",
+        label=lambda n: f"{n} {graph.recipes[n].version}"
+        + (f" (for {graph.variant_of[n]})" if n in graph.variant_of else ""),
     ))
     print(f"\n{len(selection.closure)} package(s); build order: {' '.join(selection.order)}")
     return 0

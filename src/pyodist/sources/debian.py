@@ -25,7 +25,7 @@ class MirrorNotFound(LookupError):
 
 
 def _deb822_entries(text: str) -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for stanza in re.split(r"\n\s*\n", text):
         fields: dict[str, str] = {}
         for line in stanza.splitlines():
