@@ -82,7 +82,10 @@ def main() -> None:
         else:
             other["packages"] = [*table["packages"], NOBLAS]
             pairs.append((name, name, f"{name}--noblas"))
+        # the other build of the same profile: no budget, and no engine targets (the BLAS
+        # build of a no-SIMD profile would be refused for them)
         other.pop("size-budget", None)
+        other.pop("targets", None)
         data["profiles"][pairs[-1][1] if NOBLAS in closure else pairs[-1][2]] = other
     if not pairs:
         sys.exit("no profile of pyodist.toml includes numpy")

@@ -3,7 +3,8 @@
 - cold build of the recipes (numpy excluded unless --numpy) at -j1 and at -j2, each into a
   fresh cache that is pre-seeded with the downloaded sources and build-backend wheels (so the
   figure is build time, not network time), import checks included;
-- a cold build of numpy alone (meson cross build, about two minutes on 2 cores);
+- cold builds of openblas, of numpy against it, and of numpy-noblas (meson cross builds,
+  a few minutes each on 2 cores);
 - the no-op rebuild against the warm cache of the -j2 run, and of all of recipes/ (numpy
   included) against the user's cache.
 
@@ -65,9 +66,15 @@ def main() -> None:
         noop = min(timed(["build", *selection], warm) for _ in range(3))
         rows.append((f"no-op rebuild of {what} (best of 3)", noop, j1 / noop))
         if not args.numpy:
-            numpy = timed(["build", "numpy"], seeded_cache(Path(tmp), "numpy"))
-            rows.append(("cold build of numpy alone (2 cores, import check incl.)", numpy,
+            science = seeded_cache(Path(tmp), "numpy")
+            openblas = timed(["build", "openblas"], science)
+            rows.append(("cold build of openblas (2 cores)", openblas, j1 / openblas))
+            numpy = timed(["build", "numpy"], science)
+            rows.append(("cold build of numpy against it (2 cores, import check incl.)", numpy,
                          j1 / numpy))
+            noblas = timed(["build", "numpy-noblas"], science)
+            rows.append(("cold build of numpy-noblas (2 cores, import check incl.)", noblas,
+                         j1 / noblas))
             # the no-op figure that matters: all of recipes/, numpy included, when cached
             user = default_cache_dir(os.environ)
             full = [timed(["build", "*"], user) for _ in range(3)]

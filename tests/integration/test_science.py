@@ -34,9 +34,20 @@ spectrum = np.fft.fft(np.array([1.0, 0.0, 0.0, 0.0]))
 signal = np.sin(np.linspace(0, 8 * np.pi, 64))
 rng = np.random.default_rng(0)
 blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+# matrix products (BLAS dgemm through the 4x4 wasm kernel, with its 2- and 1-wide edges)
+# against numpy's own loops, on odd shapes, transposed and strided operands
+gemm_ok = []
+for rows, inner, cols in [(1, 1, 1), (3, 5, 7), (17, 33, 5), (100, 257, 33), (257, 100, 130)]:
+    x, y = rng.random((rows, inner)), rng.random((inner, cols))
+    reference = np.einsum("ij,jk->ik", x, y)
+    for got in (x @ y, (y.T @ x.T).T, np.asfortranarray(x) @ y,
+                x[:, ::1] @ np.ascontiguousarray(y.T).T):
+        gemm_ok.append(bool(np.allclose(got, reference, rtol=1e-12, atol=1e-12)))
+rng = np.random.default_rng(0)
 json.dumps({
     "version": np.__version__,
     "blas": blas["name"] if str(blas.get("found")).lower() == "true" else None,
+    "gemm_ok": gemm_ok,
     "matmul": (a @ a.T).tolist(),
     "svd_reconstructs": bool(np.allclose(u @ np.diag(s) @ vt, a)),
     "singular_values": s.tolist(),
@@ -129,6 +140,7 @@ def test_numpy_smoke_in_node(which: str, recipe: str, blas: str | None,
     got = result["result"]
     assert got["version"] == "2.4.6"
     assert got["blas"] == blas
+    assert got["gemm_ok"] == [True] * 20
     assert got["matmul"] == [[14.0, 38.0, 62.0], [38.0, 126.0, 214.0], [62.0, 214.0, 366.0]]
     assert got["svd_reconstructs"]
     assert got["singular_values"] == pytest.approx([22.409298, 1.955340, 0.0], abs=1e-5)

@@ -198,6 +198,9 @@ def _sbom(inputs: BundleInputs, shipped: Sequence[PackageInput], digest: str) ->
             component["hashes"] = [{"alg": "SHA-256", "content": src.sha256}]
         if src.url:
             component["externalReferences"] = [{"type": "distribution", "url": src.url}]
+        for archive in src.extra_archives:
+            component["properties"].append({"name": "pyodist:extra-archive",
+                                            "value": f"{archive.url} sha256:{archive.sha256}"})
         for patch, sha in sorted(pkg.patches.items()):
             component["properties"].append({"name": "pyodist:patch",
                                             "value": f"{patch} sha256:{sha}"})
@@ -298,7 +301,11 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
             canonical_name(p.recipe.dist_name): {
                 "name": p.recipe.dist_name, "recipe": p.recipe.name, "version": p.recipe.version,
                 "type": p.recipe.build.type, "recipe_sha256": p.recipe.digest(),
-                "source": {"url": p.recipe.source.url, "sha256": p.recipe.source.sha256},
+                "source": {"url": p.recipe.source.url, "sha256": p.recipe.source.sha256,
+                           **({"extra_archives": [
+                               {"url": a.url, "sha256": a.sha256, "dest": a.dest}
+                               for a in p.recipe.source.extra_archives]}
+                              if p.recipe.source.extra_archives else {})},
                 "patches": dict(sorted(p.patches.items())), "artifact_key": p.key,
                 "optimization": optimization(p.recipe), "wasm_features": list(p.features),
                 "files": sorted(f.name for s in shipped if s.recipe is p.recipe
