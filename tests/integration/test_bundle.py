@@ -275,6 +275,8 @@ def test_numpy_with_simd_blas_runs_in_chromium(fullstack: dict[str, Any],
     component = next(c for c in sbom["components"] if c["name"] == "openblas")
     assert any(p["name"] == "pyodist:extra-archive" and "cmeel_openblas" in p["value"]
                for p in component["properties"])
+    edges = {d["ref"]: d["dependsOn"] for d in sbom["dependencies"]}
+    assert "openblas" in edges["numpy"]  # linked into numpy's extension modules
     code = ("import numpy as np\n"
             "a = np.random.default_rng(0).random((300, 300)) + 300 * np.eye(300)\n"
             "blas = np.show_config(mode='dicts')['Build Dependencies']['blas']['name']\n"

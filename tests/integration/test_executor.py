@@ -114,8 +114,12 @@ def test_container_removed_on_failure(toolchain_image: str, dirs: tuple[Path, Pa
 def test_ctrl_c_leaves_no_container(toolchain_image: str, dirs: tuple[Path, Path]) -> None:
     _, out = dirs
     script = textwrap.dedent(f"""
+        import signal
         from pathlib import Path
         from pyodist.toolchain import DockerExecutor, Mount, Step
+        # a background job of a non-interactive shell (nohup make test &) starts with SIGINT
+        # ignored, and children inherit that: restore Python's handler, as a terminal has it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         out = Path({str(out)!r})
         with DockerExecutor({toolchain_image!r}, [Mount(out, "/out", False)]) as ex:
             print("started", flush=True)

@@ -28,13 +28,15 @@ LIMITS = {"PYODIST_STEP_TIMEOUT": "25", "PYODIST_DISK_QUOTA": "300m", "PYODIST_M
 
 def test_hostile_scripts_are_stopped_and_the_rest_builds(
         tmp_path: Path, toolchain_image: str, hardening: Callable[[str, int], None]) -> None:
-    proc = subprocess.run(
+    # Popen, not run: the containers left behind are looked up by this process's pid
+    proc = subprocess.Popen(
         [sys.executable, "-m", "pyodist", "--cache-dir", str(tmp_path / "cache"),
          "--recipe-dir", str(HOSTILE), "build", "-k", "-j", "2", "--json"],
-        capture_output=True, text=True, timeout=900, check=False,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "CI": "1", "PYODIST_IMAGE": toolchain_image, **LIMITS})
-    assert proc.returncode == 8, proc.stderr[-3000:]  # BuildError: some packages failed
-    packages = json.loads(proc.stdout)["packages"]
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 8, stderr[-3000:]  # BuildError: some packages failed
+    packages = json.loads(stdout)["packages"]
     status = {name: p["status"] for name, p in packages.items()}
     assert status == {"innocent": "built", "net-probe": "failed", "escape": "failed",
                       "disk-hog": "failed", "fork-bomb": "failed", "forever": "failed",

@@ -178,7 +178,10 @@ def _sbom(inputs: BundleInputs, shipped: Sequence[PackageInput], digest: str) ->
         "description": "Pyodide runtime core (CPython compiled to WebAssembly)",
     }]
     dependencies = []
-    for pkg in shipped:
+    # static libraries ship inside the packages that link them: listed, with those edges
+    linked = [p for p in inputs.packages if p.recipe.build.type == "static_library"]
+    libraries = {canonical_name(p.recipe.name) for p in linked}
+    for pkg in [*shipped, *linked]:
         recipe = pkg.recipe
         src = recipe.source
         is_python = recipe.build.type == "package"
@@ -210,9 +213,10 @@ def _sbom(inputs: BundleInputs, shipped: Sequence[PackageInput], digest: str) ->
         components.append(component)
         if recipe.dist_name != recipe.name:
             component["properties"].append({"name": "pyodist:recipe", "value": recipe.name})
+        needs = {canonical_name(d) for d in recipe.requirements.run}
+        needs |= {canonical_name(d) for d in recipe.requirements.host} & libraries
         dependencies.append({"ref": canonical_name(recipe.dist_name),
-                             "dependsOn": sorted(canonical_name(d)
-                                                 for d in recipe.requirements.run)})
+                             "dependsOn": sorted(needs)})
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(inputs.epoch))
     return {
         "bomFormat": "CycloneDX", "specVersion": "1.5",

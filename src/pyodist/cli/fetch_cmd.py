@@ -20,9 +20,11 @@ __all__ = ["add_parser", "make_fetcher"]
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fetch = sub.add_parser(
         "fetch", help="download and verify sources into the cache",
-        description="Download the sources (and extras) of SELECTION and its dependencies into "
-                    "the sha256-addressed source cache, so that builds can run offline. "
-                    "'pypi:' sources are resolved through the index pip is configured with.",
+        description="Download the sources (and extra archives) of SELECTION and its "
+                    "dependencies into the sha256-addressed source cache, so that builds can "
+                    "run offline. 'pypi:' sources are resolved through the index pip is "
+                    "configured with, 'debian:' sources through the mirror in apt's sources "
+                    "(or PYODIST_DEBIAN_MIRROR).",
     )
     fetch.add_argument("selection", nargs="*", default=["*"], metavar="SELECTION",
                        help="'*' (default), NAME, tag:TAG, !NAME")
