@@ -75,18 +75,17 @@ def main() -> None:
         if BLAS not in closure and NOBLAS not in closure:
             continue
         table = data["profiles"][name]
-        other = dict(table)
+        # the other build of the same profile: no budget, and no engine targets (the BLAS
+        # build of a no-SIMD profile would be refused for them)
+        other = {k: v for k, v in table.items() if k not in ("size-budget", "targets")}
         if NOBLAS in closure:
             other["packages"] = [p for p in table["packages"] if p != NOBLAS] + [BLAS]
             pairs.append((name, f"{name}--blas", name))
+            data["profiles"][f"{name}--blas"] = other
         else:
             other["packages"] = [*table["packages"], NOBLAS]
             pairs.append((name, name, f"{name}--noblas"))
-        # the other build of the same profile: no budget, and no engine targets (the BLAS
-        # build of a no-SIMD profile would be refused for them)
-        other.pop("size-budget", None)
-        other.pop("targets", None)
-        data["profiles"][pairs[-1][1] if NOBLAS in closure else pairs[-1][2]] = other
+            data["profiles"][f"{name}--noblas"] = other
     if not pairs:
         sys.exit("no profile of pyodist.toml includes numpy")
     rows = []

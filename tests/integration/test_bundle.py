@@ -29,6 +29,16 @@ def pyodist(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
                           timeout=3600, check=False)
 
 
+def project_file(folder: Path, name: str, profiles: str) -> Path:
+    """A pyodist.toml in ``folder`` for distribution ``name`` over recipes/, with ``profiles``."""
+    project = folder / "pyodist.toml"
+    project.write_text(
+        f'[distribution]\nname = "{name}"\nversion = "1"\n'
+        '[runtime]\npyodide = "314.0.7"\n'
+        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n' + profiles)
+    return project
+
+
 def bundle(profile: str, out: Path, *, cwd: Path = ROOT,
            project: Path | None = None) -> dict[str, Any]:
     extra = ["--project", str(project)] if project else []
@@ -147,12 +157,9 @@ def test_verify_passes_then_catches_tampering(slim: dict[str, Any], tmp_path: Pa
 
 def test_size_budget_violation_names_what_takes_the_space(tmp_path: Path,
                                                           toolchain_image: str) -> None:
-    project = tmp_path / "pyodist.toml"
-    project.write_text(
-        '[distribution]\nname = "tiny"\nversion = "1"\n'
-        '[runtime]\npyodide = "314.0.7"\n'
-        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n'
-        '[profiles.tiny]\npackages = ["micropip"]\nstdlib = "py"\nsize-budget = "5 MB"\n')
+    project = project_file(tmp_path, "tiny",
+                           '[profiles.tiny]\npackages = ["micropip"]\nstdlib = "py"\n'
+                           'size-budget = "5 MB"\n')
     proc = pyodist("bundle", "--project", str(project), "--out", str(tmp_path / "out"),
                    cwd=tmp_path)
     assert proc.returncode == 9  # BundleError
@@ -163,11 +170,8 @@ def test_size_budget_violation_names_what_takes_the_space(tmp_path: Path,
 
 def test_a_target_without_wasm_simd_refuses_the_blas_numpy(tmp_path: Path,
                                                            toolchain_image: str) -> None:
-    project = tmp_path / "pyodist.toml"
-    project.write_text(
-        '[distribution]\nname = "old"\nversion = "1"\n'
-        '[runtime]\npyodide = "314.0.7"\n'
-        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n'
+    project = project_file(
+        tmp_path, "old",
         '[profiles.old]\npackages = ["bottleneck"]\ntargets = ["safari>=15.2", "node>=20"]\n'
         '[profiles.old-noblas]\npackages = ["bottleneck", "numpy-noblas"]\n'
         'targets = ["safari>=15.2"]\n')
@@ -194,12 +198,8 @@ def test_a_target_without_wasm_simd_refuses_the_blas_numpy(tmp_path: Path,
 
 
 def test_verify_rebuild_from_clean_caches(tmp_path: Path, toolchain_image: str) -> None:
-    project = tmp_path / "pyodist.toml"
-    project.write_text(
-        '[distribution]\nname = "tiny"\nversion = "1"\n'
-        '[runtime]\npyodide = "314.0.7"\n'
-        f'[build]\nrecipe-dirs = ["{ROOT / "recipes"}"]\n'
-        '[profiles.tiny]\npackages = ["six"]\nstdlib = "py"\n')
+    project = project_file(tmp_path, "tiny",
+                           '[profiles.tiny]\npackages = ["six"]\nstdlib = "py"\n')
     made = bundle("tiny", tmp_path / "out", cwd=tmp_path, project=project)
     proc = pyodist("verify", "--rebuild", "--project", str(project), made["folder"],
                    cwd=tmp_path)
