@@ -39,6 +39,14 @@ compress = ["br"]
 """
 
 
+def _config_errors(path: Path, text: str) -> str:
+    """Write ``text`` as the project file ``path``; the ConfigError loading it gives, as text."""
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    return str(info.value)
+
+
 def test_project_defaults(tmp_path: Path) -> None:
     path = tmp_path / "pyodist.toml"
     path.write_text(GOOD)
@@ -51,11 +59,8 @@ def test_project_defaults(tmp_path: Path) -> None:
 
 def test_project_problems_are_reported_together(tmp_path: Path) -> None:
     path = tmp_path / "pyodist.toml"
-    path.write_text(GOOD.replace('version = "1.0"', "colour = 1")
-                    .replace('size-budget = "12 MB"', 'size-budget = "big"\nstdlib = "zip"'))
-    with pytest.raises(ConfigError) as info:
-        load_project(path)
-    text = str(info.value)
+    text = _config_errors(path, GOOD.replace('version = "1.0"', "colour = 1")
+                          .replace('size-budget = "12 MB"', 'size-budget = "big"\nstdlib = "zip"'))
     assert "distribution.version: is missing" in text
     assert "distribution.colour: is not a known key" in text
     assert "profiles.slim.size-budget: 'big' is not a size" in text
@@ -71,11 +76,9 @@ def test_size_options(tmp_path: Path) -> None:
     slim = load_project(path).profile("slim")
     assert (slim.stdlib, slim.source_form, slim.pyc_debug_ranges, slim.wheel_compression) == \
         ("startup-pyc", "min", False, "stored")
-    path.write_text(GOOD.replace('compress = ["br"]', 'source-form = "tiny"\n'
-                                 'pyc-debug-ranges = "no"\nwheel-compression = "zstd"'))
-    with pytest.raises(ConfigError) as info:
-        load_project(path)
-    text = str(info.value)
+    text = _config_errors(path, GOOD.replace('compress = ["br"]', 'source-form = "tiny"\n'
+                                             'pyc-debug-ranges = "no"\n'
+                                             'wheel-compression = "zstd"'))
     assert "profiles.slim.source-form: must be one of py, min" in text
     assert "profiles.slim.pyc-debug-ranges: must be true or false" in text
     assert "profiles.slim.wheel-compression: must be one of deflate, stored" in text
@@ -195,11 +198,8 @@ def test_targets_parse_and_refuse_features_an_engine_lacks(recipe_dir: Path,
 
 
 def test_bad_targets_are_config_errors(tmp_path: Path) -> None:
-    path = tmp_path / "pyodist.toml"
-    path.write_text(GOOD.replace('compress = ["br"]', 'targets = ["ie>=11", "node 20"]'))
-    with pytest.raises(ConfigError) as info:
-        load_project(path)
-    text = str(info.value)
+    text = _config_errors(tmp_path / "pyodist.toml",
+                          GOOD.replace('compress = ["br"]', 'targets = ["ie>=11", "node 20"]'))
     assert "profiles.slim.targets: 'ie>=11' is not an engine target" in text
     assert "profiles.slim.targets: 'node 20' is not an engine target" in text
     assert "chrome, firefox, safari, node" in text
