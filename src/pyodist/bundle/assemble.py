@@ -96,11 +96,11 @@ def _shipped_files(pkg: PackageInput, profile: Profile) -> list[Path]:
             if f.suffix == ".whl" or (profile.tests and f.name.endswith("-tests.zip"))]
 
 
-def _startup_files(inputs: BundleInputs, shipped: Sequence[ShippedPackage]
-                   ) -> tuple[list[str], list[str]]:
+def _startup_files(inputs: BundleInputs, shipped: Sequence[ShippedPackage],
+                   wheels: Sequence[Path]) -> tuple[list[str], list[str]]:
     """Stdlib and site-packages files read when the runtime starts and each package of the
-    profile is imported, measured in the runtime itself (see runtime/startup_modules.mjs)."""
-    wheels = [f for s in shipped for f in s.files if f.suffix == ".whl"]
+    profile (whose ``wheels`` these are) is imported, measured in the runtime itself (see
+    runtime/startup_modules.mjs)."""
     imports = sorted({m for s in shipped for f in s.files if f.suffix == ".whl"
                       for m in (s.recipe.package.top_level or wheel_imports(f))})
     data = run_harness("startup_modules.mjs", {
@@ -119,7 +119,7 @@ def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPacka
     hot_stdlib: list[str] | None = None
     hot_site: list[str] | None = None
     if "startup-pyc" in (profile.stdlib, profile.wheels):
-        hot_stdlib, hot_site = _startup_files(inputs, shipped)
+        hot_stdlib, hot_site = _startup_files(inputs, shipped, wheels)
     options = {"strip_docstrings": profile.strip_docstrings, "source_form": profile.source_form}
     work = staging.parent / f"{staging.name}.pyc"
     (work / "in").mkdir(parents=True)
@@ -336,7 +336,6 @@ def check_profile_targets(project: Project, profile: Profile,
 
 def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
     project, profile = inputs.project, inputs.profile
-    check_profile_targets(project, profile, [(p.recipe, p.features) for p in inputs.packages])
     name = bundle_name(project, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     # left by a killed run: .<name>.<pid>.staging and its .pyc work folder

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from pyodist.build.backends import BackendWheelhouse
@@ -140,13 +141,19 @@ def _remove_leftovers(options: Options) -> None:
 
 def run_build(options: Options, selection: list[str], *, jobs: int = 1,
               keep_going: bool = False, force: str | None = None, import_check: bool = True,
-              keep_work: bool = False, quiet: bool = False) -> BuildReport:
-    """Plan and run a build; cached packages are reported without starting a container."""
+              keep_work: bool = False, quiet: bool = False,
+              check: Callable[[BuildPlan], None] | None = None) -> BuildReport:
+    """Plan and run a build; cached packages are reported without starting a container.
+
+    ``check(plan)`` runs before anything is built and may refuse the plan by raising.
+    """
     if jobs < 1:
         raise BuildError(f"-j {jobs}: the number of jobs must be at least 1",
                          hint="use -j 1 or more")
     _remove_leftovers(options)
     plan, cache, _graph = make_plan(options, selection, force=force)
+    if check is not None:
+        check(plan)
     report = BuildReport(plan)
     if not plan.to_build:
         for name in plan.order:

@@ -20,7 +20,7 @@ from pyodist.bundle.assemble import (
 from pyodist.bundle.config import PROJECT_FILE, Project, load_project
 from pyodist.bundle.features import recipe_features
 from pyodist.bundle.verify import bundle_folder, compare_folders, verify_bundle
-from pyodist.cli.build_cmd import make_plan, print_summary, raise_for_failures, run_build
+from pyodist.cli.build_cmd import print_summary, raise_for_failures, run_build
 from pyodist.cli.render import emit_json
 from pyodist.errors import ConfigError, VerifyError
 from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, Options
@@ -96,11 +96,11 @@ def _runtime_dir(project: Project, options: Options) -> tuple[Path, str | None]:
                           offline=options.offline), integrity
 
 
-def _features(plan: BuildPlan, name: str) -> tuple[str, ...]:
-    """WebAssembly features package ``name`` needs: its flags and its libraries'."""
-    task = plan.tasks[name]
-    return recipe_features(task.recipe, [plan.tasks[lib].recipe for lib in task.libraries
-                                         if lib in plan.tasks])
+def _features(plan: BuildPlan) -> dict[str, tuple[str, ...]]:
+    """WebAssembly features each package of ``plan`` needs: its flags and its libraries'."""
+    return {name: recipe_features(task.recipe, [plan.tasks[lib].recipe
+                                                for lib in task.libraries if lib in plan.tasks])
+            for name, task in plan.tasks.items()}
 
 
 def make_bundle(options: Options, project: Project, profile_name: str | None, out: Path, *,
@@ -109,11 +109,15 @@ def make_bundle(options: Options, project: Project, profile_name: str | None, ou
     options = dataclasses.replace(options, recipe_dirs=project.recipe_dirs,
                                   pyodide_version=project.runtime.pyodide)
     runtime_dir, integrity = _runtime_dir(project, options)
-    # before building: a profile that cannot run on its target engines fails at once
-    plan, _cache, _graph = make_plan(options, list(profile.packages))
-    check_profile_targets(project, profile, [(t.recipe, _features(plan, t.name))
-                                             for t in plan.tasks.values()])
-    report = run_build(options, list(profile.packages), jobs=jobs, quiet=quiet)
+    features: dict[str, tuple[str, ...]] = {}
+
+    def check(plan: BuildPlan) -> None:
+        # before building: a profile that cannot run on its target engines fails at once
+        features.update(_features(plan))
+        check_profile_targets(project, profile, [(plan.tasks[n].recipe, f)
+                                                 for n, f in features.items()])
+
+    report = run_build(options, list(profile.packages), jobs=jobs, quiet=quiet, check=check)
     if not report.ok:
         if not quiet:
             print_summary(report)
@@ -125,7 +129,7 @@ def make_bundle(options: Options, project: Project, profile_name: str | None, ou
         patches = inputs.get("patches", {})
         packages.append(PackageInput(task.recipe, task.key, report.outcomes[name].files,
                                      dict(patches) if isinstance(patches, dict) else {},
-                                     _features(report.plan, name)))
+                                     features[name]))
     toolchain: dict[str, str] = {"executor": options.executor}
     if options.executor == "docker":
         info = inspect_image(docker_client(), options.image)
