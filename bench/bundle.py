@@ -27,10 +27,15 @@ from pathlib import Path
 import brotli
 
 from pyodist.bundle.serve import running_server
-from pyodist.bundle.testing import chromium_binary, node_root
-from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, default_cache_dir
+from pyodist.bundle.testing import browser_setup
+from pyodist.options import (
+    DEFAULT_PYODIDE_INTEGRITY,
+    DEFAULT_PYODIDE_VERSION,
+    RuntimeSpec,
+    default_cache_dir,
+)
 from pyodist.runtime.node import load_bundle, run_harness
-from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+from pyodist.runtime.pyodide import ensure_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 START_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
@@ -70,14 +75,13 @@ def cold_start(folder: Path, runs: int, packages: list[str]) -> tuple[float, flo
 
 
 def chromium_ready(folder: Path, runs: int) -> float:
-    env = {**os.environ, "PYODIST_NODE_ROOT": str(node_root(ROOT)),
-           "PYODIST_CHROMIUM": chromium_binary()}
+    setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
     times = []
     with running_server(folder) as server:
         for _ in range(runs):
             data = run_harness("browser_check.mjs", {"bundleURL": server.url, "packages": [],
                                                      "worker": False, "screenshot": None},
-                               timeout=300, env=env)
+                               timeout=300, extra_env=setup.env)
             if data.get("ready_seconds") is None:
                 sys.exit(f"Chromium could not start Python from {folder}: {data}")
             times.append(float(data["ready_seconds"]))

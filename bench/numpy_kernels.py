@@ -24,9 +24,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, default_cache_dir
+from pyodist.options import (
+    DEFAULT_PYODIDE_INTEGRITY,
+    DEFAULT_PYODIDE_VERSION,
+    RuntimeSpec,
+    default_cache_dir,
+)
 from pyodist.runtime.node import node_binary, run_python
-from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+from pyodist.runtime.pyodide import ensure_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 

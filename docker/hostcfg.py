@@ -25,7 +25,7 @@ def debian_mirror() -> str:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
-        return str(module.debian_mirror())
+        return str(module.debian_mirror(override=os.environ.get("PYODIST_DEBIAN_MIRROR")))
     except module.MirrorNotFound as exc:
         raise SystemExit(f"hostcfg: {exc}") from None
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 __all__ = [
+    "EXIT_CODES",
+    "INTERNAL_ERROR_EXIT",
+    "INTERRUPTED_EXIT",
     "BuildError",
     "BundleError",
     "ConfigError",
@@ -25,7 +29,12 @@ __all__ = [
     "ToolchainError",
     "UsageError",
     "VerifyError",
+    "exit_code_summary",
 ]
+
+# Not errors of a kind: Ctrl-C / SIGTERM, and a bug in pyodist (a traceback is printed).
+INTERRUPTED_EXIT = 130
+INTERNAL_ERROR_EXIT = 70
 
 
 class PyodistError(Exception):
@@ -34,7 +43,8 @@ class PyodistError(Exception):
     ``message`` says what is wrong; ``hint`` says what to do about it.
     """
 
-    exit_code = 1
+    exit_code: ClassVar[int] = 1
+    kind: ClassVar[str] = "error"  # how the exit-code table names it
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -51,6 +61,7 @@ class UsageError(PyodistError):
     """The command line itself is wrong (unknown option, bad selection syntax)."""
 
     exit_code = 2
+    kind = "usage"
 
 
 @dataclass(frozen=True)
@@ -104,18 +115,21 @@ class RecipeError(_ProblemsError):
     """A ``meta.yaml`` is unreadable or invalid."""
 
     exit_code = 3
+    kind = "recipe"
 
 
 class GraphError(PyodistError):
     """The recipes do not form a buildable graph (unknown dependency, cycle, bad selection)."""
 
     exit_code = 4
+    kind = "graph"
 
 
 class ConfigError(_ProblemsError):
     """A configuration file (``pyodist.toml``, environment) is invalid."""
 
     exit_code = 5
+    kind = "config"
 
     @classmethod
     def single(
@@ -129,18 +143,21 @@ class SourceError(PyodistError):
     """A source could not be fetched, verified, extracted or patched."""
 
     exit_code = 6
+    kind = "source"
 
 
 class ToolchainError(PyodistError):
     """The Docker engine, the toolchain image or a host tool is missing or broken."""
 
     exit_code = 7
+    kind = "toolchain"
 
 
 class BuildError(PyodistError):
     """One or more packages failed to build."""
 
     exit_code = 8
+    kind = "build"
 
     def __init__(
         self, message: str, *, hint: str | None = None, failed: Sequence[str] = ()
@@ -153,15 +170,43 @@ class BundleError(PyodistError):
     """A bundle could not be assembled (size budget, missing wheel, bad profile)."""
 
     exit_code = 9
+    kind = "bundle"
 
 
 class VerifyError(PyodistError):
     """A bundle does not match its manifest, or a rebuild is not byte-identical."""
 
     exit_code = 10
+    kind = "verify"
 
 
 class RuntimeCheckError(PyodistError):
     """A package failed to load or pass its tests inside the Pyodide runtime."""
 
     exit_code = 11
+    kind = "runtime check"
+
+
+def _kinds() -> list[type[PyodistError]]:
+    found: list[type[PyodistError]] = []
+    todo = [PyodistError]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not PyodistError and not cls.__name__.startswith("_"):
+            found.append(cls)
+    return found
+
+
+# The one table of exit codes: every command exits with one of these.
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, "ok"),
+    *sorted({(cls.exit_code, cls.kind) for cls in _kinds()}),
+    (INTERNAL_ERROR_EXIT, "internal error"),
+    (INTERRUPTED_EXIT, "interrupted"),
+)
+
+
+def exit_code_summary(codes: Iterable[tuple[int, str]] = EXIT_CODES) -> str:
+    """``0 ok, 2 usage, 3 recipe, ...``: the table in one line, for --help texts."""
+    return ", ".join(f"{code} {what}" for code, what in codes)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 __all__ = [
     "BuildFinished",
     "BuildPhase",
+    "BuildPlanned",
     "BuildStarted",
     "Event",
     "EventSink",
@@ -46,6 +47,14 @@ class FetchFinished(Event):
     sha256: str
     size: int
     cached: bool  # True when the cache already had it and nothing was downloaded
+
+
+@dataclass(frozen=True)
+class BuildPlanned(Event):
+    """A build run is about to start building: ``total`` packages in the plan (name: "")."""
+
+    total: int
+    to_build: int
 
 
 @dataclass(frozen=True)

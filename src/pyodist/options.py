@@ -1,7 +1,9 @@
 """Options resolved in one place: command line, then environment, then defaults.
 
-Nothing below the CLI reads ``os.environ`` or ``Path.cwd()``; it is handed an
-:class:`Options`. Tests build one directly.
+Every ``PYODIST_*`` variable (and ``SOURCE_DATE_EPOCH``, ``CI``, ``PYODIDE_ABI_VERSION``) is
+read here, into the frozen :class:`Options` that the library is handed; nothing below reads
+``os.environ`` or ``Path.cwd()``. The project file adds its values in one place too
+(:func:`pyodist.bundle.config.apply_project`). Tests build an ``Options`` directly.
 """
 
 from __future__ import annotations
@@ -9,22 +11,27 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pyodist.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "Options", "StepLimits", "resolve_options"]
+__all__ = ["ENV_PREFIX", "Options", "RuntimeSpec", "StepLimits", "resolve_options",
+           "runtime_spec"]
 
 ENV_PREFIX = "PYODIST_"
 DEFAULT_RECIPE_DIR = "recipes"
 # The Pyodide runtime the default distribution targets: its ABI decides wheel tags.
 DEFAULT_PYODIDE_VERSION = "314.0.7"
-# npm's SRI integrity of pyodide@314.0.7 (`npm view pyodide@314.0.7 dist.integrity`)
-DEFAULT_PYODIDE_INTEGRITY = (
-    "sha512-0YvXxEhfEdpLfb/XkM2BFAeMROq0iMUX2bzzH9pOttyMcWkwq+HbE5uyuGD82LN7y2q+SNvi/6V5JEsOlD2R1A=="
-)
+# npm's SRI integrity of each runtime version pyodist pins itself
+# (`npm view pyodide@314.0.7 dist.integrity`)
+PINNED_INTEGRITY = {
+    "314.0.7": "sha512-0YvXxEhfEdpLfb/XkM2BFAeMROq0iMUX2bzzH9pOttyMcWkwq+HbE5uyuGD82LN7y2q+SNvi"
+               "/6V5JEsOlD2R1A==",
+}
+DEFAULT_PYODIDE_INTEGRITY = PINNED_INTEGRITY[DEFAULT_PYODIDE_VERSION]
 DEFAULT_IMAGE_REPO = "pyodist-toolchain"
 DEFAULT_SOURCE_DATE_EPOCH = 315532800
 EXECUTOR_KINDS = ("docker", "host")
@@ -35,13 +42,40 @@ class StepLimits:
     """What one build step may use (None: no limit).
 
     From PYODIST_STEP_TIMEOUT (seconds), PYODIST_MEMORY, PYODIST_PIDS, PYODIST_DISK_QUOTA
-    (sizes like 500m or 20g; ``none`` lifts a limit).
+    (sizes like 500m or 20g; ``none`` lifts a limit). ``tmp_size`` is the Docker build
+    container's in-memory /tmp.
     """
 
     step_timeout: float | None = 3600.0
     memory: int | None = 8 * 1024**3
     pids: int | None = 4096
+    # bytes a step may write into its own folder; checked while it runs
     disk_quota: int | None = 20 * 1024**3
+    tmp_size: str = "8g"
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """Which Pyodide core a run builds for and bundles: an npm version checked against an
+    SRI integrity, or a local folder (``path``) holding the core files."""
+
+    version: str
+    integrity: str | None = None
+    path: Path | None = None
+
+
+def runtime_spec(version: str, integrity: str | None = None, path: Path | None = None, *,
+                 file: Path | None = None) -> RuntimeSpec:
+    """The one place that decides how a runtime is trusted: a local ``path`` as it is, an
+    npm version by the given integrity or the one pyodist pins; ConfigError otherwise."""
+    if path is not None:  # the folder's files are what is trusted; an integrity is not used
+        return RuntimeSpec(version, None, path)
+    chosen = integrity or PINNED_INTEGRITY.get(version)
+    if chosen is None:
+        raise ConfigError.single(
+            f"Pyodide {version} has no pinned integrity", file=file, key="runtime.integrity",
+            hint=f'add integrity = "sha512-..." (npm view pyodide@{version} dist.integrity)')
+    return RuntimeSpec(version, chosen)
 
 
 @dataclass(frozen=True)
@@ -55,18 +89,25 @@ class Options:
     offline: bool = False
     # index URLs given on the command line; empty means "ask pip's configuration"
     index_urls: tuple[str, ...] = ()
-    pyodide_version: str = DEFAULT_PYODIDE_VERSION
+    runtime: RuntimeSpec = RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY)
     image: str = f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}"
     executor: str = "docker"
     # stamped into every archive a build writes (SOURCE_DATE_EPOCH; default 1980-01-01)
     source_date_epoch: int = DEFAULT_SOURCE_DATE_EPOCH
     limits: StepLimits = StepLimits()
+    # PYODIST_CHROMIUM: the browser `pyodist test` drives (None: chromium on PATH)
+    chromium: str | None = None
+    # PYODIST_DEBIAN_MIRROR: the mirror 'debian:' sources come from (None: apt's sources)
+    debian_mirror: str | None = None
+    # PYODIDE_ABI_VERSION for the host executor, whose toolchain pyodist cannot inspect
+    host_abi: str = "host"
+    # The environment pyodist started in, only to hand on to processes that run user code
+    # (host-executor steps, `pyodist python`); never read for settings below this module.
+    environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
-    def pyodide_integrity(self) -> str | None:
-        """The pinned npm integrity of the runtime, when it is the default version."""
-        return DEFAULT_PYODIDE_INTEGRITY if self.pyodide_version == DEFAULT_PYODIDE_VERSION \
-            else None
+    def pyodide_version(self) -> str:
+        return self.runtime.version
 
     @property
     def docker_dir(self) -> Path:
@@ -152,8 +193,8 @@ def _split_dirs(value: str, base: Path) -> tuple[Path, ...]:
 
 def resolve_options(
     *,
-    cwd: Path,
-    environ: Mapping[str, str],
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
     recipe_dirs: Sequence[str] = (),
     cache_dir: str | None = None,
     offline: bool = False,
@@ -168,9 +209,11 @@ def resolve_options(
     ``--recipe-dir`` (repeatable) wins over ``PYODIST_RECIPE_DIRS`` (``os.pathsep``-separated),
     which wins over ``./recipes``. Directories later in the list override earlier ones.
     ``--cache-dir`` wins over ``PYODIST_CACHE_DIR`` over the XDG cache folder; ``--offline``
-    or ``PYODIST_OFFLINE=1`` forbid downloads.
+    or ``PYODIST_OFFLINE=1`` forbid downloads. ``cwd`` and ``environ`` default to the
+    process's own.
     """
-    root = cwd.resolve()
+    environ = os.environ if environ is None else environ
+    root = (Path.cwd() if cwd is None else cwd).resolve()
     if recipe_dirs:
         dirs = tuple((root / d).resolve() for d in recipe_dirs)
     elif environ.get(f"{ENV_PREFIX}RECIPE_DIRS"):
@@ -208,4 +251,8 @@ def resolve_options(
         executor=chosen_executor,
         source_date_epoch=int(epoch_text) if epoch_text else DEFAULT_SOURCE_DATE_EPOCH,
         limits=_limits(environ),
+        chromium=environ.get(f"{ENV_PREFIX}CHROMIUM") or None,
+        debian_mirror=environ.get(f"{ENV_PREFIX}DEBIAN_MIRROR", "").strip() or None,
+        host_abi=environ.get("PYODIDE_ABI_VERSION") or "host",
+        environ=MappingProxyType(dict(environ)),
     )

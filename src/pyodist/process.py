@@ -17,7 +17,7 @@ from typing import TextIO
 
 from pyodist.errors import ToolchainError
 
-__all__ = ["CommandResult", "pid_alive", "run"]
+__all__ = ["CommandResult", "child_env", "pid_alive", "run"]
 
 # Where to get the tools pyodist calls, for the "not found" message.
 _INSTALL_HINTS = {
@@ -28,6 +28,15 @@ _INSTALL_HINTS = {
     "tar": "apt-get install tar",
     "debootstrap": "apt-get install debootstrap",
 }
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a child process starts with: pyodist's own, plus ``extra``.
+
+    The one place (with :mod:`pyodist.options`) that touches ``os.environ``: children inherit
+    it (PATH, HOME, proxies), settings are never read from it here.
+    """
+    return {**os.environ, **(extra or {})}
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,14 @@ def run(
     args: Sequence[str | os.PathLike[str]],
     *,
     cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
     log: TextIO | None = None,
     timeout: float | None = None,
     input_text: str | None = None,
 ) -> CommandResult:
     """Run ``args`` and return its output; never raises for a non-zero exit code.
+
+    The child inherits pyodist's environment, with ``extra_env`` on top.
 
     Raises ToolchainError when the program does not exist or the time limit passes.
     """
@@ -66,7 +77,7 @@ def run(
         log.flush()
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=dict(env) if env is not None else None, input=input_text,
+            argv, cwd=cwd, env=child_env(extra_env) if extra_env else None, input=input_text,
             capture_output=True, text=True, timeout=timeout, check=False,
         )
     except FileNotFoundError:

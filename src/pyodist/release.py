@@ -10,7 +10,6 @@ problem. Nothing is published unless every stage passed: the release folder
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import time
@@ -21,9 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyodist.builder.session import BuildSession
 from pyodist.bundle.assemble import MANIFEST, SBOM, bundle_name
-from pyodist.bundle.config import Project
-from pyodist.bundle.testing import EnvironmentReport, test_in_browser, test_in_node
+from pyodist.bundle.config import Project, apply_project
+from pyodist.bundle.make import make_bundle
+from pyodist.bundle.testing import (
+    BrowserSetup,
+    EnvironmentReport,
+    browser_setup,
+    check_in_browser,
+    check_in_node,
+)
 from pyodist.bundle.verify import verify_bundle
 from pyodist.errors import PyodistError, RuntimeCheckError, VerifyError
 from pyodist.fsutil import replace_dir, write_atomic
@@ -31,13 +38,9 @@ from pyodist.graph import RecipeGraph
 from pyodist.options import Options
 from pyodist.recipe import Recipe, load_recipe_dirs
 from pyodist.sources.cache import sha256_file
+from pyodist.sources.fetch import fetch_sources, make_fetcher
 
 __all__ = ["ReleaseReport", "StageResult", "run_release"]
-
-# (options, project, profile, out) -> the bundle's (folder, tarball)
-BundleMaker = Callable[[Options, Project, str, Path], tuple[Path, Path]]
-# (options, recipes) -> how many sources are now in the cache
-Fetch = Callable[[Options, Sequence[Recipe]], int]
 
 
 @dataclass
@@ -142,12 +145,12 @@ def _check_environment(report: EnvironmentReport, result: StageResult) -> None:
 
 
 def run_release(options: Options, project: Project, profiles: Sequence[str], out: Path, *,
-                make_bundle: BundleMaker, fetch: Fetch, browser: bool = True,
+                jobs: int = 2, browser: bool = True,
                 on_stage: Callable[[StageResult], None] = lambda _s: None) -> ReleaseReport:
     """Run every stage for ``profiles`` of ``project``; publish into ``out`` if all pass."""
     report = ReleaseReport(project.name, project.version, tuple(profiles))
-    options = dataclasses.replace(options, recipe_dirs=project.recipe_dirs,
-                                  pyodide_version=project.runtime.pyodide)
+    options = apply_project(options, project)
+    session = BuildSession(options)
 
     def stage(name: str, profile: str | None = None) -> StageResult:
         result = StageResult(name, profile)
@@ -167,7 +170,10 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
     fetched = stage("fetch")
     if checked.status == "ok":
         with _stage(fetched, on_stage):
-            fetched.detail = {"sources": fetch(options, list(selection.values()))}
+            sources = fetch_sources(make_fetcher(options), list(selection.values()))
+            if sources.failed:
+                raise next(iter(sources.failed.values()))
+            fetched.detail = {"sources": sources.files}
 
     built: dict[str, tuple[Path, Path]] = {}
     staging = out / f".{project.name}-{project.version}.staging"
@@ -176,8 +182,8 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
         steps += [stage("test-chromium", profile)] if browser else []
         steps.append(stage("verify", profile))
         if fetched.status == "ok":
-            made = _profile_stages(options, project, profile, staging / "bundles",
-                                   steps=steps, make_bundle=make_bundle, on_stage=on_stage)
+            made = _profile_stages(session, project, profile, staging / "bundles",
+                                   steps=steps, jobs=jobs, on_stage=on_stage)
             if made is not None:
                 built[profile] = made
 
@@ -194,21 +200,23 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
     return report
 
 
-def _profile_stages(options: Options, project: Project, profile: str, dest: Path, *,
-                    steps: list[StageResult], make_bundle: BundleMaker,
+def _profile_stages(session: BuildSession, project: Project, profile: str, dest: Path, *,
+                    steps: list[StageResult], jobs: int,
                     on_stage: Callable[[StageResult], None]) -> tuple[Path, Path] | None:
     """bundle, then tests, then verify, each only if the one before passed."""
     bundled, *tests, verified = steps
     with _stage(bundled, on_stage):
-        folder, tarball = make_bundle(options, project, profile, dest)
+        made = make_bundle(session, project, profile, dest, jobs=jobs)
+        folder, tarball = made.folder, made.tarball
         bundled.detail = {"tarball": tarball.name, "sha256": sha256_file(tarball),
                           "bytes": tarball.stat().st_size}
     if bundled.status != "ok":
         return None
+    options = session.options
     for test in tests:
         with _stage(test, on_stage):
-            env = (test_in_node(folder) if test.stage == "test-node"
-                   else test_in_browser(folder, options.project_root))
+            env = (check_in_node(folder) if test.stage == "test-node"
+                   else check_in_browser(folder, _browser(options)))
             _check_environment(env, test)
         if test.status != "ok":
             return None
@@ -218,6 +226,10 @@ def _profile_stages(options: Options, project: Project, profile: str, dest: Path
             raise VerifyError(f"{folder.name}: " + "; ".join(problems[:5]),
                               hint="the bundle changed after it was written; run again")
     return (folder, tarball) if verified.status == "ok" else None
+
+
+def _browser(options: Options) -> BrowserSetup:
+    return browser_setup(options.project_root, options.chromium)
 
 
 def _publish(project: Project, built: dict[str, tuple[Path, Path]], staging: Path,

@@ -20,9 +20,10 @@ from pyodist.options import (
     DEFAULT_IMAGE_REPO,
     DEFAULT_PYODIDE_INTEGRITY,
     DEFAULT_PYODIDE_VERSION,
+    RuntimeSpec,
     default_cache_dir,
 )
-from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+from pyodist.runtime.pyodide import ensure_runtime
 from pyodist.toolchain import docker_client, inspect_image
 
 

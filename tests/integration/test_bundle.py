@@ -247,10 +247,10 @@ def test_pyodist_test_in_chromium_with_workerfs(slim: dict[str, Any], tmp_path: 
 
 
 def test_console_page_runs_a_snippet(slim: dict[str, Any], tmp_path: Path) -> None:
-    from pyodist.bundle.testing import console_screenshot  # noqa: PLC0415
+    from pyodist.bundle.testing import browser_setup, console_screenshot  # noqa: PLC0415
 
     shot = tmp_path / "console.png"
-    result = console_screenshot(Path(slim["folder"]), ROOT,
+    result = console_screenshot(Path(slim["folder"]), browser_setup(ROOT),
                                 "import micropip\nprint('hello from', micropip.__name__)\n6 * 7",
                                 shot)
     assert result["ok"], result
@@ -261,7 +261,7 @@ def test_console_page_runs_a_snippet(slim: dict[str, Any], tmp_path: Path) -> No
 def test_numpy_with_simd_blas_runs_in_chromium(fullstack: dict[str, Any],
                                               tmp_path: Path) -> None:
     """The fullstack numpy links OpenBLAS's WebAssembly SIMD kernels: Chromium runs them."""
-    from pyodist.bundle.testing import console_screenshot  # noqa: PLC0415
+    from pyodist.bundle.testing import browser_setup, console_screenshot  # noqa: PLC0415
 
     manifest = json.loads((Path(fullstack["folder"]) / "manifest.json").read_text())
     assert manifest["packages"]["numpy"]["wasm_features"] == ["simd128"]
@@ -283,7 +283,8 @@ def test_numpy_with_simd_blas_runs_in_chromium(fullstack: dict[str, Any],
             "ok = np.allclose(np.linalg.solve(a, a @ np.ones(300)), 1.0)\n"
             "w = np.linalg.eigvalsh(a + a.T)\n"
             "print('numpy', blas, ok, bool((w > 0).all()))\n")
-    result = console_screenshot(Path(fullstack["folder"]), ROOT, code, tmp_path / "np.png")
+    result = console_screenshot(Path(fullstack["folder"]), browser_setup(ROOT), code,
+                                tmp_path / "np.png")
     assert result["ok"], result
     assert "numpy openblas True True" in result["output"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pyodist.build.wheel import parse_wheel_name
+from pyodist.builder.wheel import parse_wheel_name
 from pyodist.runtime.node import run_python
 from pyodist.toolchain import DockerExecutor, Mount, Step
 

@@ -31,10 +31,10 @@ from typing import Any
 
 import pytest
 
-from pyodist.build.cache import META
+from pyodist.builder.cache import META
 from pyodist.sources.cache import sha256_file
 from pyodist.toolchain import docker_client
-from pyodist.toolchain.executor import PID_LABEL
+from pyodist.toolchain.docker import PID_LABEL
 from tests.integration.conftest import FileServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from pyodist.errors import ToolchainError
-from pyodist.toolchain import DockerExecutor, HostExecutor, Limits, Mount, Step, docker_client
-from pyodist.toolchain.executor import PID_LABEL
+from pyodist.options import StepLimits
+from pyodist.toolchain import DockerExecutor, HostExecutor, Mount, Step, docker_client
+from pyodist.toolchain.docker import PID_LABEL
 
 PIC = "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
 SIDE = "-sSIDE_MODULE=1 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
@@ -95,7 +96,7 @@ def test_container_has_no_network_and_read_only_inputs(
 def test_step_time_limit(toolchain_image: str, dirs: tuple[Path, Path]) -> None:
     _, out = dirs
     with DockerExecutor(toolchain_image, [Mount(out, "/out", False)],
-                        limits=Limits(step_timeout=2)) as ex:
+                        limits=StepLimits(step_timeout=2)) as ex:
         start = time.monotonic()
         result = ex.run(Step("forever", ("sleep", "60"), out))
     assert result.timed_out and not result.ok

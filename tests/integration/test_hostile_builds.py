@@ -18,7 +18,7 @@ from pathlib import Path
 
 import docker
 
-from pyodist.toolchain.executor import PID_LABEL, RUN_LABEL
+from pyodist.toolchain.docker import PID_LABEL, RUN_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "data" / "hostile"

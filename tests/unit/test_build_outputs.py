@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -11,11 +12,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pyodist.build.archive import extract_tar, write_tar
-from pyodist.build.backends import GuestPython, build_requirements
-from pyodist.build.engine import BuildEngine, signature_mismatches
-from pyodist.build.wheel import (
+from pyodist.builder.archive import extract_tar, write_tar
+from pyodist.builder.backends import GuestPython, build_requirements
+from pyodist.builder.logs import signature_mismatches
+from pyodist.builder.pyodide_recipe import pyodide_build_recipe
+from pyodist.builder.wheel import (
     is_test_file,
     normalize_wheel,
     normalize_zip,
@@ -223,7 +226,7 @@ def test_recipe_copy_for_pyodide_build(write_recipe: WriteRecipe) -> None:
           cflags: -O3 -msimd128
           script: make CFLAGS="$SIDE_MODULE_CFLAGS"
         """ % ("0" * 64)))
-    data = BuildEngine._recipe_copy(lib, "/pyodist/src")
+    data = pyodide_build_recipe(lib, "/pyodist/src")
     assert data["source"] == {"path": "/pyodist/src"}
     assert "cflags" not in data["build"]
     assert data["build"]["script"] == (
@@ -234,6 +237,31 @@ def test_recipe_copy_for_pyodide_build(write_recipe: WriteRecipe) -> None:
         source: {url: "pypi:np/np-1.0.tar.gz", sha256: %s}
         build: {cflags: -O2}
         """ % ("0" * 64)))
-    data = BuildEngine._recipe_copy(variant, "/pyodist/src")
+    data = pyodide_build_recipe(variant, "/pyodist/src")
     assert data["package"] == {"name": "np-small", "version": "1.0"}
     assert data["build"] == {"cflags": "-O2"}  # packages: pyodide-build applies cflags itself
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("meta", sorted(
+    p for folder in (REPO / "recipes", *(REPO / "tests" / "data").iterdir())
+    for p in folder.glob("*/meta.yaml")), ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_pyodide_build_recipe_means_what_the_recipe_means(meta: Path, tmp_path: Path) -> None:
+    """Written from the frozen recipe, read back by the loader: the same package, build
+    (but for a library's flags, which move into its script), requirements and tests."""
+    recipe = load_recipe(meta)
+    data = pyodide_build_recipe(recipe, str(tmp_path / "src"))
+    assert data["source"] == {"path": str(tmp_path / "src")}
+    assert "variant-of" not in data["package"] and "extra" not in data
+    folder = tmp_path / recipe.name
+    folder.mkdir()
+    (tmp_path / "src").mkdir()
+    (folder / "meta.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    again = load_recipe(folder)
+    assert again.package == dataclasses.replace(recipe.package, variant_of=None)
+    assert again.requirements == recipe.requirements and again.test == recipe.test
+    assert again.about == recipe.about
+    if not (recipe.build.is_library and recipe.build.script and recipe.build.cflags):
+        assert again.build == recipe.build

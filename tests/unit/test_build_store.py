@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.build.cache import ArtifactCache, artifact_key
-from pyodist.build.wheel import normalize_wheel, parse_wheel_name
+from pyodist.builder.cache import ArtifactCache, artifact_key
+from pyodist.builder.wheel import normalize_wheel, parse_wheel_name
 from pyodist.errors import BuildError
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pyodist.options import resolve_options
 from pyodist.sources import debian
 
 
@@ -16,8 +17,7 @@ def test_pool_layout() -> None:
         "file:///srv/m/pool/main/libf/libffi/f.tar.gz"
 
 
-def test_mirror_from_apt_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PYODIST_DEBIAN_MIRROR", raising=False)
+def test_mirror_from_apt_sources(tmp_path: Path) -> None:
     etc = tmp_path / "apt"
     (etc / "sources.list.d").mkdir(parents=True)
     with pytest.raises(debian.MirrorNotFound):
@@ -32,5 +32,9 @@ def test_mirror_from_apt_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n"
         "Types: deb deb-src\nURIs: http://deb822.example/debian\nSuites: bookworm\n")
     assert debian.debian_mirror(etc) == "http://deb822.example/debian"
-    monkeypatch.setenv("PYODIST_DEBIAN_MIRROR", "http://override.example/d/")
-    assert debian.debian_mirror(etc) == "http://override.example/d"
+    # PYODIST_DEBIAN_MIRROR, which the options layer reads, wins
+    assert debian.debian_mirror(etc, override="http://override.example/d/") == \
+        "http://override.example/d"
+    assert resolve_options(cwd=tmp_path, environ={
+        "PYODIST_DEBIAN_MIRROR": " http://override.example/d/ "}).debian_mirror == \
+        "http://override.example/d/"

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from pyodist.cli import build_parser
+from pyodist.errors import EXIT_CODES, exit_code_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +58,11 @@ def test_example_workflow_is_valid_and_runs_the_pipeline() -> None:
               if step.get("uses", "").startswith("actions/cache")]
     assert any("sources" in p for p in cached) and any("artifacts" in p for p in cached)
     assert any("image" in p for p in cached)
+
+
+def test_the_readme_exit_code_table_is_the_one_in_the_code() -> None:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- exit-codes -->", 1)[1].split("<!-- /exit-codes -->", 1)[0]
+    rows = re.findall(r"(?m)^\| (\d+) \| ([a-z ]+) \|$", block)
+    assert [(int(code), what) for code, what in rows] == list(EXIT_CODES)
+    assert exit_code_summary() in " ".join(build_parser().format_help().split())

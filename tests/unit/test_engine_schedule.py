@@ -1,8 +1,8 @@
-"""The build engine's scheduling, with the per-package work replaced (pure logic only).
+"""The build scheduler, with the per-package work replaced (pure logic only).
 
-Real builds are covered in tests/integration/test_build.py; here ``_produce`` is swapped
-for a function that stores a small file or fails, so keep-going, blocking, stopping and
-cache reuse can be checked exhaustively and fast.
+Real builds are covered in tests/integration/test_build.py; here the scheduler's
+``produce`` is a function that stores a small file or fails, so keep-going, blocking,
+stopping and cache reuse can be checked exhaustively and fast.
 """
 
 from __future__ import annotations
@@ -13,47 +13,50 @@ from typing import Any
 
 import pytest
 
-from pyodist.build.cache import Artifact, ArtifactCache
-from pyodist.build.engine import BuildEngine, _TaskFailed
-from pyodist.build.planner import BuildPlan, BuildTask, Target, plan_build, recipe_inputs
+from pyodist.builder.cache import Artifact, ArtifactCache
+from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask, plan_build, recipe_inputs
+from pyodist.builder.report import BuildReport
+from pyodist.builder.scheduler import Scheduler
+from pyodist.builder.steps import Artifacts, PackageFailed
 from pyodist.events import BuildFinished, Event
 from pyodist.graph import RecipeGraph
 from pyodist.recipe import load_recipe_dirs
 from tests.conftest import WriteRecipe, simple_recipe
 
-TARGET = Target("314.0.7", "2026_0", "sha256:image")
+TARGET = BuildTarget("314.0.7", "2026_0", "sha256:image")
 
 
-class FakeEngine(BuildEngine):
-    """Builds by writing ``<name>.whl``; names in ``failing`` fail."""
+class FakeEngine:
+    """Schedules ``plan`` with builds that write ``<name>.whl``; names in ``failing`` fail."""
 
     def __init__(self, plan: BuildPlan, cache: ArtifactCache, tmp: Path, *,
                  failing: set[str] = frozenset(), **kw: Any) -> None:  # type: ignore[assignment]
         self.events: list[Event] = []
-        super().__init__(plan, cache=cache, fetcher=None, executor=None,  # type: ignore[arg-type]
-                         wheelhouse=None, work=tmp / "work",  # type: ignore[arg-type]
-                         logs=tmp / "logs", runtime_dir=None, epoch=0,
-                         on_event=self.events.append, **kw)
+        self.artifacts = Artifacts()
+        self.scheduler = Scheduler(plan, cache=cache, produce=self.produce,
+                                   artifacts=self.artifacts, logs=tmp / "logs",
+                                   on_event=self.events.append, **kw)
+        self.cache = cache
         self.failing = failing
         self.built: list[str] = []
         self.active = 0
         self.most_active = 0
         self._count_lock = threading.Lock()
 
-    def _prepare_run(self) -> None:
-        return None
+    def run(self) -> BuildReport:
+        return self.scheduler.run()
 
-    def _produce(self, task: BuildTask, log: Path) -> Artifact:
+    def produce(self, task: BuildTask, log: Path) -> Artifact:
         with self._count_lock:
             self.active += 1
             self.most_active = max(self.most_active, self.active)
         try:
             for dep in task.deps:  # everything a package needs is available when it starts
-                assert self._artifact(dep) is not None
+                assert self.artifacts[dep] is not None
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text(f"building {task.name}\nerror: {task.name} is broken\n")
             if task.name in self.failing:
-                raise _TaskFailed(f"{task.name} failed", log)
+                raise PackageFailed(f"{task.name} failed", log)
             out = log.parent / f"{task.name}.whl"
             out.write_text(task.name)
             self.built.append(task.name)

@@ -36,7 +36,8 @@ from hypothesis import strategies as st
 
 from pyodist.bundle.config import load_project
 from pyodist.errors import ConfigError, RecipeError, SourceError
-from pyodist.recipe.loader import _SCHEMA, parse_recipe
+from pyodist.recipe.loader import parse_recipe
+from pyodist.recipe.schema import SCHEMA
 from pyodist.recipe.spec import Recipe
 from pyodist.sources.extract import extract_archive, list_archive
 
@@ -114,10 +115,10 @@ def yaml_documents(draw: Callable[[st.SearchStrategy[Any]], Any]) -> str:
     }
     if draw(st.booleans()):
         doc = {}
-    sections = [*_SCHEMA, "extra", "bogus", "Package"]
+    sections = [*SCHEMA, "extra", "bogus", "Package"]
     for _ in range(draw(st.integers(0, 6))):
         section = draw(st.sampled_from(sections))
-        keys = [*_SCHEMA.get(section, {}), "bogus"]
+        keys = [*SCHEMA.get(section, {}), "bogus"]
         table = doc.setdefault(section, {})
         for _ in range(draw(st.integers(0, 4))):
             table[draw(st.sampled_from(keys) | st.text(max_size=6))] = draw(_VALUES)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyodist.build.planner import Target, plan_build, recipe_inputs
+from pyodist.builder.planner import BuildTarget, plan_build, recipe_inputs
 from pyodist.graph import RecipeGraph
 from pyodist.recipe import load_recipe_dirs
 from tests.conftest import WriteRecipe, simple_recipe
 
-TARGET = Target("314.0.7", "2026_0", "sha256:image")
+TARGET = BuildTarget("314.0.7", "2026_0", "sha256:image")
 
 
 def _graph(recipe_dir: Path, write_recipe: WriteRecipe) -> RecipeGraph:
@@ -27,7 +27,7 @@ def _graph(recipe_dir: Path, write_recipe: WriteRecipe) -> RecipeGraph:
 
 
 def _plan(graph: RecipeGraph, cached: set[str] | None = None, force: tuple[str, ...] = (),
-          target: Target = TARGET):  # type: ignore[no-untyped-def]
+          target: BuildTarget = TARGET):  # type: ignore[no-untyped-def]
     sel = graph.select(["*"])
     inputs = {n: recipe_inputs(graph.recipes[n]) for n in sel.closure}
     return plan_build(graph, sel, target, inputs=inputs,
@@ -67,7 +67,7 @@ def _graph_reload(recipe_dir: Path) -> RecipeGraph:
 def test_keys_cover_toolchain_and_flags(recipe_dir: Path, write_recipe: WriteRecipe) -> None:
     graph = _graph(recipe_dir, write_recipe)
     base = _plan(graph)
-    other_image = _plan(graph, target=Target("314.0.7", "2026_0", "sha256:other"))
+    other_image = _plan(graph, target=BuildTarget("314.0.7", "2026_0", "sha256:other"))
     assert all(base.tasks[n].key != other_image.tasks[n].key for n in base.order)
     write_recipe("six", simple_recipe("six") + "build: {cflags: -O3}\n")
     flagged = _plan(_graph_reload(recipe_dir), {t.key for t in base.tasks.values()})

@@ -16,65 +16,30 @@ import json
 import os
 import re
 import shutil
-import time
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pyodist import __version__
-from pyodist.build.archive import write_tar
-from pyodist.build.wheel import normalize_wheel, normalize_zip
+from pyodist.builder.archive import write_tar
+from pyodist.builder.wheel import normalize_wheel, normalize_zip
 from pyodist.bundle.config import Profile, Project
 from pyodist.bundle.features import check_targets, optimization
+from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
 from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
+from pyodist.bundle.sbom import sbom
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import run_harness
+from pyodist.runtime.pyodide import CORE_FILES, RUNTIME_LOCK, STDLIB_ZIP
 from pyodist.sources.cache import sha256_file
 
-__all__ = ["CORE_FILES", "BundleInputs", "BundleResult", "PackageInput", "assemble",
-           "bundle_name"]
+__all__ = ["MANIFEST", "SBOM", "BundleInputs", "BundleResult", "PackageInput", "assemble",
+           "bundle_name", "check_profile_targets"]
 
-# The core a page or Node needs: the loader (ES module and classic script), the runtime and
-# its standard library. The lock is written by pyodist.
-CORE_FILES = ("pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm")
-STDLIB = "python_stdlib.zip"
 MANIFEST = "manifest.json"
 SBOM = "sbom.cdx.json"
-LOCK = "pyodide-lock.json"
-_SPDX_EXPR = re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
-
-
-@dataclass(frozen=True)
-class PackageInput:
-    recipe: Recipe
-    key: str  # artifact key
-    files: tuple[Path, ...]  # artifact files (wheels, -tests.zip, library zips/tars)
-    patches: Mapping[str, str]  # patch file -> sha256
-    # WebAssembly features its code needs (its own flags and its libraries'), e.g. simd128
-    features: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BundleInputs:
-    project: Project
-    profile: Profile
-    runtime_dir: Path
-    runtime_integrity: str | None
-    toolchain: Mapping[str, str]  # image labels worth recording
-    packages: Sequence[PackageInput]  # in build order
-    epoch: int
-
-
-@dataclass(frozen=True)
-class BundleResult:
-    folder: Path
-    tarball: Path
-    total_bytes: int
-    files: int
 
 
 def bundle_name(project: Project, profile: Profile) -> str:
@@ -104,8 +69,8 @@ def _startup_files(inputs: BundleInputs, shipped: Sequence[ShippedPackage],
     imports = sorted({m for s in shipped for f in s.files if f.suffix == ".whl"
                       for m in (s.recipe.package.top_level or wheel_imports(f))})
     data = run_harness("startup_modules.mjs", {
-        "indexURL": str(inputs.runtime_dir), "wheels": [str(w.resolve()) for w in wheels],
-        "imports": imports}, timeout=600)
+        "indexURL": str(inputs.runtime.folder), "wheels": [str(w.resolve()) for w in wheels],
+        "imports": imports, "stdlibPrefix": inputs.runtime.stdlib_prefix}, timeout=600)
     if not data.get("ok"):
         raise BundleError(f"measuring the start-up modules in the runtime failed: "
                           f"{data.get('error')}", hint="check that the runtime loads under Node")
@@ -126,24 +91,26 @@ def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPacka
     (work / "out").mkdir()
     try:
         jobs: list[dict[str, Any]] = []
-        stock = inputs.runtime_dir / STDLIB
+        runtime = inputs.runtime
+        stock = runtime.folder / STDLIB_ZIP
         if profile.stdlib != "py" or profile.drop_stdlib or profile.source_form != "py":
-            shutil.copy2(stock, work / "in" / STDLIB)
-            jobs.append({"src": f"in/{STDLIB}", "dest": f"out/{STDLIB}", "mode": profile.stdlib,
-                         "layout": "zip", "drop": list(profile.drop_stdlib),
-                         "prefix": "/lib/python314.zip/", "hot": hot_stdlib, **options})
+            shutil.copy2(stock, work / "in" / STDLIB_ZIP)
+            jobs.append({"src": f"in/{STDLIB_ZIP}", "dest": f"out/{STDLIB_ZIP}",
+                         "mode": profile.stdlib, "layout": "zip",
+                         "drop": list(profile.drop_stdlib), "prefix": runtime.stdlib_prefix,
+                         "hot": hot_stdlib, **options})
         else:
-            shutil.copy2(stock, staging / STDLIB)
+            shutil.copy2(stock, staging / STDLIB_ZIP)
         if profile.wheels != "py":
             for wheel in wheels:
                 shutil.copy2(wheel, work / "in" / wheel.name)
                 jobs.append({"src": f"in/{wheel.name}", "dest": f"out/{wheel.name}",
                              "mode": profile.wheels, "layout": "site", "drop": [],
-                             "prefix": "/lib/python3.14/site-packages/", "hot": hot_site,
+                             "prefix": runtime.site_packages, "hot": hot_site,
                              **options})
         if jobs:
             data = run_harness("compile_pyc.mjs", {
-                "indexURL": str(inputs.runtime_dir), "root": str(work), "jobs": jobs,
+                "indexURL": str(runtime.folder), "root": str(work), "jobs": jobs,
                 "debug_ranges": profile.pyc_debug_ranges}, timeout=1800)
             if not data.get("ok"):
                 raise BundleError(f"compiling to .pyc in the runtime failed: {data.get('error')}",
@@ -160,80 +127,6 @@ def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPacka
                 normalize_wheel(wheel, epoch=inputs.epoch, store=stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _license(text: str | None) -> list[dict[str, Any]]:
-    if not text:
-        return []
-    if _SPDX_EXPR.match(text):
-        return [{"expression": text}]
-    return [{"license": {"name": text}}]
-
-
-def _sbom(inputs: BundleInputs, shipped: Sequence[PackageInput], digest: str) -> dict[str, Any]:
-    project = inputs.project
-    components: list[dict[str, Any]] = [{
-        "type": "framework", "bom-ref": "pyodide", "name": "pyodide",
-        "version": project.runtime.pyodide, "purl": f"pkg:npm/pyodide@{project.runtime.pyodide}",
-        "description": "Pyodide runtime core (CPython compiled to WebAssembly)",
-    }]
-    dependencies = []
-    # static libraries ship inside the packages that link them: listed, with those edges
-    linked = [p for p in inputs.packages if p.recipe.build.type == "static_library"]
-    libraries = {canonical_name(p.recipe.name) for p in linked}
-    for pkg in [*shipped, *linked]:
-        recipe = pkg.recipe
-        src = recipe.source
-        is_python = recipe.build.type == "package"
-        component: dict[str, Any] = {
-            "type": "library", "bom-ref": canonical_name(recipe.dist_name),
-            "name": recipe.dist_name,
-            "version": recipe.version,
-            "purl": (f"pkg:pypi/{canonical_name(recipe.dist_name)}@{recipe.version}" if is_python
-                     else f"pkg:generic/{recipe.name}@{recipe.version}"),
-            "licenses": _license(recipe.about.license),
-            "properties": [{"name": "pyodist:build-type", "value": recipe.build.type},
-                           {"name": "pyodist:artifact-key", "value": pkg.key}],
-        }
-        if recipe.about.summary:
-            component["description"] = recipe.about.summary
-        if src.sha256:
-            component["hashes"] = [{"alg": "SHA-256", "content": src.sha256}]
-        if src.url:
-            component["externalReferences"] = [{"type": "distribution", "url": src.url}]
-        for archive in src.extra_archives:
-            component["properties"].append({"name": "pyodist:extra-archive",
-                                            "value": f"{archive.url} sha256:{archive.sha256}"})
-        for patch, sha in sorted(pkg.patches.items()):
-            component["properties"].append({"name": "pyodist:patch",
-                                            "value": f"{patch} sha256:{sha}"})
-        if recipe.about.home:
-            component.setdefault("externalReferences", []).append(
-                {"type": "website", "url": recipe.about.home})
-        components.append(component)
-        if recipe.dist_name != recipe.name:
-            component["properties"].append({"name": "pyodist:recipe", "value": recipe.name})
-        needs = {canonical_name(d) for d in recipe.requirements.run}
-        needs |= {canonical_name(d) for d in recipe.requirements.host} & libraries
-        dependencies.append({"ref": canonical_name(recipe.dist_name),
-                             "dependsOn": sorted(needs)})
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(inputs.epoch))
-    return {
-        "bomFormat": "CycloneDX", "specVersion": "1.5",
-        "serialNumber": f"urn:uuid:{uuid.UUID(digest[:32])}", "version": 1,
-        "metadata": {
-            "timestamp": stamp,
-            "tools": {"components": [{"type": "application", "name": "pyodist",
-                                      "version": __version__}]},
-            "component": {"type": "application", "bom-ref": "distribution",
-                          "name": project.name, "version": project.version},
-        },
-        "components": components,
-        "dependencies": [{"ref": "distribution",
-                          "dependsOn": ["pyodide", *sorted(c["bom-ref"] for c in
-                                                           components[1:])]},
-                         *dependencies],
-    }
 
 
 def _compress(folder: Path, kinds: Sequence[str]) -> None:
@@ -283,7 +176,7 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
         "format": 1,
         "distribution": {"name": project.name, "version": project.version,
                          "profile": profile.name},
-        "runtime": {"pyodide": project.runtime.pyodide, "integrity": inputs.runtime_integrity,
+        "runtime": {"pyodide": project.runtime.pyodide, "integrity": inputs.runtime.spec.integrity,
                     "python": info.get("python"), "abi_version": info.get("abi_version"),
                     "emscripten": runtime_emscripten},
         "toolchain": {**inputs.toolchain,
@@ -345,15 +238,14 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
     staging.mkdir()
     try:
         for core in CORE_FILES:
-            source = inputs.runtime_dir / core
+            source = inputs.runtime.folder / core
             if not source.is_file():
-                raise BundleError(f"the runtime at {inputs.runtime_dir} has no {core}",
+                raise BundleError(f"the runtime at {inputs.runtime.folder} has no {core}",
                                   hint="point [runtime] at a complete Pyodide core")
             shutil.copy2(source, staging / core)
         owners: dict[str, str] = {}
         shipped: list[ShippedPackage] = []
         shipped_inputs: list[PackageInput] = []
-        wheels: list[Path] = []
         for pkg in inputs.packages:
             copied: list[Path] = []
             for src in _shipped_files(pkg, profile):
@@ -364,21 +256,18 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
                 shutil.copy2(src, target)
                 copied.append(target)
                 owners[target.name] = pkg.recipe.name
-                if target.suffix == ".whl":
-                    wheels.append(target)
             if copied:
                 shipped.append(ShippedPackage(pkg.recipe, copied))
                 shipped_inputs.append(pkg)
         _compile(inputs, staging, shipped)
-        runtime_lock = json.loads((inputs.runtime_dir / LOCK).read_text())
-        info = {**runtime_lock["info"], "version": project.runtime.pyodide}
-        write_lock(info, shipped, staging / LOCK)
+        info = {**inputs.runtime.info, "version": project.runtime.pyodide}
+        write_lock(info, shipped, staging / RUNTIME_LOCK)
         total = _check_budget(inputs, staging, owners)
         _compress(staging, profile.compress)
         files = {p.name: _file_entry(p) for p in sorted(staging.iterdir()) if p.is_file()}
         digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-        sbom = _sbom(inputs, shipped_inputs, digest)
-        (staging / SBOM).write_text(json.dumps(sbom, indent=1, sort_keys=True) + "\n")
+        bom = sbom(inputs.project, inputs.packages, shipped_inputs, digest, epoch=inputs.epoch)
+        (staging / SBOM).write_text(json.dumps(bom, indent=1, sort_keys=True) + "\n")
         files[SBOM] = _file_entry(staging / SBOM)
         manifest = _manifest(inputs, info, shipped, files)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")

@@ -35,6 +35,7 @@ Every problem is reported with the file, the key and a fix, all at once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -43,11 +44,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pyodist.bundle.features import ENGINES, Target, parse_target
+from pyodist.bundle.features import ENGINES, EngineTarget, parse_target
 from pyodist.errors import ConfigError, Problem
+from pyodist.options import Options, runtime_spec
 
-__all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "load_project",
-           "parse_size"]
+__all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "apply_project",
+           "find_project", "load_project", "parse_size"]
 
 PROJECT_FILE = "pyodist.toml"
 # startup-pyc: .pyc for the modules the runtime and the profile's packages import at start-up
@@ -86,7 +88,7 @@ class Profile:
     pyc_debug_ranges: bool = True
     wheel_compression: WheelCompression = "deflate"
     # engines (and first versions) the bundle must run on; empty: not checked
-    targets: tuple[Target, ...] = ()
+    targets: tuple[EngineTarget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,3 +320,21 @@ def load_project(path: Path) -> Project:
     return Project(path=path, name=name, version=version, default_profile=default,
                    runtime=RuntimeConfig(pyodide, integrity, runtime_path),
                    recipe_dirs=recipe_dirs, profiles=profiles)
+
+
+def find_project(options: Options, path: Path | None = None) -> Project:
+    """The project ``path`` names (``--project``), else ./pyodist.toml, loaded and validated."""
+    return load_project((path or options.project_root / PROJECT_FILE).resolve())
+
+
+def apply_project(options: Options, project: Project) -> Options:
+    """The options of a run on ``project``: its recipe directories and its runtime.
+
+    The one place the project file's settings enter the options (the global
+    ``--recipe-dir`` does not apply to a project's runs).
+    """
+    runtime = project.runtime
+    return dataclasses.replace(
+        options, recipe_dirs=project.recipe_dirs,
+        runtime=runtime_spec(runtime.pyodide, runtime.integrity, runtime.path,
+                             file=project.path))

@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from pyodist.recipe.spec import Recipe
 
-__all__ = ["ENGINES", "FEATURE_FLAGS", "FEATURE_SUPPORT", "Target", "check_targets",
+__all__ = ["ENGINES", "FEATURE_FLAGS", "FEATURE_SUPPORT", "EngineTarget", "check_targets",
            "optimization", "parse_target", "recipe_features"]
 
 # compiler flag -> feature name (as LLVM names it)
@@ -35,7 +35,7 @@ DEFAULT_OPTIMIZATION = "-Oz"
 
 
 @dataclass(frozen=True)
-class Target:
+class EngineTarget:
     engine: str
     version: Version
 
@@ -43,8 +43,8 @@ class Target:
         return f"{self.engine}>={self.version}"
 
 
-def parse_target(text: str) -> Target | None:
-    """``"safari>=16.4"`` -> Target; None when it is not of that form or names no engine."""
+def parse_target(text: str) -> EngineTarget | None:
+    """``"safari>=16.4"`` -> EngineTarget; None when it is not of that form or names no engine."""
     match = _TARGET_RE.match(text)
     if not match:
         return None
@@ -52,7 +52,7 @@ def parse_target(text: str) -> Target | None:
     if engine not in ENGINES:
         return None
     try:
-        return Target(engine, Version(match.group(2)))
+        return EngineTarget(engine, Version(match.group(2)))
     except InvalidVersion:
         return None
 
@@ -84,7 +84,7 @@ def optimization(recipe: Recipe) -> dict[str, str]:
 
 
 def check_targets(needs: Mapping[str, tuple[str, ...]],
-                  targets: Iterable[Target]) -> list[str]:
+                  targets: Iterable[EngineTarget]) -> list[str]:
     """One line per (package, feature, target) that cannot work; empty when all can."""
     problems = []
     for package, features in sorted(needs.items()):

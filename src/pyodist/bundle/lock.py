@@ -20,7 +20,7 @@ from typing import Any
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
 
-from pyodist.build.wheel import parse_wheel_name
+from pyodist.builder.wheel import parse_wheel_name
 from pyodist.errors import BundleError
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.sources.cache import sha256_file

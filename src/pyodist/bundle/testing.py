@@ -8,7 +8,6 @@ per environment, with timings, as a table, JSON or JUnit XML.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
@@ -22,14 +21,14 @@ from pyodist.errors import ToolchainError
 from pyodist.runtime.node import run_harness
 
 __all__ = [
+    "BrowserSetup",
     "CheckResult",
     "EnvironmentReport",
-    "chromium_binary",
+    "browser_setup",
+    "check_in_browser",
+    "check_in_node",
     "console_screenshot",
     "junit_xml",
-    "node_root",
-    "test_in_browser",
-    "test_in_node",
 ]
 
 
@@ -59,7 +58,7 @@ class EnvironmentReport:
                                     "error": c.error} for c in self.checks}}
 
 
-def test_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
+def check_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
                  nodefs: bool = True) -> EnvironmentReport:
     report = EnvironmentReport("node")
     with tempfile.TemporaryDirectory(prefix="pyodist-nodefs-") as host:
@@ -81,34 +80,42 @@ def test_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
     return report
 
 
-def chromium_binary() -> str:
-    found = os.environ.get("PYODIST_CHROMIUM") or shutil.which("chromium")
+@dataclass(frozen=True)
+class BrowserSetup:
+    """What the browser harnesses need: Debian's Chromium, and the folder whose
+    ``node_modules`` has playwright-core (which drives it; no browser is downloaded)."""
+
+    chromium: str
+    node_root: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PYODIST_NODE_ROOT": str(self.node_root), "PYODIST_CHROMIUM": self.chromium}
+
+
+def browser_setup(project_root: Path, chromium: str | None = None) -> BrowserSetup:
+    """Find Chromium (``chromium``: the configured path, else the one on PATH) and
+    playwright-core (in ``project_root``), or say how to get them."""
+    found = chromium or shutil.which("chromium")
     if not found:
         raise ToolchainError("Chromium is not installed",
                              hint="apt-get install chromium (make test installs it), or "
                                   "test in Node only with --node")
-    return found
+    if not (project_root / "node_modules" / "playwright-core").is_dir():
+        raise ToolchainError("the npm package playwright-core is not installed",
+                             hint="run 'npm install' in the pyodist checkout (make test does)")
+    return BrowserSetup(found, project_root.resolve())
 
 
-def node_root(project_root: Path) -> Path:
-    for root in (project_root, Path.cwd()):
-        if (root / "node_modules" / "playwright-core").is_dir():
-            return root.resolve()
-    raise ToolchainError("the npm package playwright-core is not installed",
-                         hint="run 'npm install' in the pyodist checkout (make test does)")
-
-
-def test_in_browser(bundle: Path, project_root: Path, packages: Sequence[str] | None = None,
-                    *, screenshot: Path | None = None) -> EnvironmentReport:
+def check_in_browser(bundle: Path, setup: BrowserSetup, packages: Sequence[str] | None = None,
+                     *, screenshot: Path | None = None) -> EnvironmentReport:
     """Load the bundle in headless Chromium from a local server; WORKERFS in a worker."""
     report = EnvironmentReport("chromium")
-    env = {**os.environ, "PYODIST_NODE_ROOT": str(node_root(project_root)),
-           "PYODIST_CHROMIUM": chromium_binary()}
     with running_server(bundle) as server:
         data = run_harness("browser_check.mjs", {
             "bundleURL": server.url, "packages": None if packages is None else list(packages),
             "worker": True, "screenshot": str(screenshot) if screenshot else None,
-        }, timeout=600, env=env)
+        }, timeout=600, extra_env=setup.env)
     report.ready_seconds = float(data.get("ready_seconds") or 0.0)
     if data.get("error"):
         report.error = str(data["error"])
@@ -136,11 +143,6 @@ def test_in_browser(bundle: Path, project_root: Path, packages: Sequence[str] | 
     return report
 
 
-# pytest would collect module-level functions called test_*
-test_in_node.__test__ = False  # type: ignore[attr-defined]
-test_in_browser.__test__ = False  # type: ignore[attr-defined]
-
-
 def junit_xml(bundle: str, reports: Sequence[EnvironmentReport]) -> str:
     suites = ET.Element("testsuites", name=f"pyodist test {bundle}")
     for report in reports:
@@ -164,12 +166,11 @@ def junit_xml(bundle: str, reports: Sequence[EnvironmentReport]) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def console_screenshot(bundle: Path, project_root: Path, code: str,
+def console_screenshot(bundle: Path, setup: BrowserSetup, code: str,
                        screenshot: Path) -> dict[str, Any]:
     """Run ``code`` on the console page `pyodist serve` offers and save a screenshot."""
-    env = {**os.environ, "PYODIST_NODE_ROOT": str(node_root(project_root))}
     with running_server(bundle) as server:
         return run_harness("console_shot.mjs", {"url": server.url, "code": code,
                                                 "screenshot": str(screenshot),
-                                                "chromium": chromium_binary()},
-                           timeout=300, env=env)
+                                                "chromium": setup.chromium},
+                           timeout=300, extra_env=setup.env)

@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pyodist.build.wheel import parse_wheel_name
+from pyodist.builder.wheel import parse_wheel_name
 from pyodist.errors import PyodistError, UsageError
 from pyodist.fsutil import write_atomic
 from pyodist.process import run

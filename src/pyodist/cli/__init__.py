@@ -8,13 +8,11 @@ is printed here, without a traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
 from pyodist import __version__
 from pyodist.cli import (
@@ -28,13 +26,10 @@ from pyodist.cli import (
     test_cmd,
     toolchain_cmd,
 )
-from pyodist.errors import PyodistError
+from pyodist.errors import INTERNAL_ERROR_EXIT, INTERRUPTED_EXIT, PyodistError, exit_code_summary
 from pyodist.options import resolve_options
 
 __all__ = ["build_parser", "main"]
-
-INTERRUPTED_EXIT = 130
-INTERNAL_ERROR_EXIT = 70
 
 _COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd,
                    python_cmd, release_cmd, toolchain_cmd)
@@ -46,8 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reproducible WebAssembly build toolchain for Pyodide distributions: "
                     "read meta.yaml recipes, build wheels with Emscripten in a pinned Docker "
                     "toolchain, and assemble versioned runtime bundles.",
-        epilog="Exit codes: 0 ok, 2 usage, 3 recipe, 4 graph, 5 config, 6 source, "
-               "7 toolchain, 8 build, 9 bundle, 10 verify, 11 runtime check, 130 interrupted.",
+        epilog=f"Exit codes: {exit_code_summary()}.",
     )
     parser.add_argument("--version", action="version", version=f"pyodist {__version__}")
     parser.add_argument("--debug", action="store_true",
@@ -87,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     try:
         options = resolve_options(
-            cwd=Path.cwd(), environ=os.environ, recipe_dirs=args.recipe_dir,
+            recipe_dirs=args.recipe_dir,
             cache_dir=args.cache_dir, offline=args.offline, index_urls=args.index_url,
             image=args.image, executor=args.executor,
             debug=args.debug, is_tty=sys.stderr.isatty(),

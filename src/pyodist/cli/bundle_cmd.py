@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import tempfile
 from pathlib import Path
 
-from pyodist.build.planner import BuildPlan, recipe_inputs
-from pyodist.bundle.assemble import (
-    CORE_FILES,
-    BundleInputs,
-    BundleResult,
-    PackageInput,
-    assemble,
-    check_profile_targets,
-)
-from pyodist.bundle.config import PROJECT_FILE, Project, load_project
-from pyodist.bundle.features import recipe_features
-from pyodist.bundle.verify import bundle_folder, compare_folders, verify_bundle
-from pyodist.cli.build_cmd import print_summary, raise_for_failures, run_build
-from pyodist.cli.render import emit_json
-from pyodist.errors import ConfigError, VerifyError
-from pyodist.options import DEFAULT_PYODIDE_INTEGRITY, DEFAULT_PYODIDE_VERSION, Options
-from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+from pyodist.builder.session import BuildFailed, BuildSession
+from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
+from pyodist.bundle.make import make_bundle, rebuild_differences
+from pyodist.bundle.verify import bundle_folder, verify_bundle
+from pyodist.cli.progress import build_sink
+from pyodist.cli.render import build_summary, emit_json
+from pyodist.errors import VerifyError
+from pyodist.options import Options
 from pyodist.sources.cache import sha256_file
-from pyodist.toolchain import docker_client
-from pyodist.toolchain.image import inspect_image
 
-__all__ = ["add_parser", "make_bundle", "project_file"]
+__all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,83 +53,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     verify.set_defaults(handler=_verify)
 
 
-def project_file(options: Options, path: Path | None) -> Project:
-    """The project ``--project`` names, else ./pyodist.toml, loaded and validated."""
-    return load_project((path or options.project_root / PROJECT_FILE).resolve())
-
-
-def _runtime_dir(project: Project, options: Options) -> tuple[Path, str | None]:
-    runtime = project.runtime
-    if runtime.path is not None:
-        missing = [f for f in (*CORE_FILES, "python_stdlib.zip", "pyodide-lock.json")
-                   if not (runtime.path / f).is_file()]
-        if missing:
-            raise ConfigError.single(
-                f"the runtime folder {runtime.path} lacks {', '.join(missing)}",
-                file=project.path, key="runtime.path",
-                hint="point it at an unpacked Pyodide core (the npm package's files)")
-        return runtime.path, None
-    integrity = runtime.integrity
-    if integrity is None and runtime.pyodide == DEFAULT_PYODIDE_VERSION:
-        integrity = DEFAULT_PYODIDE_INTEGRITY
-    if integrity is None:
-        raise ConfigError.single(
-            f"Pyodide {runtime.pyodide} has no pinned integrity", file=project.path,
-            key="runtime.integrity",
-            hint=f'add integrity = "sha512-..." (npm view pyodide@{runtime.pyodide} '
-                 "dist.integrity)")
-    return ensure_runtime(RuntimeSpec(runtime.pyodide, integrity), options.cache_dir,
-                          offline=options.offline), integrity
-
-
-def _features(plan: BuildPlan) -> dict[str, tuple[str, ...]]:
-    """WebAssembly features each package of ``plan`` needs: its flags and its libraries'."""
-    return {name: recipe_features(task.recipe, [plan.tasks[lib].recipe
-                                                for lib in task.libraries if lib in plan.tasks])
-            for name, task in plan.tasks.items()}
-
-
-def make_bundle(options: Options, project: Project, profile_name: str | None, out: Path, *,
-                jobs: int = 2, quiet: bool = False) -> BundleResult:
-    profile = project.profile(profile_name)
-    options = dataclasses.replace(options, recipe_dirs=project.recipe_dirs,
-                                  pyodide_version=project.runtime.pyodide)
-    runtime_dir, integrity = _runtime_dir(project, options)
-    features: dict[str, tuple[str, ...]] = {}
-
-    def check(plan: BuildPlan) -> None:
-        # before building: a profile that cannot run on its target engines fails at once
-        features.update(_features(plan))
-        check_profile_targets(project, profile, [(plan.tasks[n].recipe, f)
-                                                 for n, f in features.items()])
-
-    report = run_build(options, list(profile.packages), jobs=jobs, quiet=quiet, check=check)
-    if not report.ok:
-        if not quiet:
-            print_summary(report)
-        raise_for_failures(report, options)
-    packages = []
-    for name in report.plan.order:
-        task = report.plan.tasks[name]
-        inputs = recipe_inputs(task.recipe)
-        patches = inputs.get("patches", {})
-        packages.append(PackageInput(task.recipe, task.key, report.outcomes[name].files,
-                                     dict(patches) if isinstance(patches, dict) else {},
-                                     features[name]))
-    toolchain: dict[str, str] = {"executor": options.executor}
-    if options.executor == "docker":
-        info = inspect_image(docker_client(), options.image)
-        if info is not None:
-            toolchain.update(info.summary())
-            toolchain.pop("size", None)
-    return assemble(BundleInputs(project, profile, runtime_dir, integrity, toolchain,
-                                 packages, options.source_date_epoch), out)
-
-
 def _bundle(args: argparse.Namespace, options: Options) -> int:
-    project = project_file(options, args.project)
+    project = find_project(options, args.project)
+    session = BuildSession(apply_project(options, project))
     out = (options.project_root / args.out).resolve()
-    result = make_bundle(options, project, args.profile, out, jobs=args.jobs, quiet=args.json)
+    try:
+        with build_sink(plain=options.plain, quiet=args.json) as sink:
+            result = make_bundle(session, project, args.profile, out, jobs=args.jobs,
+                                 on_event=sink)
+    except BuildFailed as failed:
+        if not args.json:
+            print(build_summary(failed.report))
+        raise
     summary = {"folder": str(result.folder), "tarball": str(result.tarball),
                "tarball_sha256": sha256_file(result.tarball), "bytes": result.total_bytes,
                "files": result.files}
@@ -163,13 +84,7 @@ def _verify(args: argparse.Namespace, options: Options) -> int:
         problems = verify_bundle(folder)
         diffs: list[str] = []
         if args.rebuild and not problems:
-            manifest = json.loads((folder / "manifest.json").read_text())
-            project = project_file(options, args.project)
-            with tempfile.TemporaryDirectory(prefix="pyodist-rebuild-") as tmp:
-                clean = dataclasses.replace(options, cache_dir=Path(tmp) / "cache")
-                again = make_bundle(clean, project, manifest["distribution"]["profile"],
-                                    Path(tmp) / "out", quiet=True)
-                diffs = compare_folders(folder, again.folder)
+            diffs = rebuild_differences(options, find_project(options, args.project), folder)
     if args.json:
         emit_json({"bundle": str(args.bundle), "ok": not problems and not diffs,
                    "problems": problems, "rebuild_differences": diffs})

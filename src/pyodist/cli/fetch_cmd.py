@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ThreadPoolExecutor
 
 from pyodist.cli.progress import event_sink, human_size
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import SourceError
-from pyodist.events import EventSink, ignore
 from pyodist.graph import RecipeGraph
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
-from pyodist.sources import Fetcher, FetchResult, PackageIndex, SourceCache, configured_index
+from pyodist.sources.fetch import FetchResult, fetch_sources, make_fetcher
 
-__all__ = ["add_parser", "make_fetcher"]
+__all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,38 +32,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     fetch.set_defaults(handler=_fetch)
 
 
-def make_fetcher(options: Options, on_event: EventSink = ignore) -> Fetcher:
-    """A Fetcher over the configured cache and index; the index is only asked when needed."""
-
-    def index() -> PackageIndex:
-        return PackageIndex(configured_index(options.index_urls))
-
-    cache = SourceCache(options.source_cache_dir)
-    cache.clean_stale()
-    return Fetcher(cache, index=index, offline=options.offline, on_event=on_event)
-
-
 def _fetch(args: argparse.Namespace, options: Options) -> int:
     result = load_recipe_dirs(options.recipe_dirs)
     result.raise_errors()
     graph = RecipeGraph(result.recipes)
     selection = graph.select(args.selection)
     recipes = [graph.recipes[n] for n in selection.order]
-    done: dict[str, FetchResult | None] = {}
-    extra: dict[str, list[FetchResult]] = {}
-    failed: dict[str, SourceError] = {}
     with event_sink(plain=options.plain, quiet=args.json) as sink:
         fetcher = make_fetcher(options, sink)
-
-        def one(name: str) -> None:
-            try:
-                done[name] = fetcher.fetch(graph.recipes[name])
-                extra[name] = fetcher.fetch_extra(graph.recipes[name])
-            except SourceError as exc:
-                failed[name] = exc
-
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            list(pool.map(one, [r.name for r in recipes]))
+        report = fetch_sources(fetcher, recipes, jobs=args.jobs)
+    done, extra, failed = report.done, report.extra, report.failed
     if args.json:
         def entry(r: FetchResult) -> dict[str, object]:
             return {"filename": r.filename, "sha256": r.sha256, "cached": r.cached,

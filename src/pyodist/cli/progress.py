@@ -23,6 +23,7 @@ from rich.progress import (
 from pyodist.events import (
     BuildFinished,
     BuildPhase,
+    BuildPlanned,
     BuildStarted,
     Event,
     EventSink,
@@ -102,14 +103,16 @@ def event_sink(*, plain: bool, quiet: bool = False) -> Iterator[EventSink]:
 class _PlainBuild:
     """Build progress as lines: a start and an end line per package."""
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    def __init__(self) -> None:
+        self.total = 0
         self.finished = 0
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if isinstance(event, BuildStarted):
+            if isinstance(event, BuildPlanned):
+                self.total = event.total
+            elif isinstance(event, BuildStarted):
                 print_line(f"build {event.name} {event.version}: started")
             elif isinstance(event, BuildFinished):
                 self.finished += 1
@@ -121,16 +124,18 @@ class _PlainBuild:
 class _RichBuild:
     """A live view: one spinner line per package building now, and an overall bar."""
 
-    def __init__(self, progress: Progress, total: int) -> None:
+    def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.overall = progress.add_task("packages", total=total)
+        self.overall: TaskID | None = None  # the bar appears once the run has a plan
         self.tasks: dict[str, TaskID] = {}
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            if isinstance(event, BuildStarted):
+            if isinstance(event, BuildPlanned):
+                self.overall = self.progress.add_task("packages", total=event.total)
+            elif isinstance(event, BuildStarted):
                 self.tasks[event.name] = self.progress.add_task(
                     f"{event.name} {event.version}", total=None)
             elif isinstance(event, BuildPhase) and event.name in self.tasks:
@@ -145,20 +150,22 @@ class _RichBuild:
                 self.progress.console.print(
                     f"{_STATUS_MARK.get(event.status, '?')} {event.name}: {event.status}{took}")
                 summary = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items()))
-                self.progress.update(self.overall, advance=1, description=summary)
+                if self.overall is not None:
+                    self.progress.update(self.overall, advance=1, description=summary)
 
 
 @contextlib.contextmanager
-def build_sink(*, plain: bool, quiet: bool, total: int) -> Iterator[EventSink]:
+def build_sink(*, plain: bool, quiet: bool) -> Iterator[EventSink]:
+    """Build events drawn as a live view on a terminal, as lines elsewhere (or not at all)."""
     if quiet:
         yield lambda _e: None
         return
     if plain:
-        yield _PlainBuild(total)
+        yield _PlainBuild()
         return
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=Console(stderr=True), transient=True,
     )
     with progress:
-        yield _RichBuild(progress, total)
+        yield _RichBuild(progress)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -83,7 +82,7 @@ def _python(args: argparse.Namespace, options: Options) -> int:
     for wheel in args.wheels:
         if not wheel.is_file() or wheel.suffix != ".whl":
             raise UsageError(f"--with {wheel}: not a wheel file", hint="pass a .whl path")
-    cwd = Path.cwd()
+    cwd = options.project_root  # the folder pyodist was started in
     sites = [d.resolve() for d in args.site]
     for site_dir in sites:
         if not site_dir.is_dir():
@@ -93,7 +92,7 @@ def _python(args: argparse.Namespace, options: Options) -> int:
     config = {
         "bundle": str(bundle), "args": list(args.args), "cwd": str(cwd),
         "mounts": mounts, "sites": [str(d) for d in sites],
-        "env": {k: v for k, v in os.environ.items() if k not in _HOST_ONLY},
+        "env": {k: v for k, v in options.environ.items() if k not in _HOST_ONLY},
         "wheels": [str(w.resolve()) for w in args.wheels], "preload": not args.no_preload,
         "tests": args.tests, "timing": args.timing,
     }

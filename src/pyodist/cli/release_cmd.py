@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-from pyodist.bundle.config import PROJECT_FILE, Project
-from pyodist.cli.bundle_cmd import make_bundle, project_file
-from pyodist.cli.fetch_cmd import make_fetcher
+from pyodist.bundle.config import PROJECT_FILE, find_project
 from pyodist.cli.render import emit_json, table
-from pyodist.errors import UsageError
+from pyodist.errors import EXIT_CODES, UsageError, exit_code_summary
 from pyodist.fsutil import write_atomic
 from pyodist.options import Options
-from pyodist.recipe import Recipe
 from pyodist.release import StageResult, run_release
 
 __all__ = ["add_parser"]
@@ -28,8 +25,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "bundle in Node and headless Chromium, verify it against its manifest, and "
                     "only if all of that passed write <out>/<name>-<version>/ (tarballs, "
                     "manifests, SBOMs, SHA256SUMS, release.json, junit.xml) by one rename.",
-        epilog="The exit code is the first failed stage's: 3 recipe, 4 graph, 5 config, "
-               "6 source, 7 toolchain, 8 build, 9 bundle, 10 verify, 11 runtime check.",
+        epilog="The exit code is the first failed stage's: "
+               + exit_code_summary((c, k) for c, k in EXIT_CODES if 3 <= c < 70) + ".",
     )
     release.add_argument("--profile", action="append", default=[], metavar="NAME",
                          help="profile to release, repeatable (default: every profile)")
@@ -47,11 +44,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     release.set_defaults(handler=_release)
 
 
-def _fetch(options: Options, recipes: Sequence[Recipe]) -> int:
-    fetcher = make_fetcher(options)
-    return sum(fetcher.fetch_all(recipe) for recipe in recipes)
-
-
 def _printer(quiet: bool) -> Callable[[StageResult], None]:
     def show(result: StageResult) -> None:
         if quiet:
@@ -63,7 +55,7 @@ def _printer(quiet: bool) -> Callable[[StageResult], None]:
 
 
 def _release(args: argparse.Namespace, options: Options) -> int:
-    project = project_file(options, args.project)
+    project = find_project(options, args.project)
     profiles = args.profile or sorted(project.profiles)
     for name in profiles:
         project.profile(name)  # unknown names fail here, with the known ones listed
@@ -71,13 +63,8 @@ def _release(args: argparse.Namespace, options: Options) -> int:
         raise UsageError("a profile is named twice", hint="name each --profile once")
     out = (options.project_root / args.out).resolve()
 
-    def bundle(opts: Options, proj: Project, profile: str, dest: Path) -> tuple[Path, Path]:
-        result = make_bundle(opts, proj, profile, dest, jobs=args.jobs, quiet=True)
-        return result.folder, result.tarball
-
-    report = run_release(options, project, profiles, out, make_bundle=bundle, fetch=_fetch,
-                         browser=not args.no_browser,
-                         on_stage=_printer(args.json))
+    report = run_release(options, project, profiles, out, jobs=args.jobs,
+                         browser=not args.no_browser, on_stage=_printer(args.json))
     if args.junit is not None:
         write_atomic(args.junit, report.junit())
     if args.json:

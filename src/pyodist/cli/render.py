@@ -1,4 +1,4 @@
-"""Plain-text rendering shared by commands: aligned tables, trees, JSON."""
+"""Plain-text rendering shared by commands: aligned tables, trees, JSON, build reports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-__all__ = ["emit_json", "table", "tree"]
+from pyodist.builder.report import STATUSES, BuildReport
+
+__all__ = ["build_summary", "emit_json", "table", "tree"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -49,3 +51,32 @@ def emit_json(data: Mapping[str, Any], out: TextIO | None = None) -> None:
     stream = out or sys.stdout
     json.dump(data, stream, indent=2, sort_keys=True)
     stream.write("\n")
+
+
+def build_summary(report: BuildReport) -> str:
+    """The table of a build run, each failure with its log tail and what it blocked."""
+    out: list[str] = []
+    rows = []
+    for name in report.plan.order:
+        outcome = report.outcomes.get(name)
+        if outcome is None:
+            continue
+        recipe = report.plan.tasks[name].recipe
+        names = [f.name for f in outcome.files]
+        main = next((n for n in names if not n.endswith("-libs.tar")), names[0] if names else "")
+        took = f"{outcome.seconds:.1f}s" if outcome.seconds else ""
+        rows.append((name, recipe.version, outcome.status, took, main))
+    out.append(table(("PACKAGE", "VERSION", "STATUS", "TIME", "OUTPUT"), rows))
+    for outcome in report.failed():
+        out.append(f"\n✗ {outcome.name} failed: {outcome.error}")
+        if outcome.log_tail:
+            out.append("  last lines of the log:")
+            out.append("\n".join(f"  | {line}" for line in outcome.log_tail.splitlines()))
+        if outcome.log:
+            out.append(f"  full log: {outcome.log}")
+        blocked = report.blocked_by(outcome.name)
+        if blocked:
+            out.append(f"  blocked by this failure: {', '.join(blocked)}")
+    counts = ", ".join(f"{report.count(s)} {s}" for s in STATUSES if report.count(s))
+    out.append(f"\n{counts} in {report.seconds:.1f} s")
+    return "\n".join(out)

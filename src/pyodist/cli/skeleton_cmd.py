@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from pyodist.bundle.lock import runtime_environment
-from pyodist.cli.fetch_cmd import make_fetcher
 from pyodist.cli.render import emit_json
 from pyodist.errors import PyodistError, UsageError
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
-from pyodist.runtime.pyodide import RuntimeSpec, ensure_runtime
+from pyodist.runtime.pyodide import runtime_facts
 from pyodist.skeleton import Outcome, Skeleton, SkeletonRequest
 from pyodist.sources import PackageIndex, configured_index
+from pyodist.sources.fetch import make_fetcher
 
 __all__ = ["add_parser"]
 
@@ -58,10 +57,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _environment(options: Options) -> dict[str, str]:
-    runtime = ensure_runtime(RuntimeSpec(options.pyodide_version, options.pyodide_integrity),
-                             options.cache_dir, offline=options.offline)
-    info = json.loads((runtime / "pyodide-lock.json").read_text())["info"]
-    return runtime_environment(info)
+    runtime = runtime_facts(options.runtime, options.cache_dir, offline=options.offline)
+    return runtime_environment(runtime.info)
 
 
 def _pypi(args: argparse.Namespace, options: Options) -> int:

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 
 from pyodist.bundle.serve import BundleServer
-from pyodist.bundle.testing import EnvironmentReport, junit_xml, test_in_browser, test_in_node
+from pyodist.bundle.testing import (
+    EnvironmentReport,
+    browser_setup,
+    check_in_browser,
+    check_in_node,
+    junit_xml,
+)
 from pyodist.bundle.verify import bundle_folder
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import RuntimeCheckError, UsageError
@@ -61,10 +67,11 @@ def _test(args: argparse.Namespace, options: Options) -> int:
             raise UsageError(f"{args.bundle} is not a bundle: it has no pyodide-lock.json",
                              hint="pass a folder or .tar.gz written by 'pyodist bundle'")
         if args.node or both:
-            reports.append(test_in_node(folder, args.package or None))
+            reports.append(check_in_node(folder, args.package or None))
         if args.browser or both:
-            reports.append(test_in_browser(folder, options.project_root, args.package or None,
-                                           screenshot=args.screenshot))
+            setup = browser_setup(options.project_root, options.chromium)
+            reports.append(check_in_browser(folder, setup, args.package or None,
+                                            screenshot=args.screenshot))
     if args.junit is not None:
         write_atomic(args.junit, junit_xml(str(args.bundle), reports))
     if args.json:

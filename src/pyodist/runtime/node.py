@@ -41,9 +41,11 @@ def harness(name: str) -> Path:
 
 
 def run_harness(name: str, payload: dict[str, Any], *, timeout: float = 600,
-                env: Mapping[str, str] | None = None) -> dict[str, Any]:
+                extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run ``runtime/NAME`` under Node with ``payload`` as JSON on stdin; its last stdout
+    line is the JSON answer."""
     result = run([node_binary(), str(harness(name))], input_text=json.dumps(payload),
-                 timeout=timeout, env=env)
+                 timeout=timeout, extra_env=extra_env)
     lines = result.stdout.strip().splitlines()
     try:
         data: dict[str, Any] = json.loads(lines[-1]) if lines else {}

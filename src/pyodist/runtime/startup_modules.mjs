@@ -1,6 +1,7 @@
 // Which Python files a bundle's start-up reads: the stdlib modules the runtime imports to
 // become ready, plus what importing each of the profile's packages pulls in.
-// Input (stdin, JSON): {indexURL, wheels: [absolute paths of .whl files], imports: [module]}
+// Input (stdin, JSON): {indexURL, wheels: [absolute paths of .whl files], imports: [module],
+//                      stdlibPrefix: where the stdlib zip is mounted, e.g. "/lib/python314.zip/"}
 // Output (last stdout line, JSON):
 //   {ok, error, stdlib: [paths inside the stdlib zip], site: [paths inside site-packages]}
 // Run in a process of its own: the measuring must not import anything itself (it reads
@@ -14,7 +15,7 @@ const SNAPSHOT = `
 import sys
 def _where(module):
     origin = getattr(getattr(module, "__spec__", None), "origin", None) or ""
-    for marker, kind in (("/python314.zip/", "stdlib"), ("/site-packages/", "site")):
+    for marker, kind in ((${JSON.stringify(spec.stdlibPrefix)}, "stdlib"), ("/site-packages/", "site")):
         if marker in origin and origin.endswith(".py"):
             return kind + ":" + origin.split(marker, 1)[1]
     return None

@@ -1,8 +1,8 @@
 """Recipe authoring: write ``meta.yaml`` recipes from a package index (``pyodist skeleton``)."""
 
+from pyodist.skeleton.choose import Release, choose_release, parse_request
 from pyodist.skeleton.inspect import SourceFacts, inspect_source
 from pyodist.skeleton.pypi import Outcome, Skeleton, SkeletonRequest
-from pyodist.skeleton.release import Release, choose_release, parse_request
 from pyodist.skeleton.render import Draft, render_recipe, update_recipe_text
 
 __all__ = [

@@ -26,8 +26,8 @@ from pyodist.errors import Problem, PyodistError, RecipeError, SourceError, Usag
 from pyodist.fsutil import write_atomic
 from pyodist.recipe.loader import load_recipe, parse_recipe
 from pyodist.recipe.spec import PYPI_SCHEME, Recipe, canonical_name
+from pyodist.skeleton.choose import Release, SourceKind, choose_release, parse_request
 from pyodist.skeleton.inspect import SourceFacts, inspect_source, numpy_headers_needed
-from pyodist.skeleton.release import Release, SourceKind, choose_release, parse_request
 from pyodist.skeleton.render import Draft, render_recipe, update_recipe_text
 from pyodist.sources.fetch import Fetcher, FetchResult
 from pyodist.sources.index import IndexFile, PackageIndex

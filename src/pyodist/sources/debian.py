@@ -1,7 +1,8 @@
 """Debian source packages as recipe sources: ``debian:SOURCE/FILE``.
 
 The mirror is the one the host's apt is configured with (``/etc/apt/sources.list`` and
-``sources.list.d``, one-line and deb822 formats), or ``PYODIST_DEBIAN_MIRROR``; no mirror host
+``sources.list.d``, one-line and deb822 formats), or the override the caller passes
+(``PYODIST_DEBIAN_MIRROR``, read by the options layer); no mirror host
 is written in pyodist. Files live in the mirror's pool: ``pool/main/o/openblas/...``, or
 ``pool/main/libf/libffi/...`` for ``lib*`` sources.
 
@@ -11,7 +12,6 @@ environment exists.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -61,9 +61,10 @@ def apt_sources(etc: Path = Path("/etc/apt")) -> list[tuple[str, str]]:
     return entries
 
 
-def debian_mirror(etc: Path = Path("/etc/apt")) -> str:
-    """The first non-security mirror URI, without a trailing slash."""
-    override = os.environ.get("PYODIST_DEBIAN_MIRROR", "").strip()
+def debian_mirror(etc: Path = Path("/etc/apt"), override: str | None = None) -> str:
+    """``override`` (PYODIST_DEBIAN_MIRROR) if given, else the first non-security mirror URI
+    of apt's sources in ``etc``; without a trailing slash."""
+    override = (override or "").strip()
     if override:
         return override.rstrip("/")
     for uri, suites in apt_sources(etc):

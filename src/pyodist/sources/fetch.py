@@ -12,20 +12,22 @@ from __future__ import annotations
 import hashlib
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 from pyodist.errors import SourceError
 from pyodist.events import EventSink, FetchFinished, FetchProgress, FetchStarted, ignore
+from pyodist.options import Options
 from pyodist.recipe.spec import Recipe
 from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
-from pyodist.sources.index import PackageIndex
+from pyodist.sources.index import PackageIndex, configured_index
 
-__all__ = ["FetchResult", "Fetcher"]
+__all__ = ["FetchReport", "FetchResult", "Fetcher", "fetch_sources", "make_fetcher"]
 
 _CHUNK = 256 * 1024
 # Answers worth another try: the server or a proxy had a bad moment.
@@ -40,6 +42,21 @@ class FetchResult:
     path: Path
     origin: str
     cached: bool
+
+
+@dataclass
+class FetchReport:
+    """What :func:`fetch_sources` did, per recipe (in the order given)."""
+
+    # recipe -> its main source (None: a local path, nothing to fetch)
+    done: dict[str, FetchResult | None] = field(default_factory=dict)
+    extra: dict[str, list[FetchResult]] = field(default_factory=dict)
+    failed: dict[str, SourceError] = field(default_factory=dict)
+
+    @property
+    def files(self) -> int:
+        """How many archives are now in the cache for the recipes that did not fail."""
+        return sum((r is not None) + len(self.extra.get(n, ())) for n, r in self.done.items())
 
 
 class _Retryable(Exception):
@@ -235,3 +252,35 @@ def _read_file(path: Path) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             yield chunk
+
+
+def make_fetcher(options: Options, on_event: EventSink = ignore) -> Fetcher:
+    """A Fetcher over the configured cache, index and Debian mirror; the index is only asked
+    when a 'pypi:' source needs it."""
+
+    def index() -> PackageIndex:
+        return PackageIndex(configured_index(options.index_urls))
+
+    cache = SourceCache(options.source_cache_dir)
+    cache.clean_stale()
+    return Fetcher(cache, index=index, offline=options.offline, on_event=on_event,
+                   debian_mirror=lambda: debian.debian_mirror(override=options.debian_mirror))
+
+
+def fetch_sources(fetcher: Fetcher, recipes: Sequence[Recipe], *, jobs: int = 4) -> FetchReport:
+    """Fetch every archive of ``recipes``, ``jobs`` at a time; a recipe whose source fails is
+    reported, the others go on."""
+    report = FetchReport()
+
+    def one(recipe: Recipe) -> None:
+        try:
+            main = fetcher.fetch(recipe)
+            report.extra[recipe.name] = fetcher.fetch_extra(recipe)
+            report.done[recipe.name] = main
+        except SourceError as exc:
+            report.failed[recipe.name] = exc
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, recipes))
+    report.done = {r.name: report.done[r.name] for r in recipes if r.name in report.done}
+    return report

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pyodist.errors import ToolchainError
+from pyodist.process import child_env
 
 __all__ = ["LABEL_PREFIX", "ToolchainInfo", "build_image", "inspect_image"]
 
@@ -94,7 +95,7 @@ def build_image(
         raise ToolchainError("building the toolchain image needs root (debootstrap, chroot)",
                              hint="run 'sudo pyodist toolchain build', or 'docker load' a "
                                   "saved image")
-    env = {**os.environ, "PYODIDE_VERSION": pyodide_version, "FORCE": "1" if force else "0"}
+    env = child_env({"PYODIDE_VERSION": pyodide_version, "FORCE": "1" if force else "0"})
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with log.open("w") as out:

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyodist.build.cache import artifact_key
+from pyodist.builder.cache import artifact_key
 from pyodist.graph import RecipeGraph, Selection
 from pyodist.recipe.spec import Recipe
 
-__all__ = ["BuildPlan", "BuildTask", "Target", "plan_build", "recipe_inputs", "tree_digest"]
+__all__ = ["BuildPlan", "BuildTarget", "BuildTask", "plan_build", "recipe_inputs", "tree_digest"]
 
 
 @dataclass(frozen=True)
-class Target:
-    """What the wheels are built for, and with what."""
+class BuildTarget:
+    """What the wheels are built for, and with what (the runtime, its ABI, the toolchain)."""
 
     pyodide_version: str
     abi: str
@@ -41,11 +41,19 @@ class BuildTask:
     # rebuilt even when the cache holds its key (--force); otherwise an entry that another
     # run stored meanwhile is used instead of building again
     forced: bool = False
+    # the digests of what the recipe reads beyond its text (recipe_inputs): part of the key
+    inputs: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def patch_digests(self) -> dict[str, str]:
+        """Patch file (relative to the recipe folder) -> sha256 of its bytes."""
+        patches = self.inputs.get("patches", {})
+        return dict(patches) if isinstance(patches, dict) else {}
 
 
 @dataclass(frozen=True)
 class BuildPlan:
-    target: Target
+    target: BuildTarget
     order: tuple[str, ...]
     tasks: Mapping[str, BuildTask]
     requested: frozenset[str]
@@ -53,6 +61,17 @@ class BuildPlan:
     @property
     def to_build(self) -> tuple[str, ...]:
         return tuple(n for n in self.order if not self.tasks[n].cached)
+
+    def all_deps(self, name: str) -> list[str]:
+        """Every package ``name`` needs at build time, transitively, sorted."""
+        seen: set[str] = set()
+        todo = list(self.tasks[name].deps)
+        while todo:
+            dep = todo.pop()
+            if dep not in seen:
+                seen.add(dep)
+                todo.extend(self.tasks[dep].deps)
+        return sorted(seen)
 
     def blocked_by(self, failed: Iterable[str]) -> frozenset[str]:
         """Every task that (transitively) needs one of ``failed``."""
@@ -120,7 +139,7 @@ def _runtime_deps(graph: RecipeGraph, name: str, closure: frozenset[str]) -> tup
 def plan_build(
     graph: RecipeGraph,
     selection: Selection,
-    target: Target,
+    target: BuildTarget,
     *,
     inputs: Mapping[str, Mapping[str, object]],
     is_cached: Callable[[str], bool],
@@ -152,5 +171,6 @@ def plan_build(
             runtime_deps=_runtime_deps(graph, name, selection.closure),
             cached=name not in forced and is_cached(keys[name]),
             forced=name in forced,
+            inputs=inputs[name],
         )
     return BuildPlan(target, selection.order, tasks, selection.requested)

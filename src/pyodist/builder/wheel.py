@@ -14,7 +14,6 @@ import csv
 import fnmatch
 import hashlib
 import io
-import os
 import re
 import time
 import zipfile
@@ -36,7 +35,8 @@ __all__ = [
     "unvendor_tests",
 ]
 
-# 1980-01-01, the earliest time a zip entry can hold; used when SOURCE_DATE_EPOCH is unset.
+# 1980-01-01, the earliest time a zip entry can hold; what a caller that names no epoch gets
+# (builds pass the run's SOURCE_DATE_EPOCH from its options)
 DEFAULT_EPOCH = 315532800
 _ZIP_EPOCH_MIN = 315532800
 
@@ -133,9 +133,7 @@ def _zip_info(name: str, date_time: tuple[int, int, int, int, int, int],
 
 
 def _epoch(epoch: int | None) -> int:
-    if epoch is None:
-        return int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
-    return epoch
+    return DEFAULT_EPOCH if epoch is None else epoch
 
 
 def normalize_zip(path: Path, *, epoch: int | None = None, store: bool = False,

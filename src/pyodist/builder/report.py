@@ -1,0 +1,69 @@
+"""What a build run reports: one outcome per package, and the whole run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pyodist.builder.planner import BuildPlan
+
+__all__ = ["STATUSES", "BuildOutcome", "BuildReport", "Status"]
+
+Status = Literal["built", "cached", "failed", "blocked", "skipped"]
+STATUSES: tuple[Status, ...] = ("built", "cached", "failed", "blocked", "skipped")
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    name: str
+    status: Status
+    key: str
+    seconds: float = 0.0
+    files: tuple[Path, ...] = ()
+    log: Path | None = None
+    error: str | None = None
+    log_tail: str = ""
+    blocked_by: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "key": self.key, "seconds": round(self.seconds, 2),
+            "files": [str(f) for f in self.files],
+            "log": str(self.log) if self.log else None,
+            "error": self.error, "log_tail": self.log_tail or None,
+            "blocked_by": list(self.blocked_by),
+        }
+
+
+@dataclass
+class BuildReport:
+    plan: BuildPlan
+    outcomes: dict[str, BuildOutcome] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("built", "cached") for o in self.outcomes.values())
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes.values() if o.status == status)
+
+    def failed(self) -> list[BuildOutcome]:
+        return [o for o in self.outcomes.values() if o.status == "failed"]
+
+    def blocked_by(self, name: str) -> list[str]:
+        return [o.name for o in self.outcomes.values()
+                if o.status == "blocked" and name in o.blocked_by]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "seconds": round(self.seconds, 2),
+            "counts": {s: self.count(s) for s in STATUSES},
+            "target": {"pyodide": self.plan.target.pyodide_version,
+                       "abi": self.plan.target.abi,
+                       "toolchain": self.plan.target.toolchain_id},
+            "packages": {n: self.outcomes[n].to_json() for n in self.plan.order
+                         if n in self.outcomes},
+        }
+

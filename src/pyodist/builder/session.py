@@ -1,0 +1,184 @@
+"""A build run, as the library offers it: plan the selection, then build what is not cached.
+
+:class:`BuildSession` holds what one run of pyodist needs to know about its toolchain and
+runtime (the image's identity, the runtime core's folder and facts), looked up once and only
+when needed; a bundle or a release builds several times through one session. Everything is
+reported through events and the returned :class:`~pyodist.builder.report.BuildReport`;
+nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyodist.builder.backends import BackendWheelhouse
+from pyodist.builder.cache import ArtifactCache
+from pyodist.builder.planner import BuildPlan, BuildTarget, plan_build, recipe_inputs
+from pyodist.builder.report import BuildOutcome, BuildReport
+from pyodist.builder.scheduler import Scheduler
+from pyodist.builder.steps import Artifacts, PackageBuilder
+from pyodist.builder.workspace import (
+    GUEST_WHEELHOUSE,
+    GUEST_WORK,
+    driver_digest,
+    remove_stale_run_folders,
+    run_folder,
+)
+from pyodist.errors import BuildError
+from pyodist.events import BuildPlanned, EventSink, ignore
+from pyodist.graph import RecipeGraph
+from pyodist.options import Options
+from pyodist.recipe import load_recipe_dirs
+from pyodist.runtime.pyodide import RuntimeFacts, runtime_facts
+from pyodist.sources.fetch import make_fetcher
+from pyodist.toolchain.executor import Mount
+from pyodist.toolchain.registry import ToolchainIdentity, executor_kind
+
+__all__ = ["BuildFailed", "BuildRequest", "BuildSession", "build"]
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    selection: tuple[str, ...] = ("*",)
+    jobs: int = 1
+    keep_going: bool = False
+    # rebuild even if cached: "*" for the whole selection, or a comma list of names
+    force: str | None = None
+    import_check: bool = True
+    keep_work: bool = False
+
+
+class BuildFailed(BuildError):
+    """A build run ended with failed (or skipped) packages; ``report`` has the details."""
+
+    def __init__(self, report: BuildReport, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint, failed=[o.name for o in report.failed()])
+        self.report = report
+
+
+class BuildSession:
+    """One pyodist run's builds over one set of options."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.kind = executor_kind(options.executor)
+        self.cache = ArtifactCache(options.cache_dir)
+        self._toolchain: ToolchainIdentity | None = None
+        self._runtime: RuntimeFacts | None = None
+
+    @property
+    def toolchain(self) -> ToolchainIdentity:
+        """The toolchain's identity (image id, ABI, labels), looked up on first use."""
+        if self._toolchain is None:
+            self._toolchain = self.kind.identify(self.options)
+        return self._toolchain
+
+    @property
+    def runtime(self) -> RuntimeFacts:
+        """The runtime core (fetched and integrity-checked on first use) and its facts."""
+        if self._runtime is None:
+            self._runtime = runtime_facts(self.options.runtime, self.options.cache_dir,
+                                          offline=self.options.offline)
+        return self._runtime
+
+    def target(self) -> BuildTarget:
+        identity = self.toolchain
+        return BuildTarget(self.options.pyodide_version, identity.abi,
+                           f"{identity.toolchain_id};driver={driver_digest()}",
+                           self.options.source_date_epoch)
+
+    def plan(self, selection: tuple[str, ...], *, force: str | None = None) -> BuildPlan:
+        """Load recipes, select, key and look up the cache: no container, no network."""
+        loaded = load_recipe_dirs(self.options.recipe_dirs)
+        loaded.raise_errors()
+        graph = RecipeGraph(loaded.recipes)
+        chosen = graph.select(list(selection))
+        graph = graph.choosing(chosen.variants)
+        inputs = {n: recipe_inputs(graph.recipes[n]) for n in chosen.closure}
+        forced: list[str] = []
+        if force == "*":
+            forced = list(chosen.closure)
+        elif force:
+            forced = [graph.resolve(n.strip()) for n in force.split(",") if n.strip()]
+        return plan_build(graph, chosen, self.target(), inputs=inputs,
+                          is_cached=lambda key: self.cache.get(key) is not None, force=forced)
+
+    def _wheelhouse(self) -> BackendWheelhouse:
+        return BackendWheelhouse(self.options.cache_dir / "backends",
+                                 index_urls=self.options.index_urls,
+                                 offline=self.options.offline)
+
+    def _remove_leftovers(self) -> None:
+        """Clear what killed runs left behind, also when everything is cached this time.
+
+        Their build containers go first: a step still running in one writes into its run
+        folder.
+        """
+        self.kind.clean_leftovers()
+        remove_stale_run_folders(self.options.build_dir)
+        self.cache.clean_stale()
+        self._wheelhouse().clean_stale()
+
+    def build(self, request: BuildRequest, *, check: Callable[[BuildPlan], None] | None = None,
+              on_event: EventSink = ignore) -> BuildReport:
+        """Plan and run a build; cached packages are reported without starting a container.
+
+        ``check(plan)`` runs before anything is built and may refuse the plan by raising.
+        """
+        if request.jobs < 1:
+            raise BuildError(f"-j {request.jobs}: the number of jobs must be at least 1",
+                             hint="use -j 1 or more")
+        self._remove_leftovers()
+        plan = self.plan(request.selection, force=request.force)
+        if check is not None:
+            check(plan)
+        if not plan.to_build:
+            return self._all_cached(plan)
+        options = self.options
+        runtime = self.runtime.folder if request.import_check else None
+        wheelhouse = self._wheelhouse()
+        wheelhouse.wheels.mkdir(parents=True, exist_ok=True)
+        on_event(BuildPlanned("", len(plan.order), len(plan.to_build)))
+        logs = options.cache_dir / "logs"
+        artifacts = Artifacts()
+        with run_folder(options.build_dir, keep=request.keep_work) as work, \
+                self.kind.open(options, [Mount(work, GUEST_WORK, read_only=False),
+                                         Mount(wheelhouse.wheels, GUEST_WHEELHOUSE)],
+                               options.limits) as executor:
+            builder = PackageBuilder(
+                plan, cache=self.cache, fetcher=make_fetcher(options), executor=executor,
+                wheelhouse=wheelhouse, work=work, logs=logs, runtime_dir=runtime,
+                epoch=options.source_date_epoch, artifacts=artifacts,
+                keep_work=request.keep_work, on_event=on_event)
+            builder.prepare_run()
+            return Scheduler(plan, cache=self.cache, produce=builder.produce,
+                             artifacts=artifacts, logs=logs, jobs=request.jobs,
+                             keep_going=request.keep_going, on_event=on_event).run()
+
+    def _all_cached(self, plan: BuildPlan) -> BuildReport:
+        report = BuildReport(plan)
+        for name in plan.order:
+            found = self.cache.get(plan.tasks[name].key)
+            if found is None:  # vanished since planning
+                raise BuildError(f"the cache entry of {name} disappeared during the run",
+                                 hint="run the build again")
+            report.outcomes[name] = BuildOutcome(name, "cached", found.key,
+                                                 files=tuple(found.paths()))
+        return report
+
+    def raise_for_failures(self, report: BuildReport) -> None:
+        """BuildFailed when a package of ``report`` did not build."""
+        if not report.ok:
+            failed = [o.name for o in report.failed()]
+            raise BuildFailed(report, f"{len(failed)} package(s) failed to build: "
+                                      f"{', '.join(failed)}" if failed
+                              else "the build stopped early",
+                              hint="the log tails are above; full logs are under "
+                                   f"{self.options.cache_dir / 'logs'}")
+
+
+def build(options: Options, request: BuildRequest, *,
+          on_event: EventSink = ignore) -> BuildReport:
+    """Build ``request`` with ``options`` in a session of its own."""
+    return BuildSession(options).build(request, on_event=on_event)

@@ -1,0 +1,334 @@
+"""The work of building one package, in a worker thread of the scheduler.
+
+1. fetch and verify the source and prepare the patched tree (host side);
+2. write pyodide-build's recipe (its ``source`` pointing at that tree), unpack the library
+   artifacts it links against into its build folder and, for packages that build against a
+   cross-build package (numpy), lay out that package's wasm headers;
+3. make the build backend's wheels available offline (:mod:`pyodist.builder.backends`);
+4. run pyodide-build's recipe builder in the toolchain (``guest_build.sh``);
+5. normalise the outputs (reproducible wheels and archives), import the wheel's
+   ``test.imports`` in Pyodide under Node, and store the result in the artifact cache.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from pyodist.builder.archive import extract_tar, write_tar
+from pyodist.builder.backends import BackendWheelhouse, build_requirements
+from pyodist.builder.cache import Artifact, ArtifactCache
+from pyodist.builder.logs import log_tail, signature_mismatches
+from pyodist.builder.planner import BuildPlan, BuildTask
+from pyodist.builder.pyodide_recipe import pyodide_build_recipe
+from pyodist.builder.wheel import normalize_wheel, normalize_zip, scrub_random_paths, unvendor_tests
+from pyodist.builder.workspace import IMAGE_WHEELHOUSE, driver_path
+from pyodist.errors import BuildError
+from pyodist.events import BuildPhase, EventSink, ignore
+from pyodist.recipe.spec import Recipe
+from pyodist.runtime.node import check_imports
+from pyodist.sources.cache import sha256_file
+from pyodist.sources.fetch import Fetcher
+from pyodist.sources.prepare import prepare_source
+from pyodist.toolchain.executor import Executor, Step
+
+__all__ = ["Artifacts", "PackageBuilder", "PackageFailed"]
+
+DRIVER = "guest_build.sh"
+
+
+class PackageFailed(Exception):
+    """One package's build failed; the message is what the report shows."""
+
+    def __init__(self, message: str, log: Path | None = None) -> None:
+        super().__init__(message)
+        self.log = log
+
+
+class Artifacts:
+    """The artifact of every package built or found cached so far in this run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, Artifact] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, artifact: Artifact) -> None:
+        with self._lock:
+            self._found[name] = artifact
+
+    def __getitem__(self, name: str) -> Artifact:
+        with self._lock:
+            return self._found[name]
+
+
+def _gib(size: int | None) -> str:
+    return "no limit" if size is None else f"{size / 1024**3:.3g} GiB"
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    """Relative path -> content digest of every file (and link target) under ``root``."""
+    found: dict[str, str] = {}
+    if not root.exists():
+        return found
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[rel] = "link:" + str(path.readlink())
+        elif path.is_file():
+            found[rel] = sha256_file(path)
+    return found
+
+
+def _inside(member: str) -> bool:
+    """A relative path that stays where it is put (no root, no '..')."""
+    path = PurePosixPath(member)
+    return bool(member) and not path.is_absolute() and ".." not in path.parts \
+        and "\\" not in member and "\0" not in member
+
+
+class PackageBuilder:
+    """Builds the packages of one plan with one executor, in one run folder."""
+
+    def __init__(self, plan: BuildPlan, *, cache: ArtifactCache, fetcher: Fetcher,
+                 executor: Executor, wheelhouse: BackendWheelhouse, work: Path, logs: Path,
+                 runtime_dir: Path | None, epoch: int, artifacts: Artifacts,
+                 keep_work: bool = False, on_event: EventSink = ignore) -> None:
+        self.plan = plan
+        self.cache = cache
+        self.fetcher = fetcher
+        self.executor = executor
+        self.wheelhouse = wheelhouse
+        self.work = work
+        self.logs = logs
+        self.runtime_dir = runtime_dir
+        self.epoch = epoch
+        self.artifacts = artifacts
+        self.keep_work = keep_work
+        self.on_event = on_event
+
+    def prepare_run(self) -> None:
+        """Once per run with something to build: the driver and a writable Emscripten cache."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(driver_path(), self.work / DRIVER)
+        self.executor.lend(self.work)
+        log = self.logs / "prepare.log"
+        result = self.executor.run(Step(
+            "prepare", ("bash", self.executor.guest_path(self.work / DRIVER),
+                        "--prepare", self.executor.guest_path(self.work)),
+            self.work, log=log))
+        if not result.ok:
+            raise BuildError(f"preparing the toolchain for this run failed:\n{log_tail(log, 10)}",
+                             hint=f"the full log is {log}")
+
+    def produce(self, task: BuildTask, log: Path) -> Artifact:
+        """Build ``task`` and store it in the cache; PackageFailed (or a PyodistError) when
+        it cannot be built."""
+        recipe = task.recipe
+        folder = self.work / task.name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"pyodist: {recipe.name} {recipe.version} key {task.key}\n")
+        try:
+            self.on_event(BuildPhase(task.name, "source"))
+            fetched = self.fetcher.fetch(recipe)
+            tree = prepare_source(recipe, fetched, folder / "src",
+                                  extra=self.fetcher.fetch_extra(recipe))
+            if recipe.source.is_wheel:
+                files = self._prebuilt_wheel(tree, folder)
+                backends: dict[str, str] = {}
+            else:
+                backends = self._setup(task, tree, folder)
+                self.on_event(BuildPhase(task.name, "compile"))
+                files = self._compile(task, folder, log)
+            if recipe.build.type == "package":
+                self.on_event(BuildPhase(task.name, "check"))
+                self._check_imports(task, files, log)
+            target = self.plan.target
+            return self.cache.put(task.key, task.name, files, {
+                "recipe": recipe.name, "version": recipe.version, "type": recipe.build.type,
+                "source_sha256": recipe.source.sha256, "toolchain": target.toolchain_id,
+                "pyodide": target.pyodide_version, "abi": target.abi,
+                "source_date_epoch": self.epoch, "build_backends": backends,
+                "deps": {d: self.plan.tasks[d].key for d in task.deps},
+            })
+        finally:
+            if not self.keep_work:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _prebuilt_wheel(tree: Path, folder: Path) -> list[Path]:
+        wheels = sorted(tree.glob("*.whl"))
+        out = folder / "out"
+        out.mkdir()
+        return [Path(shutil.copy2(w, out / w.name)) for w in wheels]
+
+    def _setup(self, task: BuildTask, tree: Path, folder: Path) -> dict[str, str]:
+        recipe = task.recipe
+        target = folder / "recipes" / recipe.name
+        target.mkdir(parents=True)
+        data = pyodide_build_recipe(recipe, self.executor.guest_path(tree))
+        (target / "meta.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        for name in ("patches", "extras"):  # applied already, but scripts may read them
+            if (recipe.folder / name).is_dir():
+                shutil.copytree(recipe.folder / name, target / name)
+        libs = folder / "build" / ".libs"
+        libs.mkdir(parents=True)
+        for lib in task.libraries:
+            for path in self.artifacts[lib].paths():
+                if path.name.endswith("-libs.tar"):
+                    extract_tar(path, libs)
+        cross = self._cross_packages(task)
+        if cross:
+            self._write_cross(cross, folder / "cross")
+        if recipe.build.type != "package":
+            return {}
+        requires = list(build_requirements(tree, where=str(recipe.path)))
+        requires += [f"{recipe.dist_name}=={recipe.version}" for recipe, _ in cross]
+        if recipe.build.cross_build_env:
+            # pyodide-build installs the native build of a cross-build package into the
+            # host site-packages and overlays its wasm headers (cross-build-files)
+            requires.append(f"{recipe.dist_name}=={recipe.version}")
+        return self.wheelhouse.ensure(requires, where=str(recipe.path),
+                                      constraints=recipe.requirements.constraint)
+
+    def _cross_packages(self, task: BuildTask) -> list[tuple[Recipe, Artifact]]:
+        """Cross-build packages (``build: cross-build-env: true``) among the build deps."""
+        return [(self.plan.tasks[dep].recipe, self.artifacts[dep])
+                for dep in self.plan.all_deps(task.name)
+                if self.plan.tasks[dep].recipe.build.cross_build_env]
+
+    @staticmethod
+    def _write_cross(cross: list[tuple[Recipe, Artifact]], root: Path) -> None:
+        extras = root / "site-packages-extras"
+        extras.mkdir(parents=True)
+        lines = []
+        for recipe, artifact in cross:
+            lines.append(f"{recipe.dist_name}=={recipe.version}\n")
+            wheel = next(p for p in artifact.paths() if p.name.endswith(".whl"))
+            with zipfile.ZipFile(wheel) as zf:
+                for member in recipe.build.cross_build_files:
+                    if not _inside(member):  # the loader refuses these; a wheel must not win
+                        raise BuildError(
+                            f"{recipe.path}: build/cross-build-files lists {member!r}, which "
+                            "is not a relative path inside the wheel",
+                            hint="list paths as they appear inside the built wheel")
+                    target = extras / member
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        target.write_bytes(zf.read(member))
+                    except KeyError:
+                        raise BuildError(
+                            f"{recipe.path}: build/cross-build-files lists {member!r}, which "
+                            f"is not in {wheel.name}",
+                            hint="list paths as they appear inside the built wheel",
+                        ) from None
+        (root / "requirements.txt").write_text("".join(lines))
+
+    def _compile(self, task: BuildTask, folder: Path, log: Path) -> list[Path]:
+        recipe = task.recipe
+        libs = folder / "build" / ".libs"
+        before = _snapshot(libs)
+        home = folder / ".home"  # pip and friends write there; the image's /tmp/home is shared
+        home.mkdir(exist_ok=True)
+        # a user of its own (root callers): the build can write its folder and nothing else
+        user = self.executor.lend(folder, private=True)
+        guest = self.executor.guest_path
+        result = self.executor.run(Step(
+            f"build {recipe.name}",
+            ("bash", guest(self.work / DRIVER), recipe.name, guest(folder)),
+            folder, env={**self._environment(), "HOME": guest(home)}, log=log,
+            quota_dir=folder, user=user,
+        ))
+        limits = self.executor.limits
+        if result.quota_exceeded:
+            raise PackageFailed(
+                f"stopped: it wrote more than {_gib(limits.disk_quota)} into its build folder "
+                "(the disk quota; PYODIST_DISK_QUOTA raises it)", log)
+        if result.timed_out:
+            raise PackageFailed(f"stopped: timed out after {result.seconds:.0f} s (the step "
+                                "time limit; PYODIST_STEP_TIMEOUT raises it)", log)
+        if result.killed:
+            raise PackageFailed(
+                f"the build was killed (SIGKILL) after {result.seconds:.0f} s, most likely out "
+                f"of memory (limit {_gib(limits.memory)}; PYODIST_MEMORY raises it)", log)
+        if not result.ok:
+            raise PackageFailed(f"the build exited with status {result.returncode}", log)
+        mismatched = signature_mismatches(log)
+        if mismatched and recipe.build.type != "static_library":
+            raise PackageFailed(
+                f"the linker found calls whose signature differs from the definition "
+                f"({', '.join(mismatched[:8])}{', ...' if len(mismatched) > 8 else ''}); "
+                "WebAssembly checks call types, so such a call traps when it runs. Make the "
+                "declarations match the definitions (e.g. void vs int returns of Fortran-style "
+                "routines) with a patch in the recipe", log)
+        return self._collect(task, folder, before)
+
+    def _environment(self) -> dict[str, str]:
+        return {
+            "SOURCE_DATE_EPOCH": str(self.epoch),
+            "PIP_FIND_LINKS": " ".join((IMAGE_WHEELHOUSE,
+                                        self.executor.guest_path(self.wheelhouse.wheels))),
+            "PIP_NO_INDEX": "1",
+            "PYTHONHASHSEED": "0",
+        }
+
+    def _collect(self, task: BuildTask, folder: Path, before: Mapping[str, str]) -> list[Path]:
+        recipe = task.recipe
+        dist = folder / "recipes" / recipe.name / "dist"
+        out = folder / "out"
+        out.mkdir()
+        files: list[Path] = []
+        if recipe.build.type == "package":
+            wheels = sorted(dist.glob("*.whl"))
+            if len(wheels) != 1:
+                raise PackageFailed(
+                    f"expected one wheel in the build output, found {len(wheels)}: "
+                    f"{', '.join(w.name for w in wheels) or 'none'}")
+            wheel = Path(shutil.copy2(wheels[0], out / wheels[0].name))
+            normalize_wheel(wheel, epoch=self.epoch, rewrite=scrub_random_paths)
+            files.append(wheel)
+            if recipe.build.unvendor_tests:
+                tests = unvendor_tests(wheel, retain=recipe.build.retain_test_patterns,
+                                       epoch=self.epoch)
+                if tests is not None:
+                    files.append(tests)
+        elif recipe.build.type == "shared_library":
+            for archive in sorted(dist.glob("*.zip")):
+                files.append(normalize_zip(Path(shutil.copy2(archive, out / archive.name)),
+                                           epoch=self.epoch))
+        if recipe.build.is_library:
+            libs = folder / "build" / ".libs"
+            after = _snapshot(libs)
+            installed = [rel for rel, digest in after.items() if before.get(rel) != digest]
+            if not installed:
+                raise PackageFailed(
+                    "the build script installed nothing into $WASM_LIBRARY_DIR (install the "
+                    "headers and libraries there, e.g. 'make install PREFIX=$WASM_LIBRARY_DIR')")
+            files.append(write_tar(out / f"{recipe.name}-{recipe.version}-libs.tar", libs,
+                                   installed, epoch=self.epoch))
+        return files
+
+    def _check_imports(self, task: BuildTask, files: list[Path], log: Path) -> None:
+        imports = task.recipe.test.imports
+        if self.runtime_dir is None or not imports:
+            return
+        wheels: list[Path] = []
+        for dep in task.runtime_deps:
+            if self.plan.tasks[dep].recipe.build.type != "package":
+                continue
+            wheels += [p for p in self.artifacts[dep].paths() if p.name.endswith(".whl")]
+        wheels += [p for p in files if p.name.endswith(".whl")]
+        report = check_imports(self.runtime_dir, wheels, imports)
+        with log.open("a") as out:
+            out.write(f"\n--- import check in Pyodide under Node ({report.seconds:.1f} s) ---\n")
+            out.write((report.describe() or "all imports ok: " + ", ".join(imports)) + "\n")
+        if not report.ok:
+            raise PackageFailed(f"the wheel does not import in Pyodide:\n{report.describe()}",
+                                log)
