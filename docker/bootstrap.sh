@@ -25,7 +25,10 @@ SUITE=${SUITE:-sid}
 FORCE=${FORCE:-0}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 TOP_PACKAGES=(emscripten python3 python3.14 python3.14-venv nodejs make
-              ca-certificates xz-utils file patch pkgconf)
+              ca-certificates xz-utils file patch pkgconf
+              # build tools real recipes call (requirements/executable, build scripts)
+              cmake meson ninja-build autoconf automake libtool libtool-bin perl swig
+              bison flex f2c libf2c2-dev gfortran sqlite3 unzip zip)
 VENV=/opt/pyodide-build-venv
 XBENV_DIR=/opt/pyodide-xbuildenv
 XBENV_ARCHIVE_IN_IMAGE=/opt/pyodide/xbuildenv-${PYODIDE_VERSION}.tar.bz2
@@ -166,7 +169,13 @@ in_root apt-get update -q >"$WORKDIR/apt.log" 2>&1 || { tail "$WORKDIR/apt.log";
 
 if [ -f "$PKG_LOCK" ]; then
   mapfile -t PINS < <(grep -v '^#' "$PKG_LOCK" | grep '=')
-  log "installing ${#PINS[@]} pinned packages from packages.lock"
+  # top packages the lock does not have yet (added to TOP_PACKAGES): installed beside the
+  # pins, at the mirror's versions, and the lock is rewritten with them
+  NEW_TOP=()
+  for pkg in "${TOP_PACKAGES[@]}"; do
+    grep -q "^$pkg=" "$PKG_LOCK" || NEW_TOP+=("$pkg")
+  done
+  log "installing ${#PINS[@]} pinned packages from packages.lock${NEW_TOP:+ and new ones: ${NEW_TOP[*]}}"
   missing=()
   for pin in "${PINS[@]}"; do
     pkg=${pin%%=*}; ver=${pin#*=}
@@ -180,9 +189,23 @@ if [ -f "$PKG_LOCK" ]; then
     die "${#missing[@]} pinned package version(s) from packages.lock are no longer on $MIRROR ($SUITE). Use a snapshot mirror, 'docker load' a saved image, or delete packages.lock to re-resolve."
   fi
   in_root apt-get install -y -q --no-install-recommends --allow-downgrades "${PINS[@]}" \
+    ${NEW_TOP[@]+"${NEW_TOP[@]}"} \
     >>"$WORKDIR/apt.log" 2>&1 || { tail -30 "$WORKDIR/apt.log"; die "pinned apt-get install failed"; }
   in_root dpkg-query -W -f '${Package}=${Version}\n' | sort >"$WORKDIR/installed.lock"
-  if ! diff <(grep -v '^#' "$PKG_LOCK" | sort) "$WORKDIR/installed.lock" >"$WORKDIR/lock.diff"; then
+  if [ ${#NEW_TOP[@]} -gt 0 ]; then
+    # every earlier pin must have stayed: only additions are accepted into the lock
+    if ! comm -23 <(grep -v '^#' "$PKG_LOCK" | sort) "$WORKDIR/installed.lock" >"$WORKDIR/lock.diff" \
+       || [ -s "$WORKDIR/lock.diff" ]; then
+      cat "$WORKDIR/lock.diff" >&2
+      die "adding ${NEW_TOP[*]} changed pinned packages (see $WORKDIR/lock.diff); re-resolve by deleting packages.lock"
+    fi
+    {
+      echo "# Debian $SUITE packages of the pyodist toolchain image (dpkg-query), $(date -u +%Y-%m-%d)"
+      cat "$WORKDIR/installed.lock"
+    } >"$PKG_LOCK"
+    log "extended $PKG_LOCK with ${NEW_TOP[*]} ($(grep -vc '^#' "$PKG_LOCK") packages)"
+    INPUT_HASH=$(input_hash)
+  elif ! diff <(grep -v '^#' "$PKG_LOCK" | sort) "$WORKDIR/installed.lock" >"$WORKDIR/lock.diff"; then
     cat "$WORKDIR/lock.diff" >&2
     die "installed package set differs from packages.lock (see $WORKDIR/lock.diff)"
   fi

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pyodist.errors import GraphError
 from pyodist.recipe.spec import Recipe, canonical_name
 
-__all__ = ["RecipeGraph", "Selection", "parse_selection"]
+__all__ = ["RecipeGraph", "Selection", "parse_selection", "without_broken"]
 
 ALWAYS_TAG = "always"
 
@@ -73,6 +73,26 @@ def parse_selection(patterns: Sequence[str]) -> list[tuple[bool, str, str]]:
         else:
             raise GraphError(f"empty selection word {word!r}", hint="write '!NAME' to exclude")
     return parsed
+
+
+def without_broken(recipes: Mapping[str, Recipe],
+                   broken: Iterable[str]) -> tuple[dict[str, Recipe], dict[str, tuple[str, ...]]]:
+    """The recipes that need none of ``broken`` (recipe folders that failed to load), and for
+    each one left out, the broken recipes it needs (directly or through others)."""
+    bad = {canonical_name(b): {canonical_name(b)} for b in broken}
+    kept = dict(recipes)
+    changed = True
+    while changed:
+        changed = False
+        for name, recipe in list(kept.items()):
+            roots = set().union(*(bad[canonical_name(d)] for d in recipe.dependencies
+                                  if canonical_name(d) in bad))
+            if roots:
+                bad[canonical_name(name)] = roots
+                del kept[name]
+                changed = True
+    left_out = {n: tuple(sorted(bad[canonical_name(n)])) for n in recipes if n not in kept}
+    return kept, left_out
 
 
 class RecipeGraph:

@@ -192,3 +192,40 @@ def test_real_fetch_from_the_configured_index(tmp_path: Path) -> None:
 def test_requests_is_what_downloads() -> None:
     # Guard: the fetcher speaks HTTP through requests (retries, timeouts, proxies, certs).
     assert isinstance(Fetcher(SourceCache(Path("/nonexistent"))).session, requests.Session)
+
+
+@pytest.mark.parametrize("form", ["source/m/mirrored/mirrored-1.0.tar.gz",
+                                  "ab/cd/" + "e" * 60 + "/mirrored-1.0.tar.gz"])
+def test_index_file_urls_resolve_through_the_configured_index(
+        tmp_path: Path, file_server: FileServer, form: str) -> None:
+    """A recipe naming the index's file host (here: the loopback server's /packages/...,
+    which answers 404 as a mirror that serves only its own file URLs would) is fetched
+    through the configured index by project and file name, and checked by its sha256."""
+    sha = file_server.add("mirrored-1.0.tar.gz", b"the same bytes", project="mirrored")
+    url = f"{file_server.base}/packages/{form}"
+    index = PackageIndex(IndexSettings((f"{file_server.base}/json/simple/",)))
+    got = _fetcher(tmp_path, index=lambda: index).fetch_one(
+        "mirrored", url, sha, "mirrored-1.0.tar.gz")
+    assert got.origin == file_server.url("mirrored-1.0.tar.gz")
+    assert got.path.read_bytes() == b"the same bytes"
+    assert file_server.hits[f"/packages/{form}"] == 0
+    # the index lists other bytes under the name: refused, nothing downloaded or cached
+    file_server.files["other-1.0.tar.gz"] = b"not the recipe's bytes"
+    file_server.projects["other"] = ["other-1.0.tar.gz"]
+    with pytest.raises(SourceError,
+                       match=r"the package index lists other-1\.0\.tar\.gz with sha256"):
+        _fetcher(tmp_path / "2", index=lambda: index).fetch_one(
+            "other", f"{file_server.base}/packages/source/o/other/other-1.0.tar.gz", sha,
+            "other-1.0.tar.gz")
+    assert _entries(tmp_path / "2" / "cache") == []
+
+
+def test_an_index_file_the_index_does_not_list_is_tried_at_its_own_url(
+        tmp_path: Path, file_server: FileServer) -> None:
+    sha = file_server.add("direct-1.0.tar.gz", b"direct")
+    url = file_server.url("direct-1.0.tar.gz").replace("/files/", "/packages/source/d/direct/")
+    index = PackageIndex(IndexSettings((f"{file_server.base}/json/simple/",)))
+    with pytest.raises(SourceError, match="answered HTTP 404"):
+        _fetcher(tmp_path, index=lambda: index).fetch_one("direct", url, sha,
+                                                          "direct-1.0.tar.gz")
+    assert file_server.hits["/packages/source/d/direct/direct-1.0.tar.gz"] == 1

@@ -38,3 +38,22 @@ def test_mirror_from_apt_sources(tmp_path: Path) -> None:
     assert resolve_options(cwd=tmp_path, environ={
         "PYODIST_DEBIAN_MIRROR": " http://override.example/d/ "}).debian_mirror == \
         "http://override.example/d/"
+
+
+def test_index_file_urls_are_told_by_their_path() -> None:
+    from pyodist.sources.fetch import index_file_project  # noqa: PLC0415
+
+    assert index_file_project("https://files.example/packages/source/s/six/six-1.17.0.tar.gz") \
+        == "six"
+    assert index_file_project("https://m.example/packages/py3/p/pkg/pkg-1.0-py3-none-any.whl") \
+        == "pkg"
+    assert index_file_project("https://m.example/packages/py2.py3/s/six/six-1.0-py2.py3-none"
+                              "-any.whl") == "six"
+    hashed = "https://m.example/packages/71/39/" + "6" * 60 + "/pyerfa-2.0.1.5.tar.gz"
+    assert index_file_project(hashed) == "pyerfa"
+    assert index_file_project("https://m.example/packages/ab/cd/" + "0" * 60
+                              + "/ruamel.yaml-0.19.1-py3-none-any.whl") == "ruamel-yaml"
+    for other in ("https://example.org/downloads/six-1.17.0.tar.gz",
+                  "pypi:six/six-1.17.0.tar.gz", "file:///packages/source/s/six/six.tar.gz",
+                  "https://m.example/packages/ab/cd/short/six-1.17.0.tar.gz"):
+        assert index_file_project(other) is None

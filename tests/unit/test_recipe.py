@@ -161,7 +161,8 @@ def test_unknown_key_message(write_recipe: WriteRecipe) -> None:
     path = write_recipe("uk", text)
     assert msg == (
         f"{path}:8:3: build/cflgs: unknown key\n"
-        "  fix: did you mean 'cflags'? (allowed: _retain-test-patterns, backend-flags, cflags, "
+        "  fix: did you mean 'cflags'? (allowed: _cross-build-env-skip-install, "
+        "_retain-test-patterns, backend-flags, cflags, "
         "cross-build-env, cross-build-files, cross-script, cxxflags, exports, ldflags, post, "
         "script, type, unvendor-tests, vendor-sharedlib)"
     )
@@ -354,3 +355,67 @@ def test_patches_and_extras_stay_in_the_recipe_folder(write_recipe: WriteRecipe,
     assert f"source/patches: {name!r} points outside the recipe folder" in text
     assert f"source/extras: {name!r} points outside the recipe folder" in text
     assert "keep patches and extra files in the recipe folder" in text
+
+
+def test_empty_values_pyodide_build_accepts_are_accepted(write_recipe: WriteRecipe,
+                                                         tmp_path: Path) -> None:
+    """What pyodide-build reads as "not given" (home:, home: null, script: ~) loads without a
+    word; an empty value with a non-empty default loads as that default, with a warning that
+    names the key; neither makes the folder fail."""
+    write_recipe("quiet", simple_recipe("quiet") + "build:\n  script:\n  post: ~\n"
+                 "about:\n  home:\n  PyPI: null\n  summary:\n  license:\n")
+    write_recipe("noisy", simple_recipe("noisy") + "build:\n  cflags:\n  unvendor-tests:\n"
+                 "requirements:\n  run:\n")
+    write_recipe("good", simple_recipe("good"))
+    result = load_recipe_dirs([tmp_path / "recipes"])
+    assert not result.errors and sorted(result.recipes) == ["good", "noisy", "quiet"]
+    quiet = result.recipes["quiet"]
+    assert quiet.about.home is None and quiet.build.script is None
+    noisy = result.recipes["noisy"]
+    assert noisy.build.cflags == "" and noisy.build.unvendor_tests is True
+    assert noisy.requirements.run == ()
+    warned = {(p.file.parent.name if p.file else None, p.key): p.message
+              for p in result.warnings}
+    assert warned == {
+        ("noisy", "build/cflags"): "is empty; read as the default (an empty string)",
+        ("noisy", "build/unvendor-tests"): "is empty; read as the default (true)",
+        ("noisy", "requirements/run"): "is empty; read as the default (an empty list)",
+    }
+    # the name and version are required: empty is still an error
+    with pytest.raises(RecipeError, match="package/version"):
+        parse_recipe(tmp_path / "x" / "meta.yaml", "package:\n  name: x\n  version:\n")
+
+
+def test_pyodide_build_only_keys_load(write_recipe: WriteRecipe) -> None:
+    recipe = load_recipe(write_recipe("whl", """\
+        package: {name: whl, version: "1.0"}
+        source: {url: "pypi:whl/whl-1.0-py3-none-any.whl", sha256: %s}
+        build:
+          cross-build-env: true
+          _cross-build-env-skip-install: true
+        """ % ("0" * 64)))
+    assert recipe.build.cross_build_env_skip_install is True
+
+
+def test_folders_that_are_not_read_are_reported(tmp_path: Path,
+                                                write_recipe: WriteRecipe) -> None:
+    write_recipe("good", simple_recipe("good"))
+    root = tmp_path / "recipes"
+    (root / "yml").mkdir()
+    (root / "yml" / "meta.yml").write_text(simple_recipe("yml"))
+    (root / "loop").mkdir()
+    (root / "loop" / "meta.yaml").symlink_to("meta.yaml")
+    result = load_recipe_dirs([root])
+    assert list(result.recipes) == ["good"] and not result.errors
+    assert sorted((p.file.parent.name if p.file else "", p.message.split(":")[0])
+                  for p in result.warnings) == [
+        ("loop", "is a link that leads nowhere (or loops); the folder is skipped"),
+        ("yml", "is not read")]
+
+
+def test_an_oversized_recipe_is_refused_before_it_is_parsed(write_recipe: WriteRecipe) -> None:
+    path = write_recipe("big", simple_recipe("big"))
+    path.write_text(simple_recipe("big") + "extra:\n  notes: '" + "x" * (1024 * 1024) + "'\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    assert "a recipe may have at most 1,048,576" in str(err.value)

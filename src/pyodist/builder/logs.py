@@ -5,12 +5,27 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["LOG_TAIL_LINES", "log_tail", "signature_mismatches"]
+__all__ = ["LOG_TAIL_LINES", "failure_cause", "log_tail", "network_reach", "signature_mismatches"]
 
 LOG_TAIL_LINES = 25
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FIRST_ERROR = re.compile(r"(\berror:|\bError:|\bERROR\b|fatal error|Traceback)")
 _MISMATCH = re.compile(r"wasm-ld\S*: (?:warning|error): function signature mismatch: (\S+)")
+# what a tool prints when it reaches for a network the build does not have
+_NO_NETWORK = re.compile(
+    r"Could not resolve host|Temporary failure in name resolution|Name or service not known|"
+    r"Network is unreachable|Failed to establish a new connection|No address associated|"
+    r"getaddrinfo failed|unable to access 'https?://|urlopen error|"
+    r"Could not find a version that satisfies the requirement|"
+    r"No matching distribution found|emscripten: (?:retrieving|downloading) port|"
+    r"Retrieving port|error: could not fetch", re.IGNORECASE)
+# script lines that need the network: where to point the author
+_NETWORK_COMMAND = re.compile(
+    r"\b(?:git\s+clone|git\s+fetch|git\s+submodule\s+update|wget|curl|pip3?\s+install|"
+    r"python3?\s+-m\s+pip\s+install|npm\s+(?:install|ci)|cargo\s+(?:fetch|install|build)|"
+    r"embuilder|--use-port|-sUSE_[A-Z0-9_]+=)", re.IGNORECASE)
+_LINK_ERROR = re.compile(r"wasm-ld\S*: error:|undefined symbol:|error: linking|"
+                         r"function signature mismatch")
 
 
 def log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
@@ -40,3 +55,25 @@ def signature_mismatches(log: Path) -> list[str]:
             if "signature mismatch" in line and (match := _MISMATCH.search(line)):
                 found.setdefault(match.group(1), None)
     return list(found)
+
+
+def network_reach(log: Path, scripts: dict[str, str | None]) -> str | None:
+    """When a failed build's log shows a tool reaching for the network: which script line
+    (``build/script`` line 3: ``git clone ...``) did it, or the log line that shows it."""
+    text = log.read_bytes()[-2_000_000:].decode("utf-8", "replace") if log.is_file() else ""
+    sign = _NO_NETWORK.search(text)
+    if sign is None:
+        return None
+    for key, script in scripts.items():
+        for number, line in enumerate((script or "").splitlines(), 1):
+            if _NETWORK_COMMAND.search(line) and not line.lstrip().startswith("#"):
+                return f"{key} line {number}: {line.strip()[:160]}"
+    start = text.rfind("\n", 0, sign.start()) + 1
+    end = text.find("\n", sign.end())
+    return "the log says: " + _ANSI.sub("", text[start:end if end != -1 else None]).strip()[:200]
+
+
+def failure_cause(log: Path) -> str:
+    """``link`` when a failed build's log shows the linker failing, else ``compile``."""
+    text = log.read_bytes()[-2_000_000:].decode("utf-8", "replace") if log.is_file() else ""
+    return "link" if _LINK_ERROR.search(text) else "compile"

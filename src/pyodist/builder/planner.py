@@ -57,6 +57,10 @@ class BuildPlan:
     order: tuple[str, ...]
     tasks: Mapping[str, BuildTask]
     requested: frozenset[str]
+    # selected recipes that cannot be planned (keep-going over a folder with bad recipes):
+    # the ones that failed to load -> the error, and those needing them -> which they need
+    unloadable: Mapping[str, str] = field(default_factory=dict)
+    needs_unloadable: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def to_build(self) -> tuple[str, ...]:

@@ -25,6 +25,8 @@ class BuildOutcome:
     error: str | None = None
     log_tail: str = ""
     blocked_by: tuple[str, ...] = ()
+    # for a failure: source, rust, tool, network, compile, link, import, limits or build
+    cause: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,7 +34,7 @@ class BuildOutcome:
             "files": [str(f) for f in self.files],
             "log": str(self.log) if self.log else None,
             "error": self.error, "log_tail": self.log_tail or None,
-            "blocked_by": list(self.blocked_by),
+            "blocked_by": list(self.blocked_by), "cause": self.cause,
         }
 
 
@@ -45,6 +47,13 @@ class BuildReport:
     @property
     def ok(self) -> bool:
         return all(o.status in ("built", "cached") for o in self.outcomes.values())
+
+    @property
+    def names(self) -> list[str]:
+        """Every package reported: the plan's order, then those that could not be planned."""
+        planned = set(self.plan.order)
+        return [*(n for n in self.plan.order if n in self.outcomes),
+                *sorted(n for n in self.outcomes if n not in planned)]
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes.values() if o.status == status)
@@ -63,7 +72,6 @@ class BuildReport:
             "target": {"pyodide": self.plan.target.pyodide_version,
                        "abi": self.plan.target.abi,
                        "toolchain": self.plan.target.toolchain_id},
-            "packages": {n: self.outcomes[n].to_json() for n in self.plan.order
-                         if n in self.outcomes},
+            "packages": {n: self.outcomes[n].to_json() for n in self.names},
         }
 

@@ -21,7 +21,7 @@ from pyodist.builder.logs import log_tail
 from pyodist.builder.planner import BuildPlan, BuildTask
 from pyodist.builder.report import BuildOutcome, BuildReport
 from pyodist.builder.steps import Artifacts, PackageFailed
-from pyodist.errors import PyodistError
+from pyodist.errors import PyodistError, SourceError
 from pyodist.events import BuildFinished, BuildStarted, EventSink, ignore
 
 __all__ = ["Produce", "Scheduler"]
@@ -56,6 +56,11 @@ class Scheduler:
         report = BuildReport(self.plan)
         start = time.monotonic()
         state = _State(pending=list(self.plan.order))
+        for name, error in self.plan.unloadable.items():
+            report.outcomes[name] = BuildOutcome(name, "failed", "", error=error,
+                                                 cause="recipe")
+        for name, needed in self.plan.needs_unloadable.items():
+            report.outcomes[name] = BuildOutcome(name, "blocked", "", blocked_by=needed)
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="build") as pool:
             try:
                 while state.pending or state.running:
@@ -140,7 +145,10 @@ class Scheduler:
             return BuildOutcome(task.name, "built", task.key, time.monotonic() - start,
                                 tuple(artifact.paths()), log)
         except (PackageFailed, PyodistError) as exc:
-            where = (exc.log if isinstance(exc, PackageFailed) else None) or log
+            if isinstance(exc, PackageFailed):
+                where, cause = exc.log or log, exc.cause
+            else:
+                where, cause = log, "source" if isinstance(exc, SourceError) else "build"
             return BuildOutcome(task.name, "failed", task.key, time.monotonic() - start,
                                 log=where if where.exists() else None, error=str(exc),
-                                log_tail=log_tail(where))
+                                log_tail=log_tail(where), cause=cause)

@@ -9,13 +9,15 @@ nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyodist.builder.backends import BackendWheelhouse
-from pyodist.builder.cache import ArtifactCache
-from pyodist.builder.planner import BuildPlan, BuildTarget, plan_build, recipe_inputs
-from pyodist.builder.report import BuildOutcome, BuildReport
+from pyodist.builder.cache import Artifact, ArtifactCache
+from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask, plan_build, recipe_inputs
+from pyodist.builder.report import BuildReport
 from pyodist.builder.scheduler import Scheduler
 from pyodist.builder.steps import Artifacts, PackageBuilder
 from pyodist.builder.workspace import (
@@ -27,9 +29,9 @@ from pyodist.builder.workspace import (
 )
 from pyodist.errors import BuildError
 from pyodist.events import BuildPlanned, EventSink, ignore
-from pyodist.graph import RecipeGraph
+from pyodist.graph import RecipeGraph, parse_selection, without_broken
 from pyodist.options import Options
-from pyodist.recipe import load_recipe_dirs
+from pyodist.recipe import canonical_name, load_recipe_dirs
 from pyodist.runtime.pyodide import RuntimeFacts, runtime_facts
 from pyodist.sources.fetch import make_fetcher
 from pyodist.toolchain.executor import Mount
@@ -88,11 +90,37 @@ class BuildSession:
                            f"{identity.toolchain_id};driver={driver_digest()}",
                            self.options.source_date_epoch)
 
-    def plan(self, selection: tuple[str, ...], *, force: str | None = None) -> BuildPlan:
-        """Load recipes, select, key and look up the cache: no container, no network."""
+    def plan(self, selection: tuple[str, ...], *, force: str | None = None,
+             keep_going: bool = False) -> BuildPlan:
+        """Load recipes, select, key and look up the cache: no container, no network.
+
+        A recipe that does not load is an error; with ``keep_going`` the other recipes are
+        planned, and the selected ones that failed to load (or need one that did) are put
+        in the plan as such, for the report.
+        """
         loaded = load_recipe_dirs(self.options.recipe_dirs)
-        loaded.raise_errors()
-        graph = RecipeGraph(loaded.recipes)
+        if not keep_going or not loaded.errors:
+            loaded.raise_errors()
+            return self._plan(RecipeGraph(loaded.recipes), selection, force)
+        broken = {meta.parent.name: err for meta, err in loaded.errors.items()}
+        recipes, needs = without_broken(loaded.recipes, broken)
+        words = parse_selection(list(selection))
+        everything = any(kind == "all" for exclude, kind, _ in words if not exclude)
+        named = {canonical_name(v) for exclude, kind, v in words if kind == "name" and not exclude}
+        tags = {v for exclude, kind, v in words if kind == "tag" and not exclude}
+        unloadable = {n: str(e) for n, e in broken.items()
+                      if everything or canonical_name(n) in named}
+        needing = {n: roots for n, roots in needs.items()
+                   if everything or canonical_name(n) in named
+                   or tags & set(loaded.recipes[n].package.tag)}
+        rest = tuple(w for w in selection if canonical_name(w) not in
+                     {canonical_name(n) for n in (*unloadable, *needing)})
+        plan = self._plan(RecipeGraph(recipes), rest, force) if rest else \
+            BuildPlan(self.target(), (), {}, frozenset())
+        return dataclasses.replace(plan, unloadable=unloadable, needs_unloadable=needing)
+
+    def _plan(self, graph: RecipeGraph, selection: tuple[str, ...],
+              force: str | None) -> BuildPlan:
         chosen = graph.select(list(selection))
         graph = graph.choosing(chosen.variants)
         inputs = {n: recipe_inputs(graph.recipes[n]) for n in chosen.closure}
@@ -130,11 +158,12 @@ class BuildSession:
             raise BuildError(f"-j {request.jobs}: the number of jobs must be at least 1",
                              hint="use -j 1 or more")
         self._remove_leftovers()
-        plan = self.plan(request.selection, force=request.force)
+        plan = self.plan(request.selection, force=request.force, keep_going=request.keep_going)
         if check is not None:
             check(plan)
         if not plan.to_build:
-            return self._all_cached(plan)
+            return Scheduler(plan, cache=self.cache, produce=_nothing_to_build,
+                             artifacts=Artifacts(), logs=self.options.cache_dir / "logs").run()
         options = self.options
         runtime = self.runtime.folder if request.import_check else None
         wheelhouse = self._wheelhouse()
@@ -156,17 +185,6 @@ class BuildSession:
                              artifacts=artifacts, logs=logs, jobs=request.jobs,
                              keep_going=request.keep_going, on_event=on_event).run()
 
-    def _all_cached(self, plan: BuildPlan) -> BuildReport:
-        report = BuildReport(plan)
-        for name in plan.order:
-            found = self.cache.get(plan.tasks[name].key)
-            if found is None:  # vanished since planning
-                raise BuildError(f"the cache entry of {name} disappeared during the run",
-                                 hint="run the build again")
-            report.outcomes[name] = BuildOutcome(name, "cached", found.key,
-                                                 files=tuple(found.paths()))
-        return report
-
     def raise_for_failures(self, report: BuildReport) -> None:
         """BuildFailed when a package of ``report`` did not build."""
         if not report.ok:
@@ -176,6 +194,11 @@ class BuildSession:
                               else "the build stopped early",
                               hint="the log tails are above; full logs are under "
                                    f"{self.options.cache_dir / 'logs'}")
+
+
+def _nothing_to_build(task: BuildTask, _log: Path) -> Artifact:
+    raise BuildError(f"the cache entry of {task.name} disappeared during the run",
+                     hint="run the build again")
 
 
 def build(options: Options, request: BuildRequest, *,

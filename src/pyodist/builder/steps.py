@@ -23,7 +23,7 @@ import yaml
 from pyodist.builder.archive import extract_tar, write_tar
 from pyodist.builder.backends import BackendWheelhouse, build_requirements
 from pyodist.builder.cache import Artifact, ArtifactCache
-from pyodist.builder.logs import log_tail, signature_mismatches
+from pyodist.builder.logs import failure_cause, log_tail, network_reach, signature_mismatches
 from pyodist.builder.planner import BuildPlan, BuildTask
 from pyodist.builder.pyodide_recipe import pyodide_build_recipe
 from pyodist.builder.wheel import normalize_wheel, normalize_zip, scrub_random_paths, unvendor_tests
@@ -42,12 +42,18 @@ __all__ = ["Artifacts", "PackageBuilder", "PackageFailed"]
 DRIVER = "guest_build.sh"
 
 
+# what a failure is put down to, in reports and in bench/corpus.py's table
+Cause = str  # source | rust | tool | network | compile | link | import | limits | build
+RUST_TOOLS = ("rustc", "cargo", "rustup")
+
+
 class PackageFailed(Exception):
     """One package's build failed; the message is what the report shows."""
 
-    def __init__(self, message: str, log: Path | None = None) -> None:
+    def __init__(self, message: str, log: Path | None = None, cause: Cause = "build") -> None:
         super().__init__(message)
         self.log = log
+        self.cause = cause
 
 
 class Artifacts:
@@ -110,9 +116,13 @@ class PackageBuilder:
         self.artifacts = artifacts
         self.keep_work = keep_work
         self.on_event = on_event
+        # executables recipes of this run need (requirements/executable) that the toolchain
+        # lacks, found by prepare_run
+        self.missing_tools: frozenset[str] = frozenset()
 
     def prepare_run(self) -> None:
-        """Once per run with something to build: the driver and a writable Emscripten cache."""
+        """Once per run with something to build: the driver, a writable Emscripten cache,
+        and which executables the recipes to build need that the toolchain does not have."""
         self.work.mkdir(parents=True, exist_ok=True)
         shutil.copy2(driver_path(), self.work / DRIVER)
         self.executor.lend(self.work)
@@ -124,6 +134,37 @@ class PackageBuilder:
         if not result.ok:
             raise BuildError(f"preparing the toolchain for this run failed:\n{log_tail(log, 10)}",
                              hint=f"the full log is {log}")
+        needed = sorted({tool for name in self.plan.to_build
+                         for tool in self.plan.tasks[name].recipe.requirements.executable
+                         if tool not in RUST_TOOLS})
+        if needed:
+            probe = self.logs / "tools.log"
+            probe.unlink(missing_ok=True)
+            self.executor.run(Step.script(
+                "tools", 'for x in "$@"; do command -v "$x" >/dev/null || echo "missing:$x"; '
+                "done", self.work, log=probe).with_args("tools", *needed))
+            text = probe.read_text(errors="replace") if probe.is_file() else ""
+            self.missing_tools = frozenset(line.split(":", 1)[1].strip()
+                                           for line in text.splitlines()
+                                           if line.startswith("missing:"))
+
+    def _refuse(self, recipe: Recipe) -> None:
+        """Fail a package whose build cannot work here, before anything of it runs."""
+        tools = recipe.requirements.executable
+        rust = [t for t in tools if t in RUST_TOOLS]
+        if rust:
+            raise PackageFailed(
+                f"it needs Rust ({', '.join(rust)} in requirements/executable), which the "
+                "toolchain cannot compile for wasm32-unknown-emscripten yet (no Rust standard "
+                "library for that target); take the project's published Pyodide wheel instead "
+                "(a recipe whose source is that wheel, or the index)", cause="rust")
+        missing = [t for t in tools if t in self.missing_tools]
+        if missing:
+            raise PackageFailed(
+                f"it needs {', '.join(missing)} (requirements/executable), which the toolchain "
+                "image does not have; add the Debian package that provides it to the image "
+                "(docker/bootstrap.sh, then re-lock docker/packages.lock), or remove the "
+                "requirement if the build does not call it", cause="tool")
 
     def produce(self, task: BuildTask, log: Path) -> Artifact:
         """Build ``task`` and store it in the cache; PackageFailed (or a PyodistError) when
@@ -136,6 +177,7 @@ class PackageBuilder:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(f"pyodist: {recipe.name} {recipe.version} key {task.key}\n")
         try:
+            self._refuse(recipe)
             self.on_event(BuildPhase(task.name, "source"))
             fetched = self.fetcher.fetch(recipe)
             tree = prepare_source(recipe, fetched, folder / "src",
@@ -250,16 +292,25 @@ class PackageBuilder:
         if result.quota_exceeded:
             raise PackageFailed(
                 f"stopped: it wrote more than {_gib(limits.disk_quota)} into its build folder "
-                "(the disk quota; PYODIST_DISK_QUOTA raises it)", log)
+                "(the disk quota; PYODIST_DISK_QUOTA raises it)", log, "limits")
         if result.timed_out:
             raise PackageFailed(f"stopped: timed out after {result.seconds:.0f} s (the step "
-                                "time limit; PYODIST_STEP_TIMEOUT raises it)", log)
+                                "time limit; PYODIST_STEP_TIMEOUT raises it)", log, "limits")
         if result.killed:
             raise PackageFailed(
                 f"the build was killed (SIGKILL) after {result.seconds:.0f} s, most likely out "
-                f"of memory (limit {_gib(limits.memory)}; PYODIST_MEMORY raises it)", log)
+                f"of memory (limit {_gib(limits.memory)}; PYODIST_MEMORY raises it)", log,
+                "limits")
         if not result.ok:
-            raise PackageFailed(f"the build exited with status {result.returncode}", log)
+            reach = network_reach(log, {"build/script": recipe.build.script,
+                                        "build/post": recipe.build.post})
+            if reach is not None:
+                raise PackageFailed(
+                    f"the build reached for the network, which it does not have (the toolchain "
+                    f"runs with no network): {reach}; give the file to the build instead "
+                    "(source/extra-archives, source/extras or a library recipe)", log, "network")
+            raise PackageFailed(f"the build exited with status {result.returncode}", log,
+                                failure_cause(log))
         mismatched = signature_mismatches(log)
         if mismatched and recipe.build.type != "static_library":
             raise PackageFailed(
@@ -267,7 +318,7 @@ class PackageBuilder:
                 f"({', '.join(mismatched[:8])}{', ...' if len(mismatched) > 8 else ''}); "
                 "WebAssembly checks call types, so such a call traps when it runs. Make the "
                 "declarations match the definitions (e.g. void vs int returns of Fortran-style "
-                "routines) with a patch in the recipe", log)
+                "routines) with a patch in the recipe", log, "link")
         return self._collect(task, folder, before)
 
     def _environment(self) -> dict[str, str]:
@@ -290,7 +341,7 @@ class PackageBuilder:
             if len(wheels) != 1:
                 raise PackageFailed(
                     f"expected one wheel in the build output, found {len(wheels)}: "
-                    f"{', '.join(w.name for w in wheels) or 'none'}")
+                    f"{', '.join(w.name for w in wheels) or 'none'}", cause="compile")
             wheel = Path(shutil.copy2(wheels[0], out / wheels[0].name))
             normalize_wheel(wheel, epoch=self.epoch, rewrite=scrub_random_paths)
             files.append(wheel)
@@ -310,13 +361,15 @@ class PackageBuilder:
             if not installed:
                 raise PackageFailed(
                     "the build script installed nothing into $WASM_LIBRARY_DIR (install the "
-                    "headers and libraries there, e.g. 'make install PREFIX=$WASM_LIBRARY_DIR')")
+                    "headers and libraries there, e.g. 'make install PREFIX=$WASM_LIBRARY_DIR')",
+                    cause="compile")
             files.append(write_tar(out / f"{recipe.name}-{recipe.version}-libs.tar", libs,
                                    installed, epoch=self.epoch))
         return files
 
     def _check_imports(self, task: BuildTask, files: list[Path], log: Path) -> None:
-        imports = task.recipe.test.imports
+        # Pyodide's recipes often list only top-level (what its lock calls imports)
+        imports = task.recipe.test.imports or task.recipe.package.top_level
         if self.runtime_dir is None or not imports:
             return
         wheels: list[Path] = []
@@ -331,4 +384,4 @@ class PackageBuilder:
             out.write((report.describe() or "all imports ok: " + ", ".join(imports)) + "\n")
         if not report.ok:
             raise PackageFailed(f"the wheel does not import in Pyodide:\n{report.describe()}",
-                                log)
+                                log, "import")

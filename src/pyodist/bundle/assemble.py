@@ -199,6 +199,7 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
                 "name": p.recipe.dist_name, "recipe": p.recipe.name, "version": p.recipe.version,
                 "type": p.recipe.build.type, "recipe_sha256": p.recipe.digest(),
                 "source": {"url": p.recipe.source.url, "sha256": p.recipe.source.sha256,
+                           **({"fetched_from": p.fetched_from} if p.fetched_from else {}),
                            **({"extra_archives": [
                                {"url": a.url, "sha256": a.sha256, "dest": a.dest}
                                for a in p.recipe.source.extra_archives]}

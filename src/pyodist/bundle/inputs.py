@@ -21,6 +21,9 @@ class PackageInput:
     patches: Mapping[str, str]  # patch file -> sha256
     # WebAssembly features its code needs (its own flags and its libraries'), e.g. simd128
     features: tuple[str, ...] = ()
+    # the address the source archive was downloaded from (a mirror's, for an index file),
+    # when it differs from the recipe's source/url
+    fetched_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pyodist.bundle.verify import compare_folders
 from pyodist.errors import VerifyError
 from pyodist.events import EventSink, ignore
 from pyodist.options import Options
+from pyodist.sources.cache import SourceCache
 
 __all__ = ["make_bundle", "rebuild_differences"]
 
@@ -53,11 +54,15 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
     report = session.build(BuildRequest(tuple(profile.packages), jobs=jobs), check=check,
                            on_event=on_event)
     session.raise_for_failures(report)
+    sources = SourceCache(session.options.source_cache_dir)
     packages = []
     for name in report.plan.order:
         task = report.plan.tasks[name]
-        packages.append(PackageInput(task.recipe, task.key, report.outcomes[name].files,
-                                     task.patch_digests, features[name]))
+        src = task.recipe.source
+        origin = sources.info(src.sha256).get("origin") if src.sha256 else None
+        packages.append(PackageInput(
+            task.recipe, task.key, report.outcomes[name].files, task.patch_digests,
+            features[name], str(origin) if origin and origin != src.url else None))
     return assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
                                  packages, session.options.source_date_epoch), out)
 

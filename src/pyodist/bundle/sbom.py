@@ -65,6 +65,9 @@ def sbom(project: Project, packages: Sequence[PackageInput], shipped: Sequence[P
             component["hashes"] = [{"alg": "SHA-256", "content": src.sha256}]
         if src.url:
             component["externalReferences"] = [{"type": "distribution", "url": src.url}]
+        if pkg.fetched_from:
+            component["properties"].append({"name": "pyodist:fetched-from",
+                                            "value": pkg.fetched_from})
         for archive in src.extra_archives:
             component["properties"].append({"name": "pyodist:extra-archive",
                                             "value": f"{archive.url} sha256:{archive.sha256}"})

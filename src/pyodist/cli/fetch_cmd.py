@@ -6,8 +6,8 @@ import argparse
 
 from pyodist.cli.progress import event_sink, human_size
 from pyodist.cli.render import emit_json, table
-from pyodist.errors import SourceError
-from pyodist.graph import RecipeGraph
+from pyodist.errors import RecipeError, SourceError
+from pyodist.graph import RecipeGraph, without_broken
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 from pyodist.sources.fetch import FetchResult, fetch_sources, make_fetcher
@@ -34,8 +34,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _fetch(args: argparse.Namespace, options: Options) -> int:
     result = load_recipe_dirs(options.recipe_dirs)
-    result.raise_errors()
-    graph = RecipeGraph(result.recipes)
+    broken = {meta.parent.name: err for meta, err in result.errors.items()}
+    if broken and "*" not in args.selection:
+        result.raise_errors()
+    # '*' over a folder with bad recipes: fetch what the others need, report the bad ones
+    usable, _needs = without_broken(result.recipes, broken)
+    graph = RecipeGraph(usable)
     selection = graph.select(args.selection)
     recipes = [graph.recipes[n] for n in selection.order]
     with event_sink(plain=options.plain, quiet=args.json) as sink:
@@ -54,7 +58,7 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
                 {**entry(r), **({"extra": [entry(x) for x in extra[n]]} if extra.get(n) else {})}
                 for n, r in sorted(done.items()) if n in extra
             },
-            "failed": {n: str(e) for n, e in sorted(failed.items())},
+            "failed": {n: str(e) for n, e in sorted({**failed, **broken}.items())},
         })
     else:
         rows = []
@@ -69,9 +73,15 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
                     rows.append((name if i == 0 else "  +", got.filename,
                                  f"{'cached' if got.cached else 'downloaded'} "
                                  f"({human_size(got.path.stat().st_size)})"))
+        rows += [(name, "-", "RECIPE ERROR") for name in sorted(broken)]
         print(table(("RECIPE", "FILE", "STATUS"), rows))
         for name, exc in sorted(failed.items()):
             print(f"\n{name}: {exc}")
+        for error in broken.values():
+            print(f"\n{error}")
         print(f"\n{len(done)} source(s) ready in {fetcher.cache.root}"
-              + (f", {len(failed)} failed" if failed else ""))
+              + (f", {len(failed)} failed" if failed else "")
+              + (f", {len(broken)} recipe(s) with errors" if broken else ""))
+    if broken:
+        return RecipeError.exit_code
     return SourceError.exit_code if failed else 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyodist.cli.render import emit_json, table, tree
 from pyodist.errors import GraphError, RecipeError
-from pyodist.graph import RecipeGraph
+from pyodist.graph import RecipeGraph, without_broken
 from pyodist.options import Options
 from pyodist.recipe import Recipe, load_recipe_dirs
 
@@ -60,13 +60,14 @@ def _source_label(recipe: Recipe) -> str:
 def _check(args: argparse.Namespace, options: Options) -> int:
     dirs = tuple(d.resolve() for d in args.dirs) or options.recipe_dirs
     result = load_recipe_dirs(dirs)
-    graph_error: GraphError | None = None
-    if not result.errors:
-        try:
-            RecipeGraph(result.recipes)
-        except GraphError as exc:
-            graph_error = exc
     failed = {p.parent.name: err for p, err in result.errors.items()}
+    graph_error: GraphError | None = None
+    # the graph of the recipes that loaded: requirements on a failed one are not its fault
+    usable, _needs_failed = without_broken(result.recipes, failed)
+    try:
+        RecipeGraph(usable)
+    except GraphError as exc:
+        graph_error = exc
     if args.json:
         emit_json({
             "directories": [str(d) for d in dirs],
@@ -78,6 +79,10 @@ def _check(args: argparse.Namespace, options: Options) -> int:
                 {"file": str(p.file), "line": p.line, "column": p.column, "key": p.key,
                  "message": p.message, "hint": p.hint}
                 for err in result.errors.values() for p in err.problems
+            ],
+            "warnings": [
+                {"file": str(p.file), "line": p.line, "column": p.column, "key": p.key,
+                 "message": p.message, "hint": p.hint} for p in result.warnings
             ],
             "graph_error": str(graph_error) if graph_error else None,
             "ok": not result.errors and graph_error is None,
@@ -95,13 +100,16 @@ def _check(args: argparse.Namespace, options: Options) -> int:
         for err in result.errors.values():
             print()
             print(err)
+        for warning in result.warnings:
+            print(f"\nwarning: {warning}")
         if graph_error:
             print()
             print(graph_error)
         problems = sum(len(e.problems) for e in result.errors.values()) + (1 if graph_error else 0)
+        warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
         print(f"\n{len(result.recipes) + len(failed)} recipe(s) checked in "
               f"{', '.join(map(str, dirs))}: "
-              + ("all valid" if not problems else f"{problems} problem(s)"))
+              + ("all valid" if not problems else f"{problems} problem(s)") + warned)
     if result.errors:
         return RecipeError.exit_code
     if graph_error:

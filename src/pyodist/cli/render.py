@@ -57,15 +57,13 @@ def build_summary(report: BuildReport) -> str:
     """The table of a build run, each failure with its log tail and what it blocked."""
     out: list[str] = []
     rows = []
-    for name in report.plan.order:
-        outcome = report.outcomes.get(name)
-        if outcome is None:
-            continue
-        recipe = report.plan.tasks[name].recipe
+    for name in report.names:
+        outcome = report.outcomes[name]
+        task = report.plan.tasks.get(name)
         names = [f.name for f in outcome.files]
         main = next((n for n in names if not n.endswith("-libs.tar")), names[0] if names else "")
         took = f"{outcome.seconds:.1f}s" if outcome.seconds else ""
-        rows.append((name, recipe.version, outcome.status, took, main))
+        rows.append((name, task.recipe.version if task else "?", outcome.status, took, main))
     out.append(table(("PACKAGE", "VERSION", "STATUS", "TIME", "OUTPUT"), rows))
     for outcome in report.failed():
         out.append(f"\n✗ {outcome.name} failed: {outcome.error}")

@@ -9,6 +9,7 @@ in :mod:`pyodist.recipe.schema`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +48,13 @@ from pyodist.recipe.spec import (
     cross_field_problems,
 )
 
-__all__ = ["RECIPE_FILE", "LoadResult", "find_recipe_files", "load_recipe", "load_recipe_dirs"]
+__all__ = ["MAX_RECIPE_BYTES", "RECIPE_FILE", "LoadResult", "find_recipe_files", "load_recipe",
+           "load_recipe_dirs", "load_recipe_file"]
 
 RECIPE_FILE = "meta.yaml"
+# Pyodide's largest recipes are a few kB; anything near this is not a recipe (and YAML of
+# tens of MB takes seconds and a GB of memory to compose)
+MAX_RECIPE_BYTES = 1024 * 1024
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -59,15 +64,24 @@ class _FileChecker:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.marks: dict[str, tuple[int, int]] = {}
 
-    def add(self, key: str | None, message: str, hint: str | None, node: yaml.Node | None) -> None:
+    def _problem(self, key: str | None, message: str, hint: str | None,
+                 node: yaml.Node | None) -> Problem:
         line = column = None
         if node is not None:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
         elif key is not None:
             line, column = self._nearest_mark(key)
-        self.problems.append(Problem(self.path, key, message, hint, line, column))
+        return Problem(self.path, key, message, hint, line, column)
+
+    def add(self, key: str | None, message: str, hint: str | None, node: yaml.Node | None) -> None:
+        self.problems.append(self._problem(key, message, hint, node))
+
+    def warn(self, key: str, message: str, hint: str | None, node: yaml.Node | None) -> None:
+        """Something pyodist reads anyway, but a careful author would change."""
+        self.warnings.append(self._problem(key, message, hint, node))
 
     def _nearest_mark(self, key: str) -> tuple[int | None, int | None]:
         while key:
@@ -204,17 +218,40 @@ def _inside_folder(folder: Path, name: str) -> bool:
         return False
 
 
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG
+
+
+_REQUIRED_KEYS = {(s, k) for s, keys in REQUIRED.items() for k in keys}
+# section -> attribute -> the spec's default (package has no default instance)
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    name: {f.name: (f.default if f.default is not dataclasses.MISSING else
+                    f.default_factory() if f.default_factory is not dataclasses.MISSING
+                    else None)
+           for f in dataclasses.fields(spec)}
+    for name, spec in (("package", PackageSpec), ("source", SourceSpec), ("build", BuildSpec),
+                       ("requirements", RequirementsSpec), ("test", TestSpec),
+                       ("about", AboutSpec))
+}
+
+
+def _default_text(value: Any) -> str:
+    if value == ():
+        return "an empty list"
+    if value == "":
+        return "an empty string"
+    return repr(value).lower() if isinstance(value, bool) else repr(value)
+
+
 def parse_recipe(path: Path, text: str) -> Recipe:
     """Validate ``text`` as the recipe at ``path``; raise RecipeError with every problem."""
-    chk = _FileChecker(path)
-    root = _compose(path, text)
-    if root is None:
-        raise RecipeError([Problem(path, None, "the file is empty",
-                                   "write at least 'package: {name: ..., version: ...}'")])
-    top = chk.mapping(root, "")
-    if top is None:
-        raise RecipeError(chk.problems)
+    return _parse(path, text)[0]
 
+
+def _read_sections(chk: _FileChecker,
+                   top: list[tuple[str, yaml.Node, yaml.Node]]) -> tuple[
+        dict[str, dict[str, Any]], dict[str, dict[str, yaml.Node]], set[str], str]:
+    """Convert every known key of every section; unknown ones are problems."""
     sections: dict[str, dict[str, Any]] = {name: {} for name in SCHEMA}
     section_nodes: dict[str, dict[str, yaml.Node]] = {name: {} for name in SCHEMA}
     build_keys: set[str] = set()
@@ -238,6 +275,16 @@ def parse_recipe(path: Path, text: str) -> Recipe:
                 chk.add(f"{sname}/{key}", "unknown key", did_you_mean(key, SCHEMA[sname]), kn)
                 continue
             attr, convert = spec
+            if _is_null(vn) and (sname, key) not in _REQUIRED_KEYS:
+                # pyodide-build reads an empty value as "not given" for its optional keys
+                # (about/home, build/script, ...); for the others pyodist does the same,
+                # with a warning, since they have a non-empty default
+                default = _DEFAULTS[sname].get(attr)
+                if default is not None:
+                    chk.warn(f"{sname}/{key}", f"is empty; read as the default "
+                             f"({_default_text(default)})",
+                             f"remove '{key}:' or give it a value", vn)
+                continue
             if sname == "build":
                 build_keys.add(key)
             try:
@@ -246,6 +293,21 @@ def parse_recipe(path: Path, text: str) -> Recipe:
             except Bad as exc:
                 chk.add(f"{sname}/{key}", exc.message, exc.hint, vn)
 
+    return sections, section_nodes, build_keys, extra
+
+
+def _parse(path: Path, text: str) -> tuple[Recipe, list[Problem]]:
+    """The recipe and the warnings about it, or RecipeError with every problem."""
+    chk = _FileChecker(path)
+    root = _compose(path, text)
+    if root is None:
+        raise RecipeError([Problem(path, None, "the file is empty",
+                                   "write at least 'package: {name: ..., version: ...}'")])
+    top = chk.mapping(root, "")
+    if top is None:
+        raise RecipeError(chk.problems)
+
+    sections, section_nodes, build_keys, extra = _read_sections(chk, top)
     for sname, required in REQUIRED.items():
         for key in required:
             if key not in sections[sname] and not any(
@@ -279,14 +341,25 @@ def parse_recipe(path: Path, text: str) -> Recipe:
         chk.add(key, message, hint, None)
     if chk.problems:
         raise RecipeError(chk.problems)
-    return recipe
+    return recipe, chk.warnings
 
 
 def load_recipe(path: Path) -> Recipe:
     """Load one ``meta.yaml`` (or a recipe folder containing one)."""
+    return load_recipe_file(path)[0]
+
+
+def load_recipe_file(path: Path) -> tuple[Recipe, list[Problem]]:
+    """One ``meta.yaml`` (or a recipe folder containing one) and the warnings about it."""
     if path.is_dir():
         path = path / RECIPE_FILE
     try:
+        size = path.stat().st_size
+        if size > MAX_RECIPE_BYTES:
+            raise RecipeError([Problem(
+                path, None, f"the file is {size:,} bytes; a recipe may have at most "
+                f"{MAX_RECIPE_BYTES:,}", "a meta.yaml is a few kB: keep scripts and data in "
+                "files beside it (source/extras, patches)")])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecipeError([Problem(
@@ -296,7 +369,7 @@ def load_recipe(path: Path) -> Recipe:
         raise RecipeError([Problem(path, None, f"cannot read the file: {exc}",
                                    "check the file's permissions and that it is UTF-8 text")])\
             from None
-    return parse_recipe(path, text)
+    return _parse(path, text)
 
 
 def find_recipe_files(directory: Path) -> Iterator[Path]:
@@ -307,6 +380,19 @@ def find_recipe_files(directory: Path) -> Iterator[Path]:
             yield candidate
 
 
+def _skipped_folder(child: Path) -> Problem | None:
+    """Why a folder of a recipe directory that looks meant as a recipe is not one."""
+    meta = child / RECIPE_FILE
+    if meta.is_symlink() and not meta.exists():
+        return Problem(meta, None, "is a link that leads nowhere (or loops); the folder is "
+                       "skipped", "point the link at a real meta.yaml, or remove it")
+    for other in ("meta.yml", "Meta.yaml", "meta.YAML"):
+        if (child / other).is_file() and not meta.is_file():
+            return Problem(child / other, None, f"is not read: recipes are named {RECIPE_FILE}",
+                           f"rename it to {RECIPE_FILE}")
+    return None
+
+
 @dataclass(frozen=True)
 class LoadResult:
     """Every recipe found in a stack of directories, and every file that failed."""
@@ -315,6 +401,8 @@ class LoadResult:
     errors: dict[Path, RecipeError]
     # canonical name -> the earlier recipe files it replaced (later directories win)
     overridden: dict[str, tuple[Path, ...]]
+    # what was read anyway (empty values) and folders skipped (a meta.yml, a dead link)
+    warnings: tuple[Problem, ...] = ()
 
     def raise_errors(self) -> None:
         if self.errors:
@@ -326,6 +414,7 @@ def load_recipe_dirs(directories: Sequence[Path]) -> LoadResult:
     recipes: dict[str, Recipe] = {}
     errors: dict[Path, RecipeError] = {}
     overridden: dict[str, list[Path]] = {}
+    warnings: list[Problem] = []
     for directory in directories:
         if not directory.is_dir():
             errors[directory] = RecipeError([Problem(
@@ -334,12 +423,15 @@ def load_recipe_dirs(directories: Sequence[Path]) -> LoadResult:
             )])
             continue
         in_this_dir: dict[str, Path] = {}
+        warnings.extend(p for child in sorted(directory.iterdir()) if child.is_dir()
+                        and (p := _skipped_folder(child)) is not None)
         for meta in find_recipe_files(directory):
             try:
-                recipe = load_recipe(meta)
+                recipe, found = load_recipe_file(meta)
             except RecipeError as exc:
                 errors[meta] = exc
                 continue
+            warnings.extend(found)
             key = canonical_name(recipe.name)
             if key in in_this_dir:
                 errors[meta] = RecipeError([Problem(
@@ -356,4 +448,5 @@ def load_recipe_dirs(directories: Sequence[Path]) -> LoadResult:
         recipes={r.name: r for r in sorted(recipes.values(), key=lambda r: canonical_name(r.name))},
         errors=errors,
         overridden={k: tuple(v) for k, v in overridden.items()},
+        warnings=tuple(warnings),
     )

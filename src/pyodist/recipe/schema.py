@@ -210,6 +210,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Converter]]] = {
         "_retain-test-patterns": ("retain_test_patterns", _to_str_list),
         "vendor-sharedlib": ("vendor_sharedlib", _to_bool),
         "cross-build-env": ("cross_build_env", _to_bool),
+        "_cross-build-env-skip-install": ("cross_build_env_skip_install", _to_bool),
         "cross-build-files": ("cross_build_files", _to_str_list),
     },
     "requirements": {

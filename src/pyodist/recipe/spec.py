@@ -147,6 +147,8 @@ class BuildSpec:
     retain_test_patterns: tuple[str, ...] = ()
     vendor_sharedlib: bool = True
     cross_build_env: bool = False
+    # pyodide-build: do not install the package into the cross-build environment
+    cross_build_env_skip_install: bool = False
     cross_build_files: tuple[str, ...] = ()
 
     @property
@@ -236,13 +238,22 @@ class Recipe:
         """sha256 of the recipe's meaning, independent of YAML layout and file location.
 
         Two recipes that parse to the same spec have the same digest even if comments or key
-        order differ; moving the recipe folder does not change it either.
+        order differ; moving the recipe folder does not change it either. Values left at
+        their defaults are not part of it, so a key pyodist learns later does not change
+        the digest of recipes that do not use it.
         """
         data = self.to_dict()
         del data["path"]
         src = data["source"]
         if isinstance(src, dict) and src["path"] is not None:
             src["path"] = "<path>"
+        for section, spec in (("source", SourceSpec), ("build", BuildSpec),
+                              ("requirements", RequirementsSpec), ("test", TestSpec),
+                              ("about", AboutSpec)):
+            defaults = asdict(spec())
+            values = data[section]
+            if isinstance(values, dict):
+                data[section] = {k: v for k, v in values.items() if v != defaults.get(k)}
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -254,7 +265,8 @@ _LIBRARY_BUILD_KEYS = frozenset({
     "type", "script", "exports", "unvendor-tests", "cflags", "cxxflags", "ldflags",
 })
 _WHEEL_BUILD_KEYS = frozenset({
-    "type", "post", "cross-build-env", "cross-build-files", "exports", "unvendor-tests",
+    "type", "post", "cross-build-env", "_cross-build-env-skip-install", "cross-build-files",
+    "exports", "unvendor-tests",
     "_retain-test-patterns", "vendor-sharedlib",
 })
 

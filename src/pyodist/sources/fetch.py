@@ -10,6 +10,7 @@ and how to get it.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from pyodist.errors import SourceError
 from pyodist.events import EventSink, FetchFinished, FetchProgress, FetchStarted, ignore
@@ -27,9 +34,40 @@ from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.index import PackageIndex, configured_index
 
-__all__ = ["FetchReport", "FetchResult", "Fetcher", "fetch_sources", "make_fetcher"]
+__all__ = ["FetchReport", "FetchResult", "Fetcher", "fetch_sources", "index_file_project",
+           "make_fetcher"]
 
 _CHUNK = 256 * 1024
+# A file of the Python package index's file host, by the shape of its path (any host, so a
+# mirror of it too): the redirecting forms /packages/source/<l>/<project>/<file> and
+# /packages/<py-tag>/<l>/<project>/<file>, and the content-addressed
+# /packages/<2 hex>/<2 hex>/<60 hex>/<file>.
+_INDEX_FILE_PATH = re.compile(
+    r"^/packages/(?:(?:source|py2\.py3|py3|py2|any|cp\d+)/[^/]/(?P<project>[^/]+)"
+    r"|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60})/(?P<file>[^/]+)$")
+
+
+def index_file_project(url: str) -> str | None:
+    """The project an index file URL belongs to, or None when ``url`` is not one.
+
+    ``https://HOST/packages/source/s/six/six-1.17.0.tar.gz`` -> ``six``; for the
+    content-addressed form the project comes from the file name.
+    """
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https"):
+        return None
+    match = _INDEX_FILE_PATH.match(urllib.parse.unquote(parsed.path))
+    if match is None:
+        return None
+    if match.group("project"):
+        return match.group("project")
+    filename = match.group("file")
+    try:
+        if filename.endswith(".whl"):
+            return str(parse_wheel_filename(filename)[0])
+        return str(parse_sdist_filename(filename)[0])
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
 # Answers worth another try: the server or a proxy had a bad moment.
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -126,10 +164,18 @@ class Fetcher:
                     hint=f"run 'pyodist fetch {name}' with network access first "
                          "(same --cache-dir), then build offline",
                 )
-            real_url = self._resolve(url, filename)
-            path = self._download(name, real_url, sha256, filename)
-            self.on_event(FetchFinished(name, filename, sha256, path.stat().st_size, False))
-            return FetchResult(name, filename, sha256, path, real_url, cached=False)
+            *first, last = self._candidates(url, filename, sha256)
+            for real_url in first:
+                try:
+                    return self._fetched(name, real_url, sha256, filename)
+                except SourceError:
+                    continue  # the next address may serve the same bytes
+            return self._fetched(name, last, sha256, filename)
+
+    def _fetched(self, name: str, url: str, sha256: str, filename: str) -> FetchResult:
+        path = self._download(name, url, sha256, filename)
+        self.on_event(FetchFinished(name, filename, sha256, path.stat().st_size, False))
+        return FetchResult(name, filename, sha256, path, url, cached=False)
 
     def fetch_unpinned(self, name: str, url: str, filename: str) -> FetchResult:
         """Download a file whose sha256 nobody stated yet, and cache it under the one it has.
@@ -174,6 +220,27 @@ class Fetcher:
                 hit = self.cache.store(sha256, _read_file(path), filename=filename,
                                        origin=origin)
             return FetchResult(name, filename, sha256, hit, origin, cached=False)
+
+    def _candidates(self, url: str, filename: str, sha256: str) -> list[str]:
+        """Where to download ``url`` from, in order.
+
+        A file of the package index's file host is looked up on the index pip is configured
+        with first (a mirror or proxy may serve only its own file URLs), then tried at its
+        own address; the bytes must match ``sha256`` either way.
+        """
+        project = index_file_project(url)
+        if project is None or self._index_factory is None:
+            return [self._resolve(url, filename)]
+        try:
+            found = self._get_index().find_file(project, filename)
+        except SourceError:
+            return [url]
+        if found.sha256 is not None and found.sha256 != sha256:
+            raise SourceError(
+                f"the package index lists {filename} with sha256 {found.sha256[:12]}…, not the "
+                f"recipe's {sha256[:12]}…", hint="the recipe and the index disagree about the "
+                "file's bytes: check 'source/sha256' (pyodist never accepts other bytes)")
+        return [found.url] if found.url == url else [found.url, url]
 
     def _resolve(self, url: str, filename: str) -> str:
         if url.startswith(debian.SCHEME):

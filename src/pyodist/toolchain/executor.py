@@ -10,6 +10,7 @@ Steps name host paths; the executor maps them to what its processes see
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import threading
@@ -50,6 +51,10 @@ class Step:
     def script(cls, name: str, script: str, cwd: Path, **kw: Any) -> Step:
         """A bash script step (recipe `script`/`post` blocks): fails on the first error."""
         return cls(name, ("bash", "-eo", "pipefail", "-c", script), cwd, **kw)
+
+    def with_args(self, *args: str) -> Step:
+        """The same step with ``args`` appended (a script's ``$0 $1 ...``)."""
+        return dataclasses.replace(self, argv=(*self.argv, *args))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""What real recipe folders bring: bad recipes beside good ones, scripts that reach for the
+network, failures told apart by cause (pure logic; real builds are in tests/integration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyodist.builder.logs import failure_cause, network_reach
+from pyodist.builder.session import BuildSession
+from pyodist.graph import without_broken
+from pyodist.options import Options
+from pyodist.recipe import load_recipe_dirs
+from tests.conftest import WriteRecipe, simple_recipe
+
+
+@pytest.fixture
+def folder(write_recipe: WriteRecipe, recipe_dir: Path) -> Path:
+    # bad <- needs-bad <- needs-needs-bad ; good ; good-user -> good
+    write_recipe("bad", "package: {name: bad, version: '1.0'}\nsource: {url: nope}\n")
+    write_recipe("needs-bad", simple_recipe("needs-bad", run=["bad"]))
+    write_recipe("needs-needs-bad", simple_recipe("needs-needs-bad", host=["needs-bad"],
+                                                  tags=["core"]))
+    write_recipe("good", simple_recipe("good"))
+    write_recipe("good-user", simple_recipe("good-user", run=["good"], tags=["core"]))
+    return recipe_dir
+
+
+def test_recipes_needing_a_bad_one_are_set_aside(folder: Path) -> None:
+    loaded = load_recipe_dirs([folder])
+    assert [p.parent.name for p in loaded.errors] == ["bad"]
+    kept, left_out = without_broken(loaded.recipes, ["bad"])
+    assert sorted(kept) == ["good", "good-user"]
+    assert left_out == {"needs-bad": ("bad",), "needs-needs-bad": ("bad",)}
+
+
+def _session(folder: Path, tmp_path: Path) -> BuildSession:
+    return BuildSession(Options(project_root=tmp_path, recipe_dirs=(folder,),
+                                cache_dir=tmp_path / "cache", executor="host"))
+
+
+def test_keep_going_plans_past_recipes_that_do_not_load(folder: Path, tmp_path: Path) -> None:
+    session = _session(folder, tmp_path)
+    plan = session.plan(("*",), keep_going=True)
+    assert set(plan.order) == {"good", "good-user"}
+    assert list(plan.unloadable) == ["bad"] and "source/url" in plan.unloadable["bad"]
+    assert plan.needs_unloadable == {"needs-bad": ("bad",), "needs-needs-bad": ("bad",)}
+    # named and tagged selections report only what they touch
+    tagged = session.plan(("tag:core",), keep_going=True)
+    assert tagged.order == ("good", "good-user")
+    assert tagged.unloadable == {} and tagged.needs_unloadable == {
+        "needs-needs-bad": ("bad",)}
+    named = session.plan(("good",), keep_going=True)
+    assert named.order == ("good",) and not named.unloadable and not named.needs_unloadable
+
+
+def test_without_keep_going_a_bad_recipe_is_an_error(folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="source/url"):
+        _session(folder, tmp_path).plan(("good",))
+
+
+def test_a_script_reaching_for_the_network_is_named(tmp_path: Path) -> None:
+    log = tmp_path / "b.log"
+    log.write_text("Cloning into 'vendor'...\nfatal: unable to access 'https://x.example/r/': "
+                   "Could not resolve host: x.example\n")
+    script = "set -e\n# git clone is mentioned in a comment\ngit clone https://x.example/r vendor\n"
+    assert network_reach(log, {"build/script": script}) == \
+        "build/script line 3: git clone https://x.example/r vendor"
+    # a network error from a tool the script does not name: the log line is quoted
+    log.write_text("pip: ERROR: Could not find a version that satisfies the requirement foo\n")
+    assert network_reach(log, {"build/script": "make\n"}) == (
+        "the log says: pip: ERROR: Could not find a version that satisfies the requirement foo")
+    log.write_text("error: expected ';' after expression\n")
+    assert network_reach(log, {"build/script": "wget x\n"}) is None
+
+
+def test_link_failures_are_told_from_compile_failures(tmp_path: Path) -> None:
+    log = tmp_path / "b.log"
+    log.write_text("cc -c a.c\nwasm-ld: error: duplicate symbol: foo\n")
+    assert failure_cause(log) == "link"
+    log.write_text("a.c:3:1: error: unknown type name 'x'\n")
+    assert failure_cause(log) == "compile"
