@@ -8,7 +8,7 @@ from pathlib import Path
 from pyodist.builder.session import BuildFailed, BuildSession
 from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.bundle.make import make_bundle, rebuild_differences
-from pyodist.bundle.verify import bundle_folder, verify_bundle
+from pyodist.bundle.verify import NOT_A_BUNDLE, bundle_folder, verify_bundle
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import VerifyError
@@ -88,6 +88,10 @@ def _verify(args: argparse.Namespace, options: Options) -> int:
     if args.json:
         emit_json({"bundle": str(args.bundle), "ok": not problems and not diffs,
                    "problems": problems, "rebuild_differences": diffs})
+    if problems and problems[0].startswith(NOT_A_BUNDLE):
+        raise VerifyError(f"{args.bundle}: {problems[0]}" + "".join(
+            f"\n  {p}" for p in problems[1:]),
+            hint="pass a bundle folder or .tar.gz written by 'pyodist bundle'")
     if problems:
         raise VerifyError(f"{args.bundle}: {len(problems)} problem(s):\n"
                           + "\n".join(f"  {p}" for p in problems),
