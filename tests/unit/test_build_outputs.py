@@ -252,12 +252,11 @@ def test_pyodide_build_recipe_means_what_the_recipe_means(meta: Path, tmp_path: 
     """Written from the frozen recipe, read back by the loader: the same package, build
     (but for a library's flags, which move into its script), requirements and tests."""
     recipe = load_recipe(meta)
-    data = pyodide_build_recipe(recipe, str(tmp_path / "src"))
-    assert data["source"] == {"path": str(tmp_path / "src")}
-    assert "variant-of" not in data["package"] and "extra" not in data
     folder = tmp_path / recipe.name
-    folder.mkdir()
-    (tmp_path / "src").mkdir()
+    (folder / "src").mkdir(parents=True)
+    data = pyodide_build_recipe(recipe, str(folder / "src"))
+    assert data["source"] == {"path": str(folder / "src")}
+    assert "variant-of" not in data["package"] and "extra" not in data
     (folder / "meta.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     again = load_recipe(folder)
     assert again.package == dataclasses.replace(recipe.package, variant_of=None)
@@ -265,3 +264,14 @@ def test_pyodide_build_recipe_means_what_the_recipe_means(meta: Path, tmp_path: 
     assert again.about == recipe.about
     if not (recipe.build.is_library and recipe.build.script and recipe.build.cflags):
         assert again.build == recipe.build
+
+
+@pytest.mark.parametrize("member", ["../../x", "/etc/passwd", "a/../../b", "C:/x", "a\\b"])
+def test_a_wheel_member_leaving_the_archive_is_refused(tmp_path: Path, member: str) -> None:
+    wheel = tmp_path / "evil-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("evil/__init__.py", "")
+        zf.writestr(member, "x")
+        zf.writestr("evil-1.0.dist-info/RECORD", "")
+    with pytest.raises(BuildError, match="members whose names leave the archive"):
+        normalize_wheel(wheel)

@@ -419,3 +419,36 @@ def test_an_oversized_recipe_is_refused_before_it_is_parsed(write_recipe: WriteR
     with pytest.raises(RecipeError) as err:
         load_recipe(path)
     assert "a recipe may have at most 1,048,576" in str(err.value)
+
+
+@pytest.mark.parametrize(("extra", "key", "message"), [
+    ("build:\n  cross-build-env: true\n  cross-build-files: [../../etc/x.h]\n",
+     "build/cross-build-files", "is not a path inside the wheel"),
+    ("build:\n  cross-build-files: [/abs/x.h]\n", "build/cross-build-files",
+     "is not a path inside the wheel"),
+])
+def test_path_like_build_values_are_refused_by_the_loader(write_recipe: WriteRecipe, extra: str,
+                                                          key: str, message: str) -> None:
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe("pl", simple_recipe("pl") + extra))
+    assert [(p.key, message in p.message) for p in err.value.problems] == [(key, True)]
+
+
+@pytest.mark.parametrize(("source", "key", "message"), [
+    ("extract_dir: ../up", "source/extract_dir", "is not a folder inside the archive"),
+    ("extras: [[meta.yaml, ../../outside.cfg]]", "source/extras", "leaves the source tree"),
+])
+def test_path_like_source_values_are_refused_by_the_loader(write_recipe: WriteRecipe,
+                                                           source: str, key: str,
+                                                           message: str) -> None:
+    text = simple_recipe("ps").replace("source:\n", f"source:\n  {source}\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe("ps", text))
+    assert [(p.key, message in p.message) for p in err.value.problems] == [(key, True)]
+
+
+def test_a_source_path_outside_the_recipe_folder_is_refused(write_recipe: WriteRecipe) -> None:
+    for path in ("../elsewhere", "/etc"):
+        with pytest.raises(RecipeError, match="leads outside the recipe folder"):
+            load_recipe(write_recipe("out", f"package: {{name: out, version: '1'}}\n"
+                                            f"source: {{path: {path}}}\n"))

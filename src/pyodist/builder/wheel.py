@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_EPOCH",
     "WheelName",
     "is_test_file",
+    "member_inside",
     "normalize_wheel",
     "normalize_zip",
     "parse_wheel_name",
@@ -111,13 +112,27 @@ def scrub_random_paths(name: str, data: bytes) -> bytes:
     return _RANDOM_PATHS.sub(b"/tmp/build-env", data)
 
 
+def member_inside(name: str) -> bool:
+    """A zip member name that stays where it is unpacked: relative, no '..', no backslash
+    or NUL, no drive letter. Anything else, made inside the sandbox, must not decide a path
+    on the host (cross-build files, unvendored tests, the bundle)."""
+    parts = name.split("/")
+    return bool(name) and not name.startswith("/") and "\\" not in name and "\0" not in name \
+        and ".." not in parts and not (len(parts[0]) == 2 and parts[0][1] == ":")
+
+
 def _read_zip(path: Path, what: str) -> dict[str, tuple[bytes, int]]:
     try:
         with zipfile.ZipFile(path) as src:
-            return {
-                info.filename: (src.read(info), (info.external_attr >> 16) & 0o777)
-                for info in src.infolist() if not info.is_dir()
-            }
+            infos = [info for info in src.infolist() if not info.is_dir()]
+            bad = [info.filename for info in infos if not member_inside(info.filename)]
+            if bad:
+                raise BuildError(
+                    f"{path.name} has members whose names leave the archive: "
+                    f"{', '.join(repr(b) for b in bad[:5])}",
+                    hint="the build wrote a broken or hostile archive; look at the build log")
+            return {info.filename: (src.read(info), (info.external_attr >> 16) & 0o777)
+                    for info in infos}
     except (zipfile.BadZipFile, OSError) as exc:
         raise BuildError(f"{path.name} is not a readable {what}: {exc}",
                          hint="look at the build log: the build wrote a broken file") from None

@@ -53,9 +53,13 @@ class BundleServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: BundleServer
+    # a request line without a version (a raw newline in a target) is answered as HTTP/1.0,
+    # with a status line, not as HTTP/0.9's bare body
+    default_request_version = "HTTP/1.0"
 
     def log_message(self, *_args: object) -> None:
         pass
+
 
     def _headers(self, code: int, ctype: str, length: int, encoding: str | None = None) -> None:
         self.send_response(code)
@@ -72,8 +76,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _resolve(self) -> Path | None:
-        rel = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
-        target = (self.server.root / rel).resolve()
+        """The file a request path names inside the bundle; None for anything else (a path
+        leaving the bundle, a NUL byte, a name no file system accepts)."""
+        rel = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path,
+                                   errors="replace").lstrip("/")
+        if "\0" in rel:
+            return None
+        try:
+            target = (self.server.root / rel).resolve()
+        except (OSError, ValueError, RuntimeError):  # too long, a link loop
+            return None
         if target != self.server.root and not target.is_relative_to(self.server.root):
             return None
         return target
@@ -95,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(data)
                 return
             target = index
-        if target is None or not target.is_file():
+        if target is None or not _is_file(target):
             message = b"not found\n"
             self._headers(404, "text/plain", len(message))
             if body:
@@ -116,6 +128,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers(200, ctype, len(data), encoding)
         if body:
             self.wfile.write(data)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 @contextmanager

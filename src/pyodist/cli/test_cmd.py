@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 from pathlib import Path
 
 from pyodist.bundle.serve import BundleServer
@@ -101,7 +103,23 @@ def _serve(args: argparse.Namespace, options: Options) -> int:
     if not folder.is_dir():
         raise UsageError(f"{args.bundle} is not a folder",
                          hint="serve an unpacked bundle folder (dist/<name>-<version>-<profile>)")
-    server = BundleServer(folder, host=args.host, port=args.port, isolation=args.isolation)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: not a TCP port",
+                         hint="pick one from 1024 to 65535, or 0 for any free port")
+    try:
+        server = BundleServer(folder, host=args.host, port=args.port, isolation=args.isolation)
+    except socket.gaierror:
+        raise UsageError(f"--host {args.host!r}: no such host name or address",
+                         hint="use an address of this machine, e.g. 127.0.0.1") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {args.port} on {args.host} is already in use (another "
+                             "server, or an earlier 'pyodist serve' still running)",
+                             hint=f"pick another with --port (e.g. --port {args.port + 1}), "
+                                  "or --port 0 for any free port") from None
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+                         hint="use an address of this machine and a port you may open, "
+                              "e.g. --host 127.0.0.1 --port 8000") from None
     print(f"serving {folder} at {server.url} (console page at /); Ctrl-C stops", flush=True)
     try:
         server.serve_forever()

@@ -10,7 +10,7 @@ in :mod:`pyodist.recipe.schema`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from pyodist.recipe.schema import (
     construct_extra,
     describe,
     did_you_mean,
+    relative_inside,
     short,
     url_problem,
 )
@@ -133,66 +134,111 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
             from None
 
 
+Report = Callable[[str, str, str], None]  # (key, message, hint): a problem with a key
+
+
 def _check_values(chk: _FileChecker, section: str, values: dict[str, Any],
                   nodes: dict[str, yaml.Node], folder: Path) -> None:
     """Per-field rules that need only the field itself (and the recipe folder)."""
 
     def bad(key: str, message: str, hint: str) -> None:
-        chk.add(f"{section}/{key}", message, hint, nodes.get(key))
-        values.pop(key, None)
+        chk.add(f"{section}/{key}", message, hint, nodes.get(_ATTR.get(key, key)))
+        values.pop(_ATTR.get(key, key), None)
 
-    if section == "package":
-        name = values.get("name")
-        if name is not None and not NAME_RE.match(name):
-            bad("name", f"invalid package name {name!r}",
-                "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
-        variant_of = values.get("variant_of")
-        if variant_of is not None and not NAME_RE.match(variant_of):
-            chk.add("package/variant-of", f"{short(variant_of)} is not a recipe name",
-                    "name the recipe this one is a variant of, e.g. 'variant-of: numpy'",
-                    nodes.get("variant_of"))
-            values.pop("variant_of")
-        for tag in values.get("tag", ()):
-            if not TAG_RE.match(tag):
-                bad("tag", f"invalid tag {tag!r}", "use letters, digits, '-' and '_'")
-    elif section == "source":
-        url = values.get("url")
-        problem = url_problem(url) if url is not None else None
-        if problem is not None:
-            bad("url", *problem)
-        sha = values.get("sha256")
-        if sha is not None and not SHA256_RE.match(sha):
-            bad("sha256", f"not a sha256 digest: {sha!r}",
-                "write the 64 lowercase hex digits that sha256sum prints")
-        for key, name in [("patches", p) for p in values.get("patches", ())] + \
-                [("extras", src) for src, _dst in values.get("extras", ())]:
-            if not _inside_folder(folder, name):
-                bad(key, f"{name!r} points outside the recipe folder {folder}",
-                    "keep patches and extra files in the recipe folder and write their path "
-                    "relative to it (e.g. patches/fix.patch)")
-            elif not (folder / name).is_file() and not (key == "extras"
-                                                         and (folder / name).exists()):
-                what = "patch file" if key == "patches" else "extra file"
-                bad(key, f"{what} {name!r} not found in {folder}",
-                    "add the file beside meta.yaml or fix the path (relative to the recipe folder)")
-        raw_path = values.get("path")
-        if raw_path is not None:
-            try:
-                values["path"] = (folder / raw_path).resolve()
-            except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, symlink loop
-                bad("path", f"unusable source path {short(raw_path)}: {exc}",
-                    "write a folder path relative to the recipe folder, e.g. '../src'")
-    elif section == "requirements":
-        for key in ("run", "host"):
-            for dep in values.get(key, ()):
-                if not NAME_RE.match(dep):
-                    bad(key, f"{dep!r} is not a recipe name",
-                        "list recipe names only (versions come from the recipes themselves)")
-    elif section == "test":
-        for mod in values.get("imports", ()):
-            if not MODULE_RE.match(mod):
-                bad("imports", f"{mod!r} is not an importable module name",
-                    "list dotted module names, e.g. 'numpy.linalg'")
+    rules = {"package": _check_package, "source": _check_source, "build": _check_build,
+             "requirements": _check_requirements, "test": _check_test}.get(section)
+    if rules is not None:
+        rules(bad, values, folder)
+
+
+# YAML key -> spec attribute, where they differ
+_ATTR = {"variant-of": "variant_of", "cross-build-files": "cross_build_files"}
+
+
+def _check_package(bad: Report, values: dict[str, Any], _folder: Path) -> None:
+    name = values.get("name")
+    if name is not None and not NAME_RE.match(name):
+        bad("name", f"invalid package name {name!r}",
+            "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+    variant_of = values.get("variant_of")
+    if variant_of is not None and not NAME_RE.match(variant_of):
+        bad("variant-of", f"{short(variant_of)} is not a recipe name",
+            "name the recipe this one is a variant of, e.g. 'variant-of: numpy'")
+    for tag in values.get("tag", ()):
+        if not TAG_RE.match(tag):
+            bad("tag", f"invalid tag {tag!r}", "use letters, digits, '-' and '_'")
+
+
+def _check_source(bad: Report, values: dict[str, Any], folder: Path) -> None:
+    url = values.get("url")
+    problem = url_problem(url) if url is not None else None
+    if problem is not None:
+        bad("url", *problem)
+    sha = values.get("sha256")
+    if sha is not None and not SHA256_RE.match(sha):
+        bad("sha256", f"not a sha256 digest: {sha!r}",
+            "write the 64 lowercase hex digits that sha256sum prints")
+    for key, name in [("patches", p) for p in values.get("patches", ())] + \
+            [("extras", src) for src, _dst in values.get("extras", ())]:
+        if not _inside_folder(folder, name):
+            bad(key, f"{name!r} points outside the recipe folder {folder}",
+                "keep patches and extra files in the recipe folder and write their path "
+                "relative to it (e.g. patches/fix.patch)")
+        elif not (folder / name).is_file() and not (key == "extras"
+                                                     and (folder / name).exists()):
+            what = "patch file" if key == "patches" else "extra file"
+            bad(key, f"{what} {name!r} not found in {folder}",
+                "add the file beside meta.yaml or fix the path (relative to the recipe folder)")
+    for _src, dst in values.get("extras", ()):
+        if not relative_inside(dst):
+            bad("extras", f"the destination {short(dst)} leaves the source tree",
+                "write where in the source tree the file goes, e.g. 'setup.cfg' or "
+                "'src/config.h'")
+    extract_dir = values.get("extract_dir")
+    if extract_dir is not None and not relative_inside(extract_dir):
+        bad("extract_dir", f"{short(extract_dir)} is not a folder inside the archive",
+            "name the archive's top folder, e.g. 'extract_dir: pkg-1.0'")
+    raw_path = values.get("path")
+    if raw_path is not None:
+        _check_source_path(bad, values, folder, raw_path)
+
+
+def _check_source_path(bad: Report, values: dict[str, Any], folder: Path, raw: str) -> None:
+    try:
+        resolved = (folder / raw).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, symlink loop
+        bad("path", f"unusable source path {short(raw)}: {exc}",
+            "write a folder path relative to the recipe folder, e.g. 'src'")
+        return
+    if not resolved.is_relative_to(folder.resolve()):
+        bad("path", f"{short(raw)} leads outside the recipe folder {folder}",
+            "keep the source tree in the recipe folder (e.g. 'path: src'); the build copies "
+            "it and must not read other host folders")
+    else:  # whether it is a folder is checked when the build prepares it
+        values["path"] = resolved
+
+
+def _check_build(bad: Report, values: dict[str, Any], _folder: Path) -> None:
+    for member in values.get("cross_build_files", ()):
+        if not relative_inside(member) or "\\" in member:
+            bad("cross-build-files", f"{short(member)} is not a path inside the wheel",
+                "list paths as they appear inside the built wheel, e.g. "
+                "'numpy/_core/include/numpy/numpyconfig.h'")
+
+
+def _check_requirements(bad: Report, values: dict[str, Any], _folder: Path) -> None:
+    for key in ("run", "host"):
+        for dep in values.get(key, ()):
+            if not NAME_RE.match(dep):
+                bad(key, f"{dep!r} is not a recipe name",
+                    "list recipe names only (versions come from the recipes themselves)")
+
+
+def _check_test(bad: Report, values: dict[str, Any], _folder: Path) -> None:
+    for mod in values.get("imports", ()):
+        if not MODULE_RE.match(mod):
+            bad("imports", f"{mod!r} is not an importable module name",
+                "list dotted module names, e.g. 'numpy.linalg'")
 
 
 def _check_version(chk: _FileChecker, version: str, build_type: str,

@@ -24,9 +24,25 @@ from pyodist.recipe.spec import (
     ExtraArchive,
 )
 
-__all__ = ["BOOL_TAG", "LIB_VERSION_RE", "MODULE_RE", "NAME_RE", "NULL_TAG", "REQUIRED",
-           "SCHEMA", "SECTIONS", "SHA256_RE", "TAG_RE", "Bad", "construct_extra", "describe",
-           "did_you_mean", "short", "url_problem"]
+__all__ = [
+    "BOOL_TAG",
+    "LIB_VERSION_RE",
+    "MODULE_RE",
+    "NAME_RE",
+    "NULL_TAG",
+    "REQUIRED",
+    "SCHEMA",
+    "SECTIONS",
+    "SHA256_RE",
+    "TAG_RE",
+    "Bad",
+    "construct_extra",
+    "describe",
+    "did_you_mean",
+    "relative_inside",
+    "short",
+    "url_problem",
+]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -124,14 +140,14 @@ def _to_extra_archives(node: yaml.Node) -> tuple[ExtraArchive, ...]:
                        "write the 64 lowercase hex digits that sha256sum prints")
         for key in ("dest", "subdir"):
             value = fields.get(key)
-            if value is not None and not _relative_inside(value):
+            if value is not None and not relative_inside(value):
                 raise Bad(f"{key} {short(value)} must be a relative folder that stays inside "
                            "the tree", f"write '{key}' like 'lapack-netlib' or 'src/lib'")
         found.append(ExtraArchive(**fields))
     return tuple(found)
 
 
-def _relative_inside(value: str) -> bool:
+def relative_inside(value: str) -> bool:
     parts = value.replace("\\", "/").split("/")
     return bool(value) and "\0" not in value and not value.startswith("/") and all(
         p not in ("", "..") for p in parts if p != ".") and value.strip("./") != ""
