@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock
 
 from pyodist.process import pid_alive
 
-__all__ = ["remove_stale", "replace_dir", "write_atomic"]
+__all__ = ["READ_ONLY_ERRNOS", "entry_lock", "remove_stale", "replace_dir", "write_atomic"]
+
+# what a write into a cache that was handed over read-only fails with
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+@contextlib.contextmanager
+def entry_lock(lock_file: Path) -> Iterator[bool]:
+    """Hold ``lock_file`` (a cross-process lock on one cache entry) while the block runs.
+
+    In a cache that is read-only (restored read-only on CI, a shared NFS copy) no lock can
+    be taken; then the block runs unlocked and gets False, and may only read: nobody can
+    write there to race it.
+    """
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_file))
+        lock.acquire()
+    except OSError as exc:
+        if exc.errno not in READ_ONLY_ERRNOS:
+            raise
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
@@ -31,7 +62,12 @@ def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:  # a read-only cache: its leftovers stay, harmlessly
+                if exc.errno not in READ_ONLY_ERRNOS:
+                    raise
+                continue
         removed.append(path)
     return removed
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,49 @@ def test_an_index_file_the_index_does_not_list_is_tried_at_its_own_url(
         _fetcher(tmp_path, index=lambda: index).fetch_one("direct", url, sha,
                                                           "direct-1.0.tar.gz")
     assert file_server.hits["/packages/source/d/direct/direct-1.0.tar.gz"] == 1
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Callable[[Path], Path]]:
+    """read_only(folder) -> the same folder mounted read-only (a real bind mount)."""
+    mounts: list[Path] = []
+
+    def mount(folder: Path) -> Path:
+        view = tmp_path / f"ro-{len(mounts)}"
+        view.mkdir()
+        for argv in (["mount", "--bind", str(folder), str(view)],
+                     ["mount", "-o", "remount,ro,bind", str(view)]):
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                pytest.skip(f"a read-only bind mount needs root here: {done.stderr.strip()}")
+        mounts.append(view)
+        return view
+
+    yield mount
+    for view in reversed(mounts):
+        subprocess.run(["umount", "-l", str(view)], check=False)
+
+
+def test_a_read_only_cache_serves_what_it_holds(tmp_path: Path, file_server: FileServer,
+                                                read_only: Callable[[Path], Path],
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache restored read-only (CI) or shared over NFS: what it holds is read without
+    write access; what it lacks is a clear error, not a traceback about its lock file."""
+    sha = file_server.add("ro-1.0.tar.gz", b"held")
+    cache = tmp_path / "c"  # a --cache-dir: sources/ inside
+    Fetcher(SourceCache(cache / "sources")).fetch_one("ro", file_server.url("ro-1.0.tar.gz"),
+                                                      sha, "ro-1.0.tar.gz")
+    (cache / "sources" / "locks").rename(tmp_path / "old-locks")  # never locked here
+    view = read_only(cache)
+    ro = Fetcher(SourceCache(view / "sources"), offline=True).fetch_one(
+        "ro", "unused", sha, "ro-1.0.tar.gz")
+    assert ro.cached and ro.path.read_bytes() == b"held"
+    other = file_server.add("new-1.0.tar.gz", b"new")
+    with pytest.raises(SourceError, match=r"(?s)cannot write .*the source cache .*read-only"):
+        Fetcher(SourceCache(view / "sources")).fetch_one(
+            "new", file_server.url("new-1.0.tar.gz"), other, "new-1.0.tar.gz")
+    monkeypatch.chdir(tmp_path)
+    _write_recipe(tmp_path / "recipes", "ro", file_server.url("ro-1.0.tar.gz"), sha)
+    assert main(["--cache-dir", str(view), "--offline", "fetch", "ro"]) == 0
+    assert "ro-1.0.tar.gz  cached" in capsys.readouterr().out

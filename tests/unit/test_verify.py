@@ -107,3 +107,17 @@ def test_the_cli_exits_10_with_the_right_cause(tmp_path: Path,
     (folder / "pyodide.mjs").write_bytes(b"changed")
     assert main(["verify", str(folder)]) == 10
     assert "changed after it was built" in capsys.readouterr().err
+
+
+def test_venv_refuses_a_file_and_a_lock_without_python(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _bundle(tmp_path)
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    assert main(["venv", str(folder), str(afile)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    lock = json.loads((folder / "pyodide-lock.json").read_text())
+    lock["info"] = {}
+    (folder / "pyodide-lock.json").write_text(json.dumps(lock))
+    assert main(["venv", str(folder), str(tmp_path / "v")]) == 2
+    assert "does not say which Python the bundle runs" in capsys.readouterr().err

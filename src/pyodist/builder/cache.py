@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
-from pyodist.fsutil import remove_stale, replace_dir
+from pyodist.errors import BuildError
+from pyodist.fsutil import entry_lock, remove_stale, replace_dir
 from pyodist.sources.cache import sha256_file
 
 __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
@@ -67,9 +66,9 @@ class ArtifactCache:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(locks / f"{key}.lock")):
+        """Serialise building one key across processes; in a read-only cache, reading goes
+        on without a lock."""
+        with entry_lock(self.root / "locks" / f"{key}.lock"):
             yield
 
     def get(self, key: str) -> Artifact | None:
@@ -95,7 +94,12 @@ class ArtifactCache:
             meta: Mapping[str, Any]) -> Artifact:
         """Store copies of ``files`` under ``key``; returns the stored artifact."""
         staging = self.root / "tmp" / f"{key}.{os.getpid()}.{secrets.token_hex(4)}"
-        staging.mkdir(parents=True)
+        try:
+            staging.mkdir(parents=True)
+        except OSError as exc:
+            raise BuildError(f"cannot store {name} in the artifact cache {self.root}: "
+                             f"{exc.strerror}", hint="the cache is read-only (or full): pass a "
+                             "writable --cache-dir (PYODIST_CACHE_DIR)") from None
         try:
             names = []
             digests = {}

@@ -43,10 +43,20 @@ def create_venv(bundle: Path, venv: Path) -> Path:
         raise UsageError(f"{bundle} is not a bundle folder (no pyodide-lock.json)",
                          hint="pass dist/<name>-<version>-<profile> written by pyodist bundle")
     venv = venv.resolve()
+    if venv.exists() and not venv.is_dir():
+        raise UsageError(f"{venv} exists and is not a folder",
+                         hint="choose a new or empty folder for the venv")
     if venv.exists() and any(venv.iterdir()) and not (venv / CONFIG).is_file():
         raise UsageError(f"{venv} exists and is not a pyodist venv",
                          hint="choose a new or empty folder")
-    python = ".".join(json.loads(lock_path.read_text())["info"]["python"].split(".")[:2])
+    try:
+        lock = json.loads(lock_path.read_text())
+        python = ".".join(str(lock["info"]["python"]).split(".")[:2])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{lock_path} does not say which Python the bundle runs "
+                         f"(info.python: {exc.__class__.__name__})",
+                         hint="pass a bundle written by 'pyodist bundle' (or rebuild it)") \
+            from None
     site = _site(venv, python)
     site.mkdir(parents=True, exist_ok=True)
     (venv / "bin").mkdir(exist_ok=True)

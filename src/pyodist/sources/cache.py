@@ -23,9 +23,8 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from filelock import FileLock
-
 from pyodist.errors import SourceError
+from pyodist.fsutil import entry_lock
 from pyodist.process import pid_alive
 
 __all__ = ["SourceCache", "sha256_file"]
@@ -43,6 +42,11 @@ def sha256_file(path: Path) -> str:
 
 
 
+_READ_ONLY_HINT = ("the cache is read-only (or full): pass a writable --cache-dir "
+                   "(PYODIST_CACHE_DIR), or fill this cache with 'pyodist fetch' where it is "
+                   "writable")
+
+
 class SourceCache:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -55,8 +59,8 @@ class SourceCache:
             for folder in (self._blobs, self._tmp, self._locks):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SourceError(f"cannot create the source cache at {self.root}: {exc.strerror}",
-                              hint="pass a writable --cache-dir or set PYODIST_CACHE_DIR") from None
+            raise SourceError(f"cannot write to the source cache at {self.root}: {exc.strerror}",
+                              hint=_READ_ONLY_HINT) from None
 
     def temp_path(self, label: str = "0" * 64) -> Path:
         """A fresh name under ``tmp/`` that :meth:`clean_stale` removes once its writer died."""
@@ -68,9 +72,9 @@ class SourceCache:
 
     @contextlib.contextmanager
     def lock(self, sha256: str) -> Iterator[None]:
-        """Serialise work on one entry across processes (two fetches of one source)."""
-        self._ensure_dirs()
-        with FileLock(str(self._locks / f"{sha256}.lock")):
+        """Serialise work on one entry across processes (two fetches of one source); in a
+        read-only cache, reading goes on without a lock."""
+        with entry_lock(self._locks / f"{sha256}.lock"):
             yield
 
     def lookup(self, sha256: str) -> Path | None:
@@ -79,7 +83,8 @@ class SourceCache:
         if not path.is_file():
             return None
         if sha256_file(path) != sha256:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only cache keeps it; it is not used
+                path.unlink(missing_ok=True)
             return None
         return path
 
@@ -101,7 +106,13 @@ class SourceCache:
         digest = hashlib.sha256()
         size = 0
         try:
-            with tmp.open("wb") as fh:
+            try:
+                fh = tmp.open("wb")
+            except OSError as exc:
+                raise SourceError(
+                    f"cannot write {filename} into the source cache {self.root}: "
+                    f"{exc.strerror}", hint=_READ_ONLY_HINT) from None
+            with fh:
                 for chunk in chunks:
                     digest.update(chunk)
                     size += len(chunk)
@@ -138,6 +149,7 @@ class SourceCache:
             match = _PART_RE.match(part.name.removesuffix(".json.part") + ".part"
                                    if part.name.endswith(".json.part") else part.name)
             if match and not pid_alive(int(match.group(1))):
-                part.unlink(missing_ok=True)
-                removed.append(part)
+                with contextlib.suppress(OSError):  # read-only: leftovers stay, harmlessly
+                    part.unlink(missing_ok=True)
+                    removed.append(part)
         return removed
