@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -276,3 +279,33 @@ def test_a_read_only_cache_serves_what_it_holds(tmp_path: Path, file_server: Fil
     _write_recipe(tmp_path / "recipes", "ro", file_server.url("ro-1.0.tar.gz"), sha)
     assert main(["--cache-dir", str(view), "--offline", "fetch", "ro"]) == 0
     assert "ro-1.0.tar.gz  cached" in capsys.readouterr().out
+
+
+def test_one_ctrl_c_stops_every_download_at_once(tmp_path: Path,
+                                                 file_server: FileServer) -> None:
+    """Two downloads from a server that trickles (64 KiB every 2 s, 10 MB each): one SIGINT
+    ends pyodist within a second or two, with exit 130 and no partial file in the cache."""
+    recipes = tmp_path / "recipes"
+    for name in ("trickle-a", "trickle-b"):
+        sha = file_server.add(f"{name}-1.0.tar.gz", os.urandom(10 * 1024 * 1024))
+        file_server.chunk_delay[f"{name}-1.0.tar.gz"] = 2.0
+        _write_recipe(recipes, name, file_server.url(f"{name}-1.0.tar.gz"), sha)
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyodist", "--cache-dir", str(cache), "--recipe-dir",
+         str(recipes), "fetch", "-j", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "CI": "1"})
+    deadline = time.monotonic() + 60
+    while sum(file_server.hits[f"/files/{n}-1.0.tar.gz"] for n in ("trickle-a", "trickle-b")) \
+            < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # both are reading now, each waiting for its next chunk
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 130, (out, err)
+    assert took < 3.0, f"took {took:.1f} s after Ctrl-C"
+    assert "interrupted" in err
+    leftovers = [p for p in cache.rglob("*") if p.is_file() and "locks" not in p.parts]
+    assert leftovers == []

@@ -9,9 +9,11 @@ and how to get it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-import time
+import socket
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +36,8 @@ from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.index import PackageIndex, configured_index
 
-__all__ = ["FetchReport", "FetchResult", "Fetcher", "fetch_sources", "index_file_project",
-           "make_fetcher"]
+__all__ = ["FetchCancelled", "FetchReport", "FetchResult", "Fetcher", "fetch_sources",
+           "index_file_project", "make_fetcher"]
 
 _CHUNK = 256 * 1024
 # A file of the Python package index's file host, by the shape of its path (any host, so a
@@ -101,6 +103,10 @@ class _Retryable(Exception):
     pass
 
 
+class FetchCancelled(KeyboardInterrupt):
+    """A download stopped by :meth:`Fetcher.cancel` (Ctrl-C): nothing of it is kept."""
+
+
 class Fetcher:
     def __init__(
         self,
@@ -125,6 +131,25 @@ class Fetcher:
         self.timeout = timeout
         self.backoff = backoff
         self.on_event = on_event
+        self._cancelled = threading.Event()
+        self._active: set[requests.Response] = set()
+        self._active_lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Stop every download now (another thread's Ctrl-C): each one's connection is cut,
+        so a read waiting on a slow server returns at once, and its partial file goes."""
+        self._cancelled.set()
+        with self._active_lock:
+            active = list(self._active)
+        for resp in active:
+            sock = _response_socket(resp)
+            with contextlib.suppress(OSError):
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise FetchCancelled
 
     def _get_index(self) -> PackageIndex:
         if self._index is None:
@@ -271,10 +296,12 @@ class Fetcher:
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                self._cancelled.wait(self.backoff * 2 ** (attempt - 1))
+            self._check_cancelled()
             try:
                 return self._try_download(name, url, sha256, filename)
             except _Retryable as exc:
+                self._check_cancelled()  # a cut connection is not worth another try
                 last = exc
         raise SourceError(
             f"{name}: downloading {url} failed after {self.retries + 1} attempts: {last}",
@@ -289,6 +316,17 @@ class Fetcher:
         except requests.RequestException as exc:
             raise SourceError(f"{name}: cannot download {url}: {exc}",
                               hint="check 'source/url'") from None
+        with self._active_lock:
+            self._active.add(resp)
+        try:
+            self._check_cancelled()
+            return self._read_response(resp, name, url, sha256, filename)
+        finally:
+            with self._active_lock:
+                self._active.discard(resp)
+
+    def _read_response(self, resp: requests.Response, name: str, url: str, sha256: str,
+                       filename: str) -> Path:
         with resp:
             if resp.status_code in _RETRY_STATUS:
                 raise _Retryable(f"HTTP {resp.status_code}")
@@ -308,11 +346,25 @@ class Fetcher:
     def _chunks(self, name: str, resp: requests.Response, total: int | None) -> Iterator[bytes]:
         done = 0
         for chunk in resp.iter_content(_CHUNK):
+            self._check_cancelled()
             done += len(chunk)
             self.on_event(FetchProgress(name, done, total))
             yield chunk
+        self._check_cancelled()  # a cut connection can look like the end of the body
         if total is not None and done != total:
             raise requests.exceptions.ChunkedEncodingError(f"got {done} of {total} bytes")
+
+
+def _response_socket(resp: requests.Response) -> socket.socket | None:
+    """The socket a streamed response reads from: urllib3 hands it to http.client's
+    response once the headers are in (no public handle; so looked up defensively)."""
+    for path in (("raw", "connection", "sock"), ("raw", "_fp", "fp", "raw", "_sock")):
+        found: object = resp
+        for attr in path:
+            found = getattr(found, attr, None)
+        if isinstance(found, socket.socket):
+            return found
+    return None
 
 
 def _read_file(path: Path) -> Iterator[bytes]:
@@ -347,7 +399,14 @@ def fetch_sources(fetcher: Fetcher, recipes: Sequence[Recipe], *, jobs: int = 4)
         except SourceError as exc:
             report.failed[recipe.name] = exc
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(one, recipes))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fetch")
+    try:
+        for future in [pool.submit(one, recipe) for recipe in recipes]:
+            future.result()
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) in this thread: stop every download
+        fetcher.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     report.done = {r.name: report.done[r.name] for r in recipes if r.name in report.done}
     return report
