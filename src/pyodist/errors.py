@@ -25,6 +25,7 @@ __all__ = [
     "PyodistError",
     "RecipeError",
     "RuntimeCheckError",
+    "SelectionError",
     "SourceError",
     "ToolchainError",
     "UsageError",
@@ -123,6 +124,10 @@ class GraphError(PyodistError):
 
     exit_code = 4
     kind = "graph"
+
+
+class SelectionError(GraphError):
+    """A selection (``*``, ``NAME``, ``tag:TAG``) that names nothing buildable."""
 
 
 class ConfigError(_ProblemsError):

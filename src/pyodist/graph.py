@@ -23,7 +23,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pyodist.errors import GraphError
+from pyodist.errors import GraphError, SelectionError
 from pyodist.recipe.spec import Recipe, canonical_name
 
 __all__ = ["RecipeGraph", "Selection", "parse_selection", "without_broken"]
@@ -62,16 +62,17 @@ def parse_selection(patterns: Sequence[str]) -> list[tuple[bool, str, str]]:
         body = word[1:] if exclude else word
         if body == "*":
             if exclude:
-                raise GraphError("'!*' excludes everything", hint="name what to exclude: '!NAME'")
+                raise SelectionError("'!*' excludes everything",
+                                     hint="name what to exclude: '!NAME'")
             parsed.append((False, "all", "*"))
         elif body.startswith("tag:"):
             if not body[4:]:
-                raise GraphError(f"empty tag in {word!r}", hint="write 'tag:NAME'")
+                raise SelectionError(f"empty tag in {word!r}", hint="write 'tag:NAME'")
             parsed.append((exclude, "tag", body[4:]))
         elif body:
             parsed.append((exclude, "name", body))
         else:
-            raise GraphError(f"empty selection word {word!r}", hint="write '!NAME' to exclude")
+            raise SelectionError(f"empty selection word {word!r}", hint="write '!NAME' to exclude")
     return parsed
 
 
@@ -182,7 +183,7 @@ class RecipeGraph:
         """A recipe's name from any spelling of it (``Zope.Interface`` -> ``zope-interface``)."""
         found = self._by_canon.get(canonical_name(name))
         if found is None:
-            raise GraphError(f"no recipe named {name!r}{self._suggest(name)}",
+            raise SelectionError(f"no recipe named {name!r}{self._suggest(name)}",
                              hint="run 'pyodist recipes list' to see what is available")
         return found
 
@@ -263,7 +264,7 @@ class RecipeGraph:
             if name is None or base is None:
                 continue
             if chosen.get(base, name) != name:
-                raise GraphError(
+                raise SelectionError(
                     f"{chosen[base]!r} and {name!r} are both variants of {base!r}; a "
                     "selection can hold one", hint="name one of them")
             chosen[base] = name
@@ -273,7 +274,7 @@ class RecipeGraph:
         """Expand selection words (see the module docstring) to a closed, ordered selection."""
         words = parse_selection(patterns)
         if not words:
-            raise GraphError("empty selection", hint="name packages, 'tag:NAME' or '*'")
+            raise SelectionError("empty selection", hint="name packages, 'tag:NAME' or '*'")
         chosen = self._named_variants(words)
         if chosen != dict(self.chosen):
             return self.choosing(chosen).select(patterns)
@@ -293,13 +294,13 @@ class RecipeGraph:
             elif kind == "tag":
                 if value not in self.tags():
                     known = ", ".join(sorted(self.tags())) or "none"
-                    raise GraphError(f"no recipe has tag {value!r} (known tags: {known})",
+                    raise SelectionError(f"no recipe has tag {value!r} (known tags: {known})",
                                      hint="fix the tag name, or add it under 'package/tag'")
                 matched = {n for n in enabled if value in self.recipes[n].package.tag}
             else:
                 name = self._requirement.get(canonical_name(value)) or self.resolve(value)
                 if self.recipes[name].package.disabled and not exclude:
-                    raise GraphError(
+                    raise SelectionError(
                         f"{name!r} is disabled ({self.recipes[name].path}: package/_disabled)",
                         hint="remove '_disabled: true' from the recipe to build it",
                     )
@@ -312,14 +313,14 @@ class RecipeGraph:
         )
         requested = frozenset(included - excluded)
         if not requested:
-            raise GraphError("the selection matches no recipes",
+            raise SelectionError("the selection matches no recipes",
                              hint="check the names and tags ('pyodist recipes list')")
         closure = self.closure(requested)
         for name in sorted(closure - requested):
             recipe = self.recipes[name]
             if recipe.package.disabled:
                 users = sorted(u for u in self.dependents[name] if u in closure)
-                raise GraphError(
+                raise SelectionError(
                     f"{name!r} is disabled ({recipe.path}: package/_disabled) but "
                     f"{', '.join(map(repr, users))} need{'s' if len(users) == 1 else ''} it",
                     hint="enable it, or drop the packages that need it from the selection",

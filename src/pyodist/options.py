@@ -142,16 +142,27 @@ def _size(value: str, key: str) -> int:
     return int(float(match.group(1)) * scale)
 
 
+def _setting(environ: Mapping[str, str], name: str) -> str | None:
+    """``PYODIST_<name>``: None when unset; set but blank is a mistake, not "the default"."""
+    key = f"{ENV_PREFIX}{name}"
+    if key not in environ:
+        return None
+    text = environ[key].strip()
+    if not text:
+        raise ConfigError.single(f"{key} is set but empty", key=key,
+                                 hint=f"unset it (unset {key}) or give it a value")
+    return text
+
+
 def _limits(environ: Mapping[str, str]) -> StepLimits:
     defaults = StepLimits()
 
     def read(name: str, parse: Callable[[str, str], float | int | None],
              default: float | int | None) -> Any:
-        key = f"{ENV_PREFIX}{name}"
-        text = environ.get(key, "").strip()
-        if not text:
+        text = _setting(environ, name)
+        if text is None:
             return default
-        return None if text.lower() in _NO_LIMIT else parse(text, key)
+        return None if text.lower() in _NO_LIMIT else parse(text, f"{ENV_PREFIX}{name}")
 
     return StepLimits(
         step_timeout=read("STEP_TIMEOUT", _seconds, defaults.step_timeout),
@@ -163,10 +174,13 @@ def _limits(environ: Mapping[str, str]) -> StepLimits:
 
 def _seconds(text: str, key: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
+        value = -1.0
+    if not (value > 0 and value != float("inf")):
         raise ConfigError.single(f"{key}={text!r} is not a number of seconds", key=key,
-                                 hint="write e.g. 600, or none") from None
+                                 hint="write e.g. 600, or none")
+    return value
 
 
 def _count(text: str, key: str) -> int:
@@ -214,13 +228,14 @@ def resolve_options(
     """
     environ = os.environ if environ is None else environ
     root = (Path.cwd() if cwd is None else cwd).resolve()
+    env_dirs = _setting(environ, "RECIPE_DIRS")
     if recipe_dirs:
         dirs = tuple((root / d).resolve() for d in recipe_dirs)
-    elif environ.get(f"{ENV_PREFIX}RECIPE_DIRS"):
-        dirs = _split_dirs(environ[f"{ENV_PREFIX}RECIPE_DIRS"], root)
+    elif env_dirs:
+        dirs = _split_dirs(env_dirs, root)
     else:
         dirs = ((root / DEFAULT_RECIPE_DIR).resolve(),)
-    chosen_executor = executor or environ.get(f"{ENV_PREFIX}EXECUTOR") or "docker"
+    chosen_executor = executor or _setting(environ, "EXECUTOR") or "docker"
     if chosen_executor not in EXECUTOR_KINDS:
         raise ConfigError.single(
             f"unknown executor {chosen_executor!r}", key=f"--executor / {ENV_PREFIX}EXECUTOR",
@@ -232,10 +247,11 @@ def resolve_options(
             f"SOURCE_DATE_EPOCH={epoch_text!r} is not a whole number of seconds",
             key="SOURCE_DATE_EPOCH", hint="unset it, or set it to e.g. $(git log -1 --format=%ct)",
         )
+    env_cache = _setting(environ, "CACHE_DIR")
     if cache_dir:
         cache = (root / cache_dir).resolve()
-    elif environ.get(f"{ENV_PREFIX}CACHE_DIR"):
-        cache = (root / environ[f"{ENV_PREFIX}CACHE_DIR"]).resolve()
+    elif env_cache:
+        cache = (root / env_cache).resolve()
     else:
         cache = default_cache_dir(environ)
     return Options(
@@ -246,13 +262,13 @@ def resolve_options(
         plain=_truthy(environ.get("CI")) or not is_tty,
         offline=offline or _truthy(environ.get(f"{ENV_PREFIX}OFFLINE")),
         index_urls=tuple(index_urls),
-        image=image or environ.get(f"{ENV_PREFIX}IMAGE")
+        image=image or _setting(environ, "IMAGE")
         or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}",
         executor=chosen_executor,
         source_date_epoch=int(epoch_text) if epoch_text else DEFAULT_SOURCE_DATE_EPOCH,
         limits=_limits(environ),
-        chromium=environ.get(f"{ENV_PREFIX}CHROMIUM") or None,
-        debian_mirror=environ.get(f"{ENV_PREFIX}DEBIAN_MIRROR", "").strip() or None,
+        chromium=_setting(environ, "CHROMIUM"),
+        debian_mirror=_setting(environ, "DEBIAN_MIRROR"),
         host_abi=environ.get("PYODIDE_ABI_VERSION") or "host",
         environ=MappingProxyType(dict(environ)),
     )

@@ -203,3 +203,35 @@ def test_bad_targets_are_config_errors(tmp_path: Path) -> None:
     assert "profiles.slim.targets: 'ie>=11' is not an engine target" in text
     assert "profiles.slim.targets: 'node 20' is not an engine target" in text
     assert "chrome, firefox, safari, node" in text
+
+
+def test_recipe_dirs_are_checked_when_the_project_loads(tmp_path: Path) -> None:
+    path = tmp_path / "pyodist.toml"
+    (tmp_path / "here").mkdir()
+    text = _config_errors(path, GOOD + '[build]\nrecipe-dirs = ["here", "", "gone"]\n')
+    assert f"{path}: build.recipe-dirs: has an empty entry" in text
+    assert f"{path}: build.recipe-dirs: 'gone' is not a folder ({tmp_path / 'gone'})" in text
+    assert "'here'" not in text
+
+
+def test_a_profile_naming_no_recipe_names_the_profile_and_the_file(
+        tmp_path: Path, write_recipe: WriteRecipe) -> None:
+    from pyodist.builder.session import BuildSession  # noqa: PLC0415
+    from pyodist.bundle.config import apply_project  # noqa: PLC0415
+    from pyodist.bundle.make import make_bundle  # noqa: PLC0415
+    from pyodist.options import Options  # noqa: PLC0415
+
+    write_recipe("six", simple_recipe("six"))
+    path = tmp_path / "pyodist.toml"
+    path.write_text(GOOD.replace('["micropip"]', '["sixx"]')
+                    + '[build]\nrecipe-dirs = ["recipes"]\n')
+    project = load_project(path)
+    options = apply_project(Options(project_root=tmp_path, recipe_dirs=(),
+                                    cache_dir=tmp_path / "c", executor="host"), project)
+    session = BuildSession(options)
+    session._runtime = object()  # type: ignore[assignment]  # no runtime needed to plan
+    with pytest.raises(ConfigError) as info:
+        make_bundle(session, project, None, tmp_path / "out")
+    assert str(info.value).startswith(
+        f"{path}: profiles.slim.packages: profile 'slim': no recipe named 'sixx'; "
+        "did you mean 'six'?")

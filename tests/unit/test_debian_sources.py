@@ -57,3 +57,27 @@ def test_index_file_urls_are_told_by_their_path() -> None:
                   "pypi:six/six-1.17.0.tar.gz", "file:///packages/source/s/six/six.tar.gz",
                   "https://m.example/packages/ab/cd/short/six-1.17.0.tar.gz"):
         assert index_file_project(other) is None
+
+
+def test_credentials_in_urls_are_never_shown() -> None:
+    from pyodist.urls import redact_url  # noqa: PLC0415
+
+    assert redact_url("https://me:s3cr%40t@mirror.example/simple/six/") == \
+        "https://***@mirror.example/simple/six/"
+    assert redact_url("cannot reach http://token@h.example/x and ftp://a:b@c/d") == \
+        "cannot reach http://***@h.example/x and ftp://***@c/d"
+    assert redact_url("user@example.org and https://h.example/a@b") == \
+        "user@example.org and https://h.example/a@b"
+
+
+def test_an_index_that_is_not_there_is_not_a_missing_project(tmp_path: Path) -> None:
+    from pyodist.errors import SourceError  # noqa: PLC0415
+    from pyodist.sources import IndexSettings, PackageIndex  # noqa: PLC0415
+
+    (tmp_path / "simple" / "other").mkdir(parents=True)
+    gone = PackageIndex(IndexSettings((f"file://{tmp_path}/nowhere/simple/",)))
+    with pytest.raises(SourceError, match="no package index answers at file://"):
+        gone.project_files("six")
+    there = PackageIndex(IndexSettings((f"file://{tmp_path}/simple/",)))
+    with pytest.raises(SourceError, match="project 'six' was not found on the package index"):
+        there.project_files("six")

@@ -37,3 +37,19 @@ def test_bad_limits_name_the_variable(key: str, value: str, hint: str) -> None:
     with pytest.raises(ConfigError) as err:
         limits(**{key: value})
     assert f"{key}={value!r}" in str(err.value) and hint in str(err.value)
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("PYODIST_STEP_TIMEOUT", "-5", "is not a number of seconds"),
+    ("PYODIST_STEP_TIMEOUT", "inf", "is not a number of seconds"),
+    ("PYODIST_STEP_TIMEOUT", "", "is set but empty"),
+    ("PYODIST_MEMORY", "  ", "is set but empty"),
+    ("PYODIST_CACHE_DIR", "", "is set but empty"),
+    ("PYODIST_IMAGE", "", "is set but empty"),
+    ("PYODIST_EXECUTOR", "", "is set but empty"),
+    ("PYODIST_RECIPE_DIRS", "", "is set but empty"),
+])
+def test_negative_and_empty_settings_are_errors(key: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        resolve_options(cwd=Path("/tmp"), environ={key: value})
+    assert key in str(err.value) and expected in str(err.value)

@@ -23,6 +23,7 @@ from pyodist.builder.report import BuildOutcome, BuildReport
 from pyodist.builder.steps import Artifacts, PackageFailed
 from pyodist.errors import PyodistError, SourceError
 from pyodist.events import BuildFinished, BuildStarted, EventSink, ignore
+from pyodist.urls import redact_url
 
 __all__ = ["Produce", "Scheduler"]
 
@@ -150,5 +151,6 @@ class Scheduler:
             else:
                 where, cause = log, "source" if isinstance(exc, SourceError) else "build"
             return BuildOutcome(task.name, "failed", task.key, time.monotonic() - start,
-                                log=where if where.exists() else None, error=str(exc),
+                                log=where if where.exists() else None,
+                                error=redact_url(str(exc)),
                                 log_tail=log_tail(where), cause=cause)

@@ -175,6 +175,19 @@ class _Reader:
                          "write a folder path relative to this file")
             return None
 
+    def recipe_folder(self, base: Path, text: str) -> Path | None:
+        """A ``build.recipe-dirs`` entry: an existing folder (checked now, not at build)."""
+        key = "build.recipe-dirs"
+        if not text.strip():
+            self.problem(key, "has an empty entry", 'write folder paths, e.g. ["recipes"]')
+            return None
+        folder = self.folder(key, base, text)
+        if folder is not None and not folder.is_dir():
+            self.problem(key, f"{text!r} is not a folder ({folder})",
+                         "create it, or fix the path (relative to this file)")
+            return None
+        return folder
+
     def strings(self, data: Mapping[str, Any], table: str, key: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -293,7 +306,7 @@ def load_project(path: Path) -> Project:
     build = reader.table(data, "build", {"recipe-dirs"}, required=False)
     recipe_dirs = tuple(
         folder for d in reader.strings(build, "build", "recipe-dirs")
-        if (folder := reader.folder("build.recipe-dirs", path.parent, d)) is not None
+        if (folder := reader.recipe_folder(path.parent, d)) is not None
     ) or ((path.parent / "recipes").resolve(),)
     profiles_t = data.get("profiles", {})
     profiles: dict[str, Profile] = {}

@@ -19,7 +19,7 @@ from pyodist.bundle.config import Project, apply_project
 from pyodist.bundle.features import recipe_features
 from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
 from pyodist.bundle.verify import compare_folders
-from pyodist.errors import VerifyError
+from pyodist.errors import ConfigError, SelectionError, VerifyError
 from pyodist.events import EventSink, ignore
 from pyodist.options import Options
 from pyodist.sources.cache import SourceCache
@@ -51,8 +51,13 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
         check_profile_targets(project, profile, [(plan.tasks[n].recipe, f)
                                                  for n, f in features.items()])
 
-    report = session.build(BuildRequest(tuple(profile.packages), jobs=jobs), check=check,
-                           on_event=on_event)
+    try:
+        report = session.build(BuildRequest(tuple(profile.packages), jobs=jobs), check=check,
+                               on_event=on_event)
+    except SelectionError as exc:  # the profile names what the recipe folders do not have
+        raise ConfigError.single(f"profile {profile.name!r}: {exc.message}", file=project.path,
+                                 key=f"profiles.{profile.name}.packages",
+                                 hint=exc.hint) from None
     session.raise_for_failures(report)
     sources = SourceCache(session.options.source_cache_dir)
     packages = []

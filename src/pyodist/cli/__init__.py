@@ -28,6 +28,7 @@ from pyodist.cli import (
 )
 from pyodist.errors import INTERNAL_ERROR_EXIT, INTERRUPTED_EXIT, PyodistError, exit_code_summary
 from pyodist.options import resolve_options
+from pyodist.urls import redact_url
 
 __all__ = ["build_parser", "main"]
 
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PyodistError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact_url(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -11,6 +11,7 @@ from pyodist.graph import RecipeGraph, without_broken
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 from pyodist.sources.fetch import FetchResult, fetch_sources, make_fetcher
+from pyodist.urls import redact_url
 
 __all__ = ["add_parser"]
 
@@ -58,7 +59,7 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
                 {**entry(r), **({"extra": [entry(x) for x in extra[n]]} if extra.get(n) else {})}
                 for n, r in sorted(done.items()) if n in extra
             },
-            "failed": {n: str(e) for n, e in sorted({**failed, **broken}.items())},
+            "failed": {n: redact_url(str(e)) for n, e in sorted({**failed, **broken}.items())},
         })
     else:
         rows = []
@@ -76,7 +77,7 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
         rows += [(name, "-", "RECIPE ERROR") for name in sorted(broken)]
         print(table(("RECIPE", "FILE", "STATUS"), rows))
         for name, exc in sorted(failed.items()):
-            print(f"\n{name}: {exc}")
+            print(f"\n{name}: {redact_url(str(exc))}")
         for error in broken.values():
             print(f"\n{error}")
         print(f"\n{len(done)} source(s) ready in {fetcher.cache.root}"

@@ -12,7 +12,7 @@ from pyodist.errors import PyodistError, UsageError
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 from pyodist.runtime.pyodide import runtime_facts
-from pyodist.skeleton import Outcome, Skeleton, SkeletonRequest
+from pyodist.skeleton import Outcome, Skeleton, SkeletonRequest, parse_request
 from pyodist.sources import PackageIndex, configured_index
 from pyodist.sources.fetch import make_fetcher
 
@@ -65,6 +65,8 @@ def _pypi(args: argparse.Namespace, options: Options) -> int:
     if options.offline:
         raise UsageError("pyodist skeleton reads the package index; it cannot run --offline",
                          hint="drop --offline (or PYODIST_OFFLINE)")
+    for name in args.names:  # every name is checked before anything is downloaded
+        parse_request(name)
     target: Path = args.skeleton_dir or options.recipe_dirs[-1]
     known = load_recipe_dirs([d for d in (*options.recipe_dirs, target) if d.is_dir()])
     skeleton = Skeleton(PackageIndex(configured_index(options.index_urls)),

@@ -26,6 +26,7 @@ from pathlib import Path
 from pyodist.errors import SourceError
 from pyodist.fsutil import entry_lock
 from pyodist.process import pid_alive
+from pyodist.urls import redact_url
 
 __all__ = ["SourceCache", "sha256_file"]
 
@@ -122,7 +123,7 @@ class SourceCache:
             actual = digest.hexdigest()
             if actual != sha256:
                 raise SourceError(
-                    f"sha256 mismatch for {filename} from {origin}:\n"
+                    f"sha256 mismatch for {filename} from {redact_url(origin)}:\n"
                     f"  expected {sha256}\n  got      {actual} ({size} bytes)",
                     hint="if the recipe's sha256 is out of date, update 'source/sha256' "
                          "(pyodist skeleton pypi NAME --update does it); nothing was cached",
@@ -132,7 +133,8 @@ class SourceCache:
             meta = target.with_suffix(".json")
             meta_tmp = tmp.with_suffix(".json.part")
             meta_tmp.write_text(json.dumps(
-                {"filename": filename, "origin": origin, "size": size}, sort_keys=True))
+                {"filename": filename, "origin": redact_url(origin), "size": size},
+                sort_keys=True))
             os.replace(meta_tmp, meta)
             os.replace(tmp, target)
             return target

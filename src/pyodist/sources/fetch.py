@@ -35,6 +35,7 @@ from pyodist.recipe.spec import Recipe
 from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.index import PackageIndex, configured_index
+from pyodist.urls import redact_url
 
 __all__ = ["FetchCancelled", "FetchReport", "FetchResult", "Fetcher", "fetch_sources",
            "index_file_project", "make_fetcher"]
@@ -181,7 +182,7 @@ class Fetcher:
             hit = self.cache.lookup(sha256)
             if hit is not None:
                 self.on_event(FetchFinished(name, filename, sha256, hit.stat().st_size, True))
-                return FetchResult(name, filename, sha256, hit, url, cached=True)
+                return FetchResult(name, filename, sha256, hit, redact_url(url), cached=True)
             if self.offline:
                 raise SourceError(
                     f"{name}: {filename} (sha256 {sha256[:12]}…) is not in the source cache "
@@ -200,7 +201,7 @@ class Fetcher:
     def _fetched(self, name: str, url: str, sha256: str, filename: str) -> FetchResult:
         path = self._download(name, url, sha256, filename)
         self.on_event(FetchFinished(name, filename, sha256, path.stat().st_size, False))
-        return FetchResult(name, filename, sha256, path, url, cached=False)
+        return FetchResult(name, filename, sha256, path, redact_url(url), cached=False)
 
     def fetch_unpinned(self, name: str, url: str, filename: str) -> FetchResult:
         """Download a file whose sha256 nobody stated yet, and cache it under the one it has.

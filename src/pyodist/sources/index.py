@@ -21,6 +21,7 @@ import requests
 
 from pyodist.errors import SourceError
 from pyodist.recipe.spec import canonical_name
+from pyodist.urls import redact_url
 
 __all__ = ["IndexFile", "IndexSettings", "PackageIndex", "configured_index"]
 
@@ -153,20 +154,22 @@ class PackageIndex:
             resp = self.session.get(url, headers={"Accept": _ACCEPT}, timeout=self.timeout)
         except requests.RequestException as exc:
             raise SourceError(
-                f"cannot reach the package index {index}: {exc.__class__.__name__}",
+                f"cannot reach the package index {redact_url(index)}: "
+                f"{exc.__class__.__name__}",
                 hint="check the network, or pip's index-url (pip config list); "
                      "use --offline with a filled source cache",
             ) from None
         if resp.status_code == 404:
             return None
         if not resp.ok:
-            raise SourceError(f"the package index answered {resp.status_code} for {url}",
+            raise SourceError(f"the package index answered {resp.status_code} for "
+                              f"{redact_url(url)}",
                               hint="check pip's index-url (pip config list) and try again")
         if resp.headers.get("content-type", "").split(";")[0].strip() == JSON_TYPE:
             try:
                 return _parse_json(resp.url, json.loads(resp.text))
             except ValueError:
-                raise SourceError(f"the package index sent invalid JSON for {url}",
+                raise SourceError(f"the package index sent invalid JSON for {redact_url(url)}",
                                   hint="check pip's index-url points at a simple index") from None
         return _parse_html(resp.url, resp.text)
 
@@ -182,12 +185,30 @@ class PackageIndex:
             for f in files:
                 found.setdefault(f.filename, f)
         if not listed:
+            missing = [i for i in self.settings.urls if not self._index_answers(i)]
+            if len(missing) == len(self.settings.urls):
+                raise SourceError(
+                    "no package index answers at "
+                    f"{', '.join(redact_url(i) for i in missing)} (its root page is missing)",
+                    hint="check the index URL (--index-url, or pip's index-url: pip config "
+                         "list); a simple index ends in /simple/")
             raise SourceError(
                 f"project {project!r} was not found on the package index "
-                f"({', '.join(self.settings.urls)})",
+                f"({', '.join(redact_url(u) for u in self.settings.urls)})",
                 hint="check the project name, or pip's index-url (pip config list)",
             )
         return list(found.values())
+
+    def _index_answers(self, index: str) -> bool:
+        """Whether ``index`` is there at all (a project missing from it is another matter)."""
+        if index.startswith("file://"):
+            return Path(urllib.parse.unquote(urllib.parse.urlparse(index).path)).is_dir()
+        try:
+            resp = self.session.head(index.rstrip("/") + "/", timeout=self.timeout,
+                                     allow_redirects=True)
+        except requests.RequestException:
+            return False
+        return resp.status_code != 404
 
     def core_metadata(self, file: IndexFile) -> str | None:
         """The METADATA text the index serves beside ``file`` (PEP 658), or None."""
