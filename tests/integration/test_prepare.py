@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import tarfile
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.errors import SourceError
+from pyodist.errors import RecipeError, SourceError
+from pyodist.options import resolve_options
 from pyodist.recipe import load_recipe
 from pyodist.sources import Fetcher, SourceCache, debian, prepare_source
+from pyodist.sources.fetch import make_fetcher
 
 ORIGINAL = "line 1\nline 2\nline 3\nline 4\nline 5\n"
 
@@ -151,9 +154,19 @@ def test_path_source_is_copied_not_used_in_place(tmp_path: Path) -> None:
 def test_extras_cannot_escape_the_tree(tmp_path: Path) -> None:
     folder = _recipe(tmp_path, {}, extras=False)
     meta = folder / "meta.yaml"
-    meta.write_text(meta.read_text() + "  extras:\n    - [extra.cfg, ../../escape.cfg]\n")
+    text = meta.read_text()
+    meta.write_text(text + "  extras:\n    - [extra.cfg, ../../escape.cfg]\n")
+    with pytest.raises(RecipeError, match=r"source/extras: the destination "
+                                          r"'\.\./\.\./escape\.cfg' leaves the source tree"):
+        load_recipe(folder)
+    # and if a recipe got past the loader, preparing it would still refuse
+    meta.write_text(text + "  extras:\n    - [extra.cfg, escape.cfg]\n")
+    sneaky = load_recipe(folder)
+    sneaky = dataclasses.replace(sneaky, source=dataclasses.replace(
+        sneaky.source, extras=(("extra.cfg", "../../escape.cfg"),)))
+    fetched = Fetcher(SourceCache(tmp_path / "cache")).fetch(sneaky)
     with pytest.raises(SourceError, match="would be copied outside the source tree"):
-        _prepare(tmp_path, folder)
+        prepare_source(sneaky, fetched, tmp_path / "work" / "pkg")
     assert not (tmp_path / "work" / "escape.cfg").exists()
 
 
@@ -195,8 +208,10 @@ def test_debian_source_and_extra_archives(tmp_path: Path, monkeypatch: pytest.Mo
         build: {{type: static_library, script: make}}
         """))
     recipe = load_recipe(folder / "meta.yaml")
-    monkeypatch.setenv("PYODIST_DEBIAN_MIRROR", f"file://{mirror}/")
-    fetcher = Fetcher(SourceCache(tmp_path / "cache"))
+    # PYODIST_DEBIAN_MIRROR, read by the options layer, reaches the fetcher
+    options = resolve_options(cwd=tmp_path, environ={
+        "PYODIST_DEBIAN_MIRROR": f"file://{mirror}/", "HOME": str(tmp_path)})
+    fetcher = make_fetcher(dataclasses.replace(options, cache_dir=tmp_path / "cache"))
     main = fetcher.fetch(recipe)
     assert main is not None and main.origin == \
         f"file://{mirror}/pool/main/libf/libfoo/libfoo_2.0.orig.tar.xz"
