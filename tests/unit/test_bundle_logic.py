@@ -228,8 +228,12 @@ def test_a_profile_naming_no_recipe_names_the_profile_and_the_file(
     project = load_project(path)
     options = apply_project(Options(project_root=tmp_path, recipe_dirs=(),
                                     cache_dir=tmp_path / "c", executor="host"), project)
+    from pyodist.runtime.pyodide import RuntimeFacts  # noqa: PLC0415
+
     session = BuildSession(options)
-    session._runtime = object()  # type: ignore[assignment]  # no runtime needed to plan
+    # the runtime's facts as its lock states them (no npm fetch in a unit test)
+    session._runtime = RuntimeFacts(tmp_path, options.runtime,
+                                    {"python": "3.14.2", "abi_version": "2026_0"})
     with pytest.raises(ConfigError) as info:
         make_bundle(session, project, None, tmp_path / "out")
     assert str(info.value).startswith(

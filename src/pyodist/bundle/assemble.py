@@ -27,7 +27,9 @@ from pyodist.bundle.config import Profile, Project
 from pyodist.bundle.features import check_targets, optimization
 from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
 from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
+from pyodist.bundle.pylock import PYLOCK, write_pylock
 from pyodist.bundle.sbom import sbom
+from pyodist.bundle.simple_index import write_simple_index
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
@@ -145,13 +147,19 @@ def _compress(folder: Path, kinds: Sequence[str]) -> None:
             path.with_name(path.name + ".br").write_bytes(brotli.compress(data, quality=11))
 
 
+def _bundle_files(folder: Path) -> dict[str, Path]:
+    """Every file of a bundle folder by its relative POSIX path (subfolders included)."""
+    return {p.relative_to(folder).as_posix(): p
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def _check_budget(inputs: BundleInputs, staging: Path,
                   owners: Mapping[str, str]) -> int:
     """Total raw bytes of the bundle's files; BundleError with a table over budget."""
     sizes: dict[str, int] = {}
-    for path in staging.iterdir():
-        if path.is_file() and not path.name.endswith((".br", ".gz")):
-            owner = owners.get(path.name, f"core: {path.name}")
+    for rel, path in _bundle_files(staging).items():
+        if not path.name.endswith((".br", ".gz")):
+            owner = owners.get(rel, f"core: {rel}")
             sizes[owner] = sizes.get(owner, 0) + path.stat().st_size
     total = sum(sizes.values())
     budget = inputs.profile.size_budget
@@ -197,7 +205,9 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
         "packages": {
             canonical_name(p.recipe.dist_name): {
                 "name": p.recipe.dist_name, "recipe": p.recipe.name, "version": p.recipe.version,
-                "type": p.recipe.build.type, "recipe_sha256": p.recipe.digest(),
+                "type": p.recipe.build.type,
+                **({"from_index": True} if p.from_index else
+                   {"recipe_sha256": p.recipe.digest()}),
                 "source": {"url": p.recipe.source.url, "sha256": p.recipe.source.sha256,
                            **({"fetched_from": p.fetched_from} if p.fetched_from else {}),
                            **({"extra_archives": [
@@ -263,21 +273,25 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
         _compile(inputs, staging, shipped)
         info = {**inputs.runtime.info, "version": project.runtime.pyodide}
         write_lock(info, shipped, staging / RUNTIME_LOCK)
+        write_pylock(staging / PYLOCK, shipped, inputs.runtime.python)
+        for path in write_simple_index(staging, shipped):
+            rel = path.relative_to(staging).as_posix()
+            owners[rel] = owners.get(rel.removesuffix(".metadata"), "simple/ index")
         total = _check_budget(inputs, staging, owners)
         _compress(staging, profile.compress)
-        files = {p.name: _file_entry(p) for p in sorted(staging.iterdir()) if p.is_file()}
+        files = {rel: _file_entry(p) for rel, p in _bundle_files(staging).items()}
         digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
         bom = sbom(inputs.project, inputs.packages, shipped_inputs, digest, epoch=inputs.epoch)
         (staging / SBOM).write_text(json.dumps(bom, indent=1, sort_keys=True) + "\n")
         files[SBOM] = _file_entry(staging / SBOM)
         manifest = _manifest(inputs, info, shipped, files)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        for path in staging.iterdir():
+        for path in staging.rglob("*"):
             os.utime(path, (inputs.epoch, inputs.epoch))
         folder = replace_dir(staging, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    members = [f"{name}/{p.name}" for p in sorted(folder.iterdir()) if p.is_file()]
+    members = [f"{name}/{rel}" for rel in _bundle_files(folder)]
     tarball = write_tar(out_dir / f"{name}.tar.gz", out_dir, members, epoch=inputs.epoch,
                         compress=True)
     return BundleResult(folder, tarball, total, len(members))

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from pyodist.bundle.features import ENGINES, EngineTarget, parse_target
 from pyodist.errors import ConfigError, Problem
 from pyodist.options import Options, runtime_spec
@@ -89,6 +91,9 @@ class Profile:
     wheel_compression: WheelCompression = "deflate"
     # engines (and first versions) the bundle must run on; empty: not checked
     targets: tuple[EngineTarget, ...] = ()
+    # requirements taken from the package index as wheels (pure or Pyodide ones), pinned in
+    # pyodist.lock, e.g. ("pydantic>=2.12", "jiter")
+    index_packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     table = f"profiles.{name}"
     allowed = {"packages", "stdlib", "wheels", "drop-stdlib", "size-budget", "compress",
                "tests", "strip-docstrings", "source-form", "pyc-debug-ranges",
-               "wheel-compression", "targets"}
+               "wheel-compression", "targets", "index-packages"}
     if not isinstance(data, dict):
         reader.problem(table, "must be a table", f"write it as [{table}]")
         return None
@@ -218,9 +223,16 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
         reader.problem(f"{table}.{extra}", "is not a known key",
                        f"known keys: {', '.join(sorted(allowed))}")
     packages = reader.strings(data, table, "packages")
-    if "packages" not in data:
+    index_packages = reader.strings(data, table, "index-packages")
+    if "packages" not in data and not index_packages:
         reader.problem(f"{table}.packages", "is missing",
                        'list a selection, e.g. packages = ["micropip"] or ["*"]')
+    for text in index_packages:
+        try:
+            Requirement(text)
+        except InvalidRequirement as exc:
+            reader.problem(f"{table}.index-packages", f"{text!r} is not a requirement ({exc})",
+                           'write PEP 508 requirements, e.g. ["pydantic>=2.12", "jiter"]')
     budget = None
     if "size-budget" in data:
         budget = parse_size(data["size-budget"])
@@ -265,6 +277,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
         wheel_compression=reader.choice(  # type: ignore[arg-type]
             data, table, "wheel-compression", "deflate", ("deflate", "stored")),
         targets=tuple(targets),
+        index_packages=index_packages,
     )
 
 

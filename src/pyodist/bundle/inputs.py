@@ -24,6 +24,8 @@ class PackageInput:
     # the address the source archive was downloaded from (a mirror's, for an index file),
     # when it differs from the recipe's source/url
     fetched_from: str | None = None
+    # a published wheel taken from the package index (pyodist.lock), not built here
+    from_index: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pyodist.builder.planner import BuildPlan
 from pyodist.builder.session import BuildRequest, BuildSession
 from pyodist.bundle.assemble import MANIFEST, assemble, check_profile_targets
-from pyodist.bundle.config import Project, apply_project
+from pyodist.bundle.config import Profile, Project, apply_project
 from pyodist.bundle.features import recipe_features
+from pyodist.bundle.index_lock import LOCK_FILE, check_no_overlap, profile_pins
+from pyodist.bundle.index_packages import index_package_inputs
 from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
 from pyodist.bundle.verify import compare_folders
 from pyodist.errors import ConfigError, SelectionError, VerifyError
 from pyodist.events import EventSink, ignore
 from pyodist.options import Options
+from pyodist.recipe.spec import canonical_name
+from pyodist.runtime.pyodide import RuntimeFacts
 from pyodist.sources.cache import SourceCache
+from pyodist.sources.fetch import make_fetcher
+from pyodist.sources.resolve import TargetPlatform
 
 __all__ = ["make_bundle", "rebuild_differences"]
 
@@ -43,14 +50,48 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
     """
     profile = project.profile(profile_name)
     runtime = session.runtime  # a runtime that cannot be had fails before any build
+    # pins that are missing or stale fail before any build too
+    pins = profile_pins(project, profile, target_platform(runtime))
     features: dict[str, tuple[str, ...]] = {}
 
     def check(plan: BuildPlan) -> None:
-        # before building: a profile that cannot run on its target engines fails at once
+        # before building: a profile that cannot run on its target engines fails at once,
+        # and so does one that takes a project both from a recipe and from the index
         features.update(_features(plan))
         check_profile_targets(project, profile, [(plan.tasks[n].recipe, f)
                                                  for n, f in features.items()])
+        built = {t.recipe.dist_name for t in plan.tasks.values()}
+        check_no_overlap(project, profile, built)
+        stale = sorted(p.name for p in pins if canonical_name(p.name) in
+                       {canonical_name(b) for b in built})
+        if stale:
+            raise ConfigError.single(
+                f"{LOCK_FILE} pins {', '.join(stale)} for profile {profile.name!r}, which the "
+                "profile now builds from a recipe", file=project.root / LOCK_FILE,
+                key=f"profiles.{profile.name}",
+                hint="run 'pyodist lock --upgrade' to resolve the index packages again")
 
+    packages = _built_packages(session, project, profile, check=check, features=features,
+                               jobs=jobs, on_event=on_event)
+    options = session.options
+    packages += index_package_inputs(pins, make_fetcher(options),
+                                     options.cache_dir / "index-wheels", project.root / LOCK_FILE)
+    return assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
+                                 packages, options.source_date_epoch), out)
+
+
+def target_platform(runtime: RuntimeFacts) -> TargetPlatform:
+    """What index wheels must fit to run on ``runtime``."""
+    return TargetPlatform(runtime.python, runtime.abi_version)
+
+
+def _built_packages(session: BuildSession, project: Project, profile: Profile, *,
+                    check: Callable[[BuildPlan], None], features: dict[str, tuple[str, ...]],
+                    jobs: int, on_event: EventSink) -> list[PackageInput]:
+    """The profile's recipes, built (or found cached), as bundle inputs; ``check`` fills
+    ``features`` (each package's wasm features) from the plan before anything builds."""
+    if not profile.packages:  # a profile of index wheels only
+        return []
     try:
         report = session.build(BuildRequest(tuple(profile.packages), jobs=jobs), check=check,
                                on_event=on_event)
@@ -68,8 +109,7 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
         packages.append(PackageInput(
             task.recipe, task.key, report.outcomes[name].files, task.patch_digests,
             features[name], str(origin) if origin and origin != src.url else None))
-    return assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
-                                 packages, session.options.source_date_epoch), out)
+    return packages
 
 
 def rebuild_differences(options: Options, project: Project, folder: Path) -> list[str]:

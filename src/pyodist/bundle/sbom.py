@@ -57,7 +57,9 @@ def sbom(project: Project, packages: Sequence[PackageInput], shipped: Sequence[P
                      else f"pkg:generic/{recipe.name}@{recipe.version}"),
             "licenses": _license(recipe.about.license),
             "properties": [{"name": "pyodist:build-type", "value": recipe.build.type},
-                           {"name": "pyodist:artifact-key", "value": pkg.key}],
+                           {"name": "pyodist:artifact-key", "value": pkg.key},
+                           *([{"name": "pyodist:source", "value": "index wheel"}]
+                             if pkg.from_index else [])],
         }
         if recipe.about.summary:
             component["description"] = recipe.about.summary

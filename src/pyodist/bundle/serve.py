@@ -6,7 +6,8 @@
   when the request accepts it (``Vary: Accept-Encoding``) and they are not older than ``X``;
 - optional ``Cross-Origin-Opener-Policy``/``Cross-Origin-Embedder-Policy`` for pages that
   need ``SharedArrayBuffer``;
-- ``/`` serves a small Python console page when the bundle has no ``index.html``;
+- ``/`` serves a small Python console page when the bundle has no ``index.html``; a
+  folder with an ``index.html`` (the ``simple/`` package index) serves that;
 - paths never leave the bundle folder.
 """
 
@@ -107,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(data)
                 return
             target = index
+        elif target is not None and _is_file(target / "index.html"):
+            target = target / "index.html"  # simple/NAME/: the bundle's package index
         if target is None or not _is_file(target):
             message = b"not found\n"
             self._headers(404, "text/plain", len(message))

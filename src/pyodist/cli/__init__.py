@@ -19,6 +19,7 @@ from pyodist.cli import (
     build_cmd,
     bundle_cmd,
     fetch_cmd,
+    lock_cmd,
     python_cmd,
     recipes_cmd,
     release_cmd,
@@ -32,8 +33,8 @@ from pyodist.urls import redact_url
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, build_cmd, bundle_cmd, test_cmd,
-                   python_cmd, release_cmd, toolchain_cmd)
+_COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, build_cmd, lock_cmd, bundle_cmd,
+                   test_cmd, python_cmd, release_cmd, toolchain_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

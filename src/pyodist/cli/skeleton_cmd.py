@@ -15,6 +15,7 @@ from pyodist.runtime.pyodide import runtime_facts
 from pyodist.skeleton import Outcome, Skeleton, SkeletonRequest, parse_request
 from pyodist.sources import PackageIndex, configured_index
 from pyodist.sources.fetch import make_fetcher
+from pyodist.sources.resolve import TargetPlatform
 
 __all__ = ["add_parser"]
 
@@ -44,9 +45,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                            "version, url and sha256 change; comments, patches and flags stay")
     mode.add_argument("--force", action="store_true",
                       help="write the recipe again from scratch even if it exists")
-    pypi.add_argument("--source", choices=("sdist", "wheel"),
-                      help="build from the sdist (default for new recipes) or ship the pure "
-                           "py3-none-any wheel")
+    pypi.add_argument("--source", choices=("sdist", "wheel", "pyodide-wheel"),
+                      help="build from the sdist (default for new recipes), ship the pure "
+                           "py3-none-any wheel, or ship the project's published Pyodide wheel "
+                           "(PEP 783: cp314-cp314-pyemscripten_<abi>_wasm32)")
     pypi.add_argument("--url-style", choices=("pypi", "full"), default="pypi",
                       help="'pypi:NAME/FILE' resolved through the configured index (default), "
                            "or the file's full URL")
@@ -56,9 +58,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     pypi.set_defaults(handler=_pypi)
 
 
-def _environment(options: Options) -> dict[str, str]:
+def _runtime(options: Options) -> tuple[dict[str, str], str]:
+    """The runtime's marker environment and its wheel platform tag."""
     runtime = runtime_facts(options.runtime, options.cache_dir, offline=options.offline)
-    return runtime_environment(runtime.info)
+    return (runtime_environment(runtime.info),
+            TargetPlatform(runtime.python, runtime.abi_version).platform_tag)
 
 
 def _pypi(args: argparse.Namespace, options: Options) -> int:
@@ -69,9 +73,10 @@ def _pypi(args: argparse.Namespace, options: Options) -> int:
         parse_request(name)
     target: Path = args.skeleton_dir or options.recipe_dirs[-1]
     known = load_recipe_dirs([d for d in (*options.recipe_dirs, target) if d.is_dir()])
+    environment, platform_tag = _runtime(options)
     skeleton = Skeleton(PackageIndex(configured_index(options.index_urls)),
-                        make_fetcher(options), _environment(options),
-                        existing=known.recipes)
+                        make_fetcher(options), environment, existing=known.recipes,
+                        platform_tag=platform_tag)
     outcomes: list[Outcome] = []
     failures: dict[str, PyodistError] = {}
     for name in args.names:
@@ -111,7 +116,9 @@ def _pypi(args: argparse.Namespace, options: Options) -> int:
 
 
 def _print(o: Outcome) -> None:
-    native = ", ".join(o.native) if o.native else "pure Python"
+    native = ", ".join(o.native) if o.native else (
+        "published Pyodide wheel" if o.filename.endswith(".whl")
+        and not o.filename.endswith("-none-any.whl") else "pure Python")
     print(f"{o.action} {o.path} ({o.name} {o.version}, {o.filename}, {native})")
     for note in o.notes:
         print(f"  note: {note}")

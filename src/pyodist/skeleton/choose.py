@@ -20,9 +20,12 @@ from pyodist.errors import SourceError, UsageError
 from pyodist.recipe.spec import canonical_name
 from pyodist.sources.index import IndexFile
 
-__all__ = ["SDIST_SUFFIXES", "Release", "SourceKind", "choose_release", "parse_request"]
+__all__ = ["SDIST_SUFFIXES", "Release", "SourceKind", "choose_release", "is_pyodide_wheel",
+           "parse_request"]
 
-SourceKind = Literal["sdist", "wheel"]
+# sdist: built here; wheel: a pure py3-none-any wheel; pyodide-wheel: a wheel the project
+# publishes for the runtime (PEP 783, e.g. cp314-cp314-pyemscripten_2026_0_wasm32)
+SourceKind = Literal["sdist", "wheel", "pyodide-wheel"]
 SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz")
 
 
@@ -90,14 +93,29 @@ def _python_ok(file: IndexFile, python: Version) -> bool:
         return True  # an unreadable constraint is the index's problem, not a reason to skip
 
 
-def _listing(project: str, files: Sequence[IndexFile]
-             ) -> dict[Version, dict[SourceKind, list[IndexFile]]]:
+def is_pyodide_wheel(filename: str, platform_tag: str | None, python_tag: str) -> bool:
+    """A wheel built for the runtime: its platform tag and a matching interpreter/ABI."""
+    if platform_tag is None:
+        return False
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return False
+    return any(t.platform == platform_tag and t.interpreter in (python_tag, "py3")
+               and t.abi in (python_tag, "abi3", "none") for t in tags)
+
+
+def _listing(project: str, files: Sequence[IndexFile], platform_tag: str | None = None,
+             python_tag: str = "") -> dict[Version, dict[SourceKind, list[IndexFile]]]:
     found: dict[Version, dict[SourceKind, list[IndexFile]]] = {}
     for f in files:
         if f.filename.endswith(".whl"):
             version = _is_pure_wheel(f.filename)
             kind: SourceKind = "wheel"
-            if version is None:
+            if version is None and is_pyodide_wheel(f.filename, platform_tag, python_tag):
+                version = parse_wheel_filename(f.filename)[1]
+                kind = "pyodide-wheel"
+            elif version is None:
                 # platform wheels only count for "which versions exist" messages
                 try:
                     version = parse_wheel_filename(f.filename)[1]
@@ -115,10 +133,11 @@ def _listing(project: str, files: Sequence[IndexFile]
 
 
 def choose_release(project: str, files: Sequence[IndexFile], spec: SpecifierSet, *,
-                   kind: SourceKind, python: str) -> Release:
-    """The newest file of ``kind`` matching ``spec`` that the runtime's Python can use."""
-    listing = _listing(project, files)
+                   kind: SourceKind, python: str, platform_tag: str | None = None) -> Release:
+    """The newest file of ``kind`` matching ``spec`` that the runtime's Python can use
+    (``platform_tag``: the runtime's wheel platform, for Pyodide wheels)."""
     py = Version(python)
+    listing = _listing(project, files, platform_tag, f"cp{py.major}{py.minor}")
     pinned = {Version(s.version) for s in spec if s.operator in ("==", "===")
               and "*" not in s.version}
     matching = sorted((v for v in listing if spec.contains(v, prereleases=True)), reverse=True)
@@ -139,15 +158,18 @@ def choose_release(project: str, files: Sequence[IndexFile], spec: SpecifierSet,
         skipped.append(str(version))
     version = candidates[0]
     has = listing[version]
-    if kind == "sdist" and "wheel" in has:
+    if kind == "sdist" and "pyodide-wheel" in has:
+        hint = (f"{project} {version} publishes a Pyodide wheel: use --source pyodide-wheel")
+    elif kind == "sdist" and "wheel" in has:
         hint = (f"{project} {version} ships a pure Python wheel: use --source wheel")
-    elif kind == "wheel" and "sdist" in has:
+    elif kind != "sdist" and "sdist" in has:
         hint = f"{project} {version} has an sdist: use --source sdist (the default)"
     else:
         others = [str(v) for v in stable if kind in listing[v]][:4]
         hint = (f"releases with a usable {kind}: {', '.join(others)}" if others else
                 f"{project} publishes no usable {kind}; it cannot be built from the index")
-    what = "sdist" if kind == "sdist" else "pure Python (py3-none-any) wheel"
+    what = {"sdist": "sdist", "wheel": "pure Python (py3-none-any) wheel",
+            "pyodide-wheel": f"Pyodide wheel ({platform_tag})"}[kind]
     raise SourceError(
         f"{project} {version}: no {what} usable with Python {python} on the index"
         + (f" (also none for {', '.join(skipped[1:4])})" if len(skipped) > 1 else ""),

@@ -26,7 +26,13 @@ from pyodist.errors import Problem, PyodistError, RecipeError, SourceError, Usag
 from pyodist.fsutil import write_atomic
 from pyodist.recipe.loader import load_recipe, parse_recipe
 from pyodist.recipe.spec import PYPI_SCHEME, Recipe, canonical_name
-from pyodist.skeleton.choose import Release, SourceKind, choose_release, parse_request
+from pyodist.skeleton.choose import (
+    Release,
+    SourceKind,
+    choose_release,
+    is_pyodide_wheel,
+    parse_request,
+)
 from pyodist.skeleton.inspect import SourceFacts, inspect_source, numpy_headers_needed
 from pyodist.skeleton.render import Draft, render_recipe, update_recipe_text
 from pyodist.sources.fetch import Fetcher, FetchResult
@@ -75,11 +81,26 @@ class Skeleton:
     """Writes recipes into one recipe folder, knowing which recipes exist elsewhere."""
 
     def __init__(self, index: PackageIndex, fetcher: Fetcher, environment: Mapping[str, str],
-                 *, existing: Iterable[str] = ()) -> None:
+                 *, existing: Iterable[str] = (), platform_tag: str | None = None) -> None:
+        """``platform_tag``: the runtime's wheel platform (pyemscripten_2026_0_wasm32), so
+        that a release's published Pyodide wheel is noticed and can be taken."""
         self.index = index
         self.fetcher = fetcher
         self.environment = dict(environment)
         self.existing = {canonical_name(n) for n in existing}
+        self.platform_tag = platform_tag
+
+    def _choose(self, name: str, files: list[IndexFile], spec: SpecifierSet,
+                kind: SourceKind) -> Release:
+        return choose_release(name, files, spec, kind=kind, platform_tag=self.platform_tag,
+                              python=self.environment["python_full_version"])
+
+    def _pyodide_wheel(self, release: Release, files: list[IndexFile]) -> IndexFile | None:
+        """The release's published Pyodide wheel, if it has one."""
+        python = self.environment["python_full_version"].split(".")
+        return next((f for f in files if is_pyodide_wheel(
+            f.filename, self.platform_tag, f"cp{python[0]}{python[1]}")
+            and parse_wheel_filename(f.filename)[1] == release.version), None)
 
     # -- one project ------------------------------------------------------------------------
 
@@ -126,22 +147,29 @@ class Skeleton:
         files = self.index.project_files(name)
         notes: list[str] = []
         try:
-            release = choose_release(name, files, spec, kind=kind,
-                                     python=self.environment["python_full_version"])
+            release = self._choose(name, files, spec, kind)
         except SourceError:
             if not dependency or request.source:
                 raise
             # a dependency with only a pure wheel is still usable as it is
-            release = choose_release(name, files, spec, kind="wheel",
-                                     python=self.environment["python_full_version"])
+            release = self._choose(name, files, spec, "wheel")
             notes.append("no usable sdist; the pure Python wheel is used as the source")
+        published = self._pyodide_wheel(release, files) if release.kind == "sdist" else None
+        if published is not None:
+            notes.append(f"{name} {release.version} publishes a Pyodide wheel "
+                         f"({published.filename}): '--source pyodide-wheel' takes it instead "
+                         "of building the sdist")
         if release.passed_over:
             notes.append(f"newer {', '.join(release.passed_over)} passed over: no usable "
                          f"{release.kind}")
         fetched = self._fetch(release)
-        facts = inspect_source(fetched.path, filename=release.file.filename, kind=release.kind,
+        facts = inspect_source(fetched.path, filename=release.file.filename,
+                               kind="sdist" if release.kind == "sdist" else "wheel",
                                project=name)
         draft, warnings, more = self._draft(release, fetched, facts, files, request.url_style)
+        if published is not None and draft.disabled:
+            warnings.append(f"the published Pyodide wheel needs no build: 'pyodist skeleton "
+                            f"pypi {name} --source pyodide-wheel --force'")
         text = render_recipe(draft)
         _check_loads(path, text)
         action: Literal["created", "replaced"] = "replaced" if path.is_file() else "created"
@@ -233,6 +261,9 @@ class Skeleton:
         source_comments: list[str] = []
         if release.kind == "wheel":
             source_comments.append("The upstream pure Python wheel, kept byte for byte.")
+        elif release.kind == "pyodide-wheel":
+            source_comments.append("The project's own Pyodide wheel (PEP 783), kept byte for "
+                                   "byte: nothing is compiled here.")
         url = (f"{PYPI_SCHEME}{name}/{release.file.filename}" if url_style == "pypi"
                else release.file.url)
         public = tuple(t for t in facts.top_level if not t.startswith("_")) or facts.top_level
@@ -276,11 +307,9 @@ class Skeleton:
             raise UsageError(f"{path}: --update needs a recipe whose source is a url "
                              "(this one builds from a local path or has no source)",
                              hint="edit the recipe by hand")
-        kind: SourceKind = request.source or ("wheel" if src.filename.endswith(".whl")
-                                              else "sdist")
+        kind: SourceKind = request.source or _source_kind(src.filename)
         files = self.index.project_files(name)
-        release = choose_release(name, files, spec, kind=kind,
-                                 python=self.environment["python_full_version"])
+        release = self._choose(name, files, spec, kind)
         version = str(release.version)
         old_filenames = {f.filename for f in files}
         if src.kind == "pypi":
@@ -296,7 +325,8 @@ class Skeleton:
             fetched = self.fetcher.fetch_unpinned(canonical_name(name), url, filename)
         if version == recipe.version and fetched.sha256 == src.sha256 and url == src.url:
             return Outcome(recipe.name, version, path, "unchanged", release.file.filename)
-        facts = inspect_source(fetched.path, filename=fetched.filename, kind=kind, project=name)
+        facts = inspect_source(fetched.path, filename=fetched.filename,
+                               kind="sdist" if kind == "sdist" else "wheel", project=name)
         notes = self._drift(recipe, facts, release, files)
         text = update_recipe_text(path.read_text(encoding="utf-8"), path, version=version,
                                   url=url, sha256=fetched.sha256)
@@ -325,6 +355,14 @@ class Skeleton:
             notes.append(f"{len(recipe.source.patches)} patch(es) kept: check they still apply "
                          f"with 'pyodist build {recipe.name}'")
         return notes
+
+
+def _source_kind(filename: str) -> SourceKind:
+    """What a recipe's source file is: an sdist, a pure wheel or a platform (Pyodide) wheel."""
+    if not filename.endswith(".whl"):
+        return "sdist"
+    pure = all(tag.platform == "any" for tag in parse_wheel_filename(filename)[3])
+    return "wheel" if pure else "pyodide-wheel"
 
 
 def _check_loads(path: Path, text: str) -> None:

@@ -31,7 +31,7 @@ from packaging.utils import (
 from pyodist.errors import SourceError
 from pyodist.events import EventSink, FetchFinished, FetchProgress, FetchStarted, ignore
 from pyodist.options import Options
-from pyodist.recipe.spec import Recipe
+from pyodist.recipe.spec import PYPI_SCHEME, Recipe
 from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.index import PackageIndex, configured_index
@@ -177,7 +177,8 @@ class Fetcher:
         main = self.fetch(recipe)
         return (main is not None) + len(self.fetch_extra(recipe))
 
-    def fetch_one(self, name: str, url: str, sha256: str, filename: str) -> FetchResult:
+    def fetch_one(self, name: str, url: str, sha256: str, filename: str, *,
+                  fallback: str | None = None) -> FetchResult:
         with self.cache.lock(sha256):
             hit = self.cache.lookup(sha256)
             if hit is not None:
@@ -190,7 +191,15 @@ class Fetcher:
                     hint=f"run 'pyodist fetch {name}' with network access first "
                          "(same --cache-dir), then build offline",
                 )
-            *first, last = self._candidates(url, filename, sha256)
+            try:
+                candidates = self._candidates(url, filename, sha256)
+            except SourceError:
+                if fallback is None:
+                    raise
+                candidates = []  # not on the index (any more): the fallback may have it
+            if fallback is not None and fallback not in candidates:
+                candidates.append(fallback)
+            *first, last = candidates
             for real_url in first:
                 try:
                     return self._fetched(name, real_url, sha256, filename)
@@ -202,6 +211,14 @@ class Fetcher:
         path = self._download(name, url, sha256, filename)
         self.on_event(FetchFinished(name, filename, sha256, path.stat().st_size, False))
         return FetchResult(name, filename, sha256, path, redact_url(url), cached=False)
+
+    def fetch_index_file(self, project: str, filename: str, sha256: str,
+                         url: str) -> FetchResult:
+        """A file of ``project`` on the package index (a locked wheel): looked up on the
+        configured index by project and file name first, then at ``url``, where it was
+        found when it was locked; checked by ``sha256`` either way."""
+        return self.fetch_one(project, f"{PYPI_SCHEME}{project}/{filename}", sha256, filename,
+                              fallback=url)
 
     def fetch_unpinned(self, name: str, url: str, filename: str) -> FetchResult:
         """Download a file whose sha256 nobody stated yet, and cache it under the one it has.
