@@ -30,6 +30,7 @@ from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
 from pyodist.bundle.pylock import PYLOCK, write_pylock
 from pyodist.bundle.sbom import sbom
 from pyodist.bundle.simple_index import write_simple_index
+from pyodist.bundle.snapshot import SNAPSHOT, SNAPSHOT_INFO, make_snapshot
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
@@ -144,6 +145,7 @@ def _compress(folder: Path, kinds: Sequence[str]) -> None:
             except ImportError:
                 raise BundleError("the profile asks for .br files but the brotli module is "
                                   "missing", hint="pip install brotli") from None
+            # quality 11 even for a 31 MB memory snapshot: about 60 s, and 16% smaller than 9
             path.with_name(path.name + ".br").write_bytes(brotli.compress(data, quality=11))
 
 
@@ -198,7 +200,9 @@ def _manifest(inputs: BundleInputs, info: Mapping[str, Any],
                     "pyc_debug_ranges": profile.pyc_debug_ranges,
                     "wheel_compression": profile.wheel_compression,
                     "size_budget": profile.size_budget,
-                    "targets": [str(t) for t in profile.targets]},
+                    "targets": [str(t) for t in profile.targets],
+                    **({"snapshot_imports": list(profile.snapshot_imports)}
+                       if profile.snapshot_imports is not None else {})},
         "wasm_features": sorted({f for p in inputs.packages for f in p.features}),
         "source_date_epoch": inputs.epoch,
         "generator": f"pyodist {__version__}",
@@ -238,6 +242,26 @@ def check_profile_targets(project: Project, profile: Profile,
                  "feature (e.g. 'numpy-noblas' in the profile's packages)")
 
 
+def _lock_and_index(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPackage],
+                    owners: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What describes the shipped files: the runtime's lock, pylock.toml, the simple/ index
+    and (per profile) the memory snapshot made from all of them; the lock's ``info`` and the
+    snapshot's description."""
+    profile = inputs.profile
+    info = {**inputs.runtime.info, "version": inputs.project.runtime.pyodide}
+    write_lock(info, shipped, staging / RUNTIME_LOCK)
+    write_pylock(staging / PYLOCK, shipped, inputs.runtime.python)
+    for path in write_simple_index(staging, shipped):
+        rel = path.relative_to(staging).as_posix()
+        owners[rel] = owners.get(rel.removesuffix(".metadata"), "simple/ index")
+    snapshot = None
+    if profile.snapshot_imports is not None:
+        snapshot = make_snapshot(staging, profile.snapshot_imports, profile=profile.name,
+                                 epoch=inputs.epoch)
+        owners.update(dict.fromkeys((SNAPSHOT, SNAPSHOT_INFO), "memory snapshot"))
+    return info, snapshot
+
+
 def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
     project, profile = inputs.project, inputs.profile
     name = bundle_name(project, profile)
@@ -271,12 +295,7 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
                 shipped.append(ShippedPackage(pkg.recipe, copied))
                 shipped_inputs.append(pkg)
         _compile(inputs, staging, shipped)
-        info = {**inputs.runtime.info, "version": project.runtime.pyodide}
-        write_lock(info, shipped, staging / RUNTIME_LOCK)
-        write_pylock(staging / PYLOCK, shipped, inputs.runtime.python)
-        for path in write_simple_index(staging, shipped):
-            rel = path.relative_to(staging).as_posix()
-            owners[rel] = owners.get(rel.removesuffix(".metadata"), "simple/ index")
+        info, snapshot = _lock_and_index(inputs, staging, shipped, owners)
         total = _check_budget(inputs, staging, owners)
         _compress(staging, profile.compress)
         files = {rel: _file_entry(p) for rel, p in _bundle_files(staging).items()}
@@ -285,6 +304,8 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
         (staging / SBOM).write_text(json.dumps(bom, indent=1, sort_keys=True) + "\n")
         files[SBOM] = _file_entry(staging / SBOM)
         manifest = _manifest(inputs, info, shipped, files)
+        if snapshot is not None:
+            manifest["snapshot"] = {k: snapshot[k] for k in ("imports", "packages", "made_for")}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         for path in staging.rglob("*"):
             os.utime(path, (inputs.epoch, inputs.epoch))

@@ -94,6 +94,9 @@ class Profile:
     # requirements taken from the package index as wheels (pure or Pyodide ones), pinned in
     # pyodist.lock, e.g. ("pydantic>=2.12", "jiter")
     index_packages: tuple[str, ...] = ()
+    # a memory snapshot of the runtime with these modules imported ships in the bundle
+    # (snapshot.bin); None: no snapshot
+    snapshot_imports: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     table = f"profiles.{name}"
     allowed = {"packages", "stdlib", "wheels", "drop-stdlib", "size-budget", "compress",
                "tests", "strip-docstrings", "source-form", "pyc-debug-ranges",
-               "wheel-compression", "targets", "index-packages"}
+               "wheel-compression", "targets", "index-packages", "snapshot"}
     if not isinstance(data, dict):
         reader.problem(table, "must be a table", f"write it as [{table}]")
         return None
@@ -264,6 +267,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
             reader.problem(f"{table}.{key}", "must be true or false",
                            f"write {key} = {str(default).lower()}")
             flags[key] = default
+    snapshot_imports = _snapshot(reader, table, data.get("snapshot"))
     return Profile(
         name=name, packages=packages,
         stdlib=reader.choice(data, table, "stdlib", "pyc", _PYC_MODES),  # type: ignore[arg-type]
@@ -278,7 +282,30 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
             data, table, "wheel-compression", "deflate", ("deflate", "stored")),
         targets=tuple(targets),
         index_packages=index_packages,
+        snapshot_imports=snapshot_imports,
     )
+
+
+_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _snapshot(reader: _Reader, table: str, value: Any) -> tuple[str, ...] | None:
+    """``snapshot = { imports = ["json", "re"] }``: the modules imported before the
+    runtime's memory is saved."""
+    if value is None:
+        return None
+    key = f"{table}.snapshot"
+    if not isinstance(value, dict):
+        reader.problem(key, "must be a table", 'write snapshot = { imports = ["json", "re"] }')
+        return None
+    for extra in sorted(set(value) - {"imports"}):
+        reader.problem(f"{key}.{extra}", "is not a known key", "known keys: imports")
+    imports = reader.strings(value, key, "imports")
+    for name in imports:
+        if not _MODULE_RE.match(name):
+            reader.problem(f"{key}.imports", f"{name!r} is not a module name",
+                           'list importable modules, e.g. ["json", "email.parser"]')
+    return imports
 
 
 def load_project(path: Path) -> Project:

@@ -77,6 +77,11 @@ def check_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
         report.checks.append(CheckResult("NODEFS read/write", bool(fs.get("ok")), 0.0,
                                          fs.get("error") or (None if fs.get("ok") else
                                                              f"read {fs.get('read')!r}")))
+    if (bundle / "snapshot.json").is_file():
+        snap = run_harness("check_snapshot.mjs", {"bundle": str(bundle.resolve())}, timeout=600)
+        report.checks.append(CheckResult("start from the memory snapshot", bool(snap.get("ok")),
+                                         float(snap.get("ready_seconds") or 0.0),
+                                         snap.get("error")))
     return report
 
 
@@ -140,7 +145,22 @@ def check_in_browser(bundle: Path, setup: BrowserSetup, packages: Sequence[str] 
         report.checks.append(CheckResult("WORKERFS read in a Web Worker", bool(fs.get("ok")),
                                          float(fs.get("ready_seconds") or 0.0),
                                          fs.get("error")))
+    if (bundle / "snapshot.json").is_file():
+        report.checks.append(_snapshot_in_browser(bundle, setup))
     return report
+
+
+def _snapshot_in_browser(bundle: Path, setup: BrowserSetup) -> CheckResult:
+    """The console page starts from the snapshot (it checks it against the manifest first)."""
+    with tempfile.TemporaryDirectory(prefix="pyodist-shot-") as tmp:
+        data = console_screenshot(bundle, setup, "import json, colorsys\nprint('snapshot ok')",
+                                  Path(tmp) / "shot.png")
+    status = str(data.get("status") or "")
+    ok = bool(data.get("ok")) and "from snapshot.bin" in status \
+        and "snapshot ok" in str(data.get("output"))
+    return CheckResult("start from the memory snapshot", ok, 0.0,
+                       None if ok else (data.get("error") or f"the page said: {status} "
+                                                              f"{data.get('output')}"))
 
 
 def junit_xml(bundle: str, reports: Sequence[EnvironmentReport]) -> str:

@@ -25,15 +25,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "-m MODULE, a script, - for stdin). The current folder is mounted with "
                     "NODEFS at the same path, so relative paths work and written files land "
                     "on the host; stdout/stderr stream; the exit code is Python's. Every "
-                    "package of the bundle is importable (sha256-checked, loaded at start). "
+                    "package of the bundle is importable: sha256-checked and installed when "
+                    "first imported (--preload: all at start); a bundle with a memory "
+                    "snapshot starts from it. "
                     "pyodist options go before BUNDLE, python's after it.",
     )
     py.add_argument("--mount", action="append", default=[], metavar="HOST:GUEST",
                     help="also mount a host folder (repeatable)")
     py.add_argument("--with", dest="wheels", action="append", default=[], type=Path,
                     metavar="WHEEL", help="also load a local wheel for this run (repeatable)")
-    py.add_argument("--no-preload", action="store_true",
-                    help="do not load the bundle's packages at start")
+    py.add_argument("--preload", action="store_true",
+                    help="load every package of the bundle at start (default: each when it "
+                         "is first imported)")
+    py.add_argument("--no-snapshot", action="store_true",
+                    help="start without the bundle's snapshot.bin (when it has one)")
     py.add_argument("--tests", action="store_true",
                     help="also load the bundle's NAME-tests archives (package test suites)")
     py.add_argument("--timing", action="store_true", help="report the start-up time on stderr")
@@ -93,7 +98,8 @@ def _python(args: argparse.Namespace, options: Options) -> int:
         "bundle": str(bundle), "args": list(args.args), "cwd": str(cwd),
         "mounts": mounts, "sites": [str(d) for d in sites],
         "env": {k: v for k, v in options.environ.items() if k not in _HOST_ONLY},
-        "wheels": [str(w.resolve()) for w in args.wheels], "preload": not args.no_preload,
+        "wheels": [str(w.resolve()) for w in args.wheels], "preload": args.preload,
+        "snapshot": not args.no_snapshot,
         "tests": args.tests, "timing": args.timing,
     }
     return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])

@@ -1,9 +1,13 @@
 // `pyodist python`: a python executable backed by a bundle under Node.
 // usage: node python.mjs CONFIG_JSON
 //   CONFIG_JSON: {bundle, args: [python arguments], cwd, mounts: [[host, guest]], env: {},
-//                 wheels: [extra wheel paths], preload: bool, timing: bool,
+//                 wheels: [extra wheel paths], preload: bool, tests: bool, timing: bool,
+//                 snapshot: bool (use the bundle's snapshot.bin when it has one),
 //                 sites: [guest folders added as site directories (a venv's site-packages)]}
 // stdin/stdout/stderr are the process's own (streamed); the exit code is Python's.
+// A bundle package is loaded when it is first imported (an import hook over the lock, every
+// file's sha256 checked first: Pyodide does not check them in Node), or all at start with
+// preload.
 import { createHash } from "node:crypto";
 import { readFileSync, readSync, writeSync, existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -13,11 +17,30 @@ const config = JSON.parse(process.argv[2]);
 const started = performance.now();
 const dir = path.resolve(config.bundle);
 const fail = (msg) => { writeSync(2, `pyodist python: ${msg}\n`); process.exit(1); };
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 const lock = JSON.parse(readFileSync(path.join(dir, "pyodide-lock.json"), "utf8"));
 const { loadPyodide } = await import(pathToFileURL(path.join(dir, "pyodide.mjs")).href);
+
+// A snapshot is used only with the files it was made from (it holds the runtime's memory).
+let snapshot = null;
+const infoPath = path.join(dir, "snapshot.json");
+if (config.snapshot && existsSync(infoPath)) {
+  const info = JSON.parse(readFileSync(infoPath, "utf8"));
+  const bytes = readFileSync(path.join(dir, "snapshot.bin"));
+  if (sha256(bytes) !== info["snapshot.bin"].sha256)
+    fail("snapshot.bin does not match snapshot.json (changed after the bundle was built); " +
+         "rebuild the bundle, or pass --no-snapshot");
+  for (const [name, digest] of Object.entries(info.made_for)) {
+    const file = path.join(dir, name);
+    if (!existsSync(file) || sha256(readFileSync(file)) !== digest)
+      fail(`snapshot.bin was made for another ${name} than this bundle's; rebuild the ` +
+           "bundle (pyodist bundle), or pass --no-snapshot");
+  }
+  snapshot = { bytes, info };
+}
 const pyodide = await loadPyodide({
   indexURL: dir + path.sep, lockFileURL: path.join(dir, "pyodide-lock.json"),
-  env: config.env, args: [],
+  env: config.env, args: [], ...(snapshot ? { _loadSnapshot: snapshot.bytes } : {}),
 });
 pyodide.setStdout({ write: (buf) => writeSync(1, buf) });
 pyodide.setStderr({ write: (buf) => writeSync(2, buf) });
@@ -29,26 +52,79 @@ for (const [host, guest] of config.mounts) {
   pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: host }, guest);
 }
 
-// Pyodide does not check wheel hashes in Node: check them before anything is loaded.
-const toLoad = [];
-if (config.preload) {
-  for (const [key, pkg] of Object.entries(lock.packages)) {
-    if (key.endsWith("-tests") && !config.tests) continue;
+// Bundle packages, installed synchronously (so an import can trigger it): the wheel is read,
+// its sha256 checked against the lock, and unpacked where Pyodide's loader would put it
+// (always named: unpackArchive's default is the current folder, here the user's, on NODEFS).
+const SITE = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
+const installed = new Set();
+const install = (key) => {
+  const todo = [key];
+  while (todo.length) {
+    const name = todo.shift();
+    const pkg = lock.packages[name];
+    if (!pkg || installed.has(name)) continue;
+    installed.add(name);
+    todo.push(...pkg.depends);
+    if (name.endsWith("-tests") && !config.tests) continue;
     const file = path.join(dir, pkg.file_name);
     if (!existsSync(file)) fail(`${pkg.file_name} is missing from the bundle`);
-    if (createHash("sha256").update(readFileSync(file)).digest("hex") !== pkg.sha256)
-      fail(`${pkg.file_name}: sha256 does not match pyodide-lock.json`);
-    toLoad.push(key);
+    const bytes = readFileSync(file);
+    if (sha256(bytes) !== pkg.sha256) fail(`${pkg.file_name}: sha256 does not match pyodide-lock.json`);
+    // a Node Buffer is refused: a plain Uint8Array; wheels and test zips go to site-packages
+    const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (pkg.install_dir === "dynlib") pyodide.unpackArchive(data, "zip", { extractDir: "/usr/lib" });
+    else pyodide.unpackArchive(data, pkg.file_name.endsWith(".whl") ? "wheel" : "zip",
+                               { extractDir: SITE });
   }
+};
+if (snapshot) {
+  // the snapshot's own packages: their modules are in memory, their files are not
+  for (const key of snapshot.info.packages) install(key);
+  pyodide.runPython("import random\nrandom.seed()");  // the snapshot's seed is fixed
 }
 const errors = [];
 const onError = (m) => errors.push(m);
-if (toLoad.length) await pyodide.loadPackage(toLoad, { messageCallback: () => {}, errorCallback: onError });
+if (config.preload) {
+  const keys = Object.keys(lock.packages).filter((k) => !k.endsWith("-tests") || config.tests);
+  for (const key of keys) {  // hashes first, then Pyodide's own loader
+    const pkg = lock.packages[key];
+    const file = path.join(dir, pkg.file_name);
+    if (!existsSync(file)) fail(`${pkg.file_name} is missing from the bundle`);
+    if (sha256(readFileSync(file)) !== pkg.sha256) fail(`${pkg.file_name}: sha256 does not match pyodide-lock.json`);
+  }
+  if (keys.length) await pyodide.loadPackage(keys, { messageCallback: () => {}, errorCallback: onError });
+  for (const key of keys) installed.add(key);
+} else {
+  if (config.tests) for (const key of Object.keys(lock.packages)) if (key.endsWith("-tests")) install(key);
+  const provides = {};
+  for (const [key, pkg] of Object.entries(lock.packages)) {
+    if (installed.has(key)) continue;
+    for (const mod of pkg.imports) provides[mod] ??= key;
+  }
+  pyodide.registerJsModule("_pyodist_bundle", { install: (key) => install(key) });
+  pyodide.runPython(`
+import importlib, sys
+class _BundleFinder:
+    """Installs a bundle package the first time one of its modules is imported."""
+    provides = ${JSON.stringify(provides)}
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        key = cls.provides.get(name) if path is None else None
+        if key is not None:
+            import _pyodist_bundle
+            _pyodist_bundle.install(key)
+            for mod in [m for m, k in cls.provides.items() if k == key]:
+                del cls.provides[mod]
+            importlib.invalidate_caches()
+        return None
+sys.meta_path.insert(0, _BundleFinder)
+`);
+}
 for (const wheel of config.wheels) {
   await pyodide.loadPackage(pathToFileURL(path.resolve(wheel)).href, { messageCallback: () => {}, errorCallback: onError });
 }
 if (errors.length) fail(errors.join("\n"));
-if (config.timing) writeSync(2, `pyodist python: ready in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+if (config.timing) writeSync(2, `pyodist python: ready in ${((performance.now() - started) / 1000).toFixed(2)} s${snapshot ? " (from snapshot.bin)" : ""}\n`);
 
 if (config.sites?.length) {
   pyodide.globals.set("_pyodist_sites", pyodide.toPy(config.sites));
