@@ -1,13 +1,18 @@
 """Bundle size and cold start, stock Pyodide core vs our profiles, side by side in one run.
 
 For each of: the stock Pyodide 314.0.7 core (npm package: loader, runtime, stdlib), our
-`slim` bundle and our `fullstack` bundle (built first with `pyodist bundle`, cached):
+`slim` bundle, `fast` (slim with a memory snapshot, started with the stock loader's
+`_loadSnapshot`) and our `fullstack` bundle (built first with `pyodist bundle`, cached):
 - bytes of what a page must fetch to start Python (loader + asm.mjs + wasm + stdlib) plus,
   for our bundles, all their packages; raw, gzip -9 and brotli -q 11;
 - cold start in Node: a fresh `node` process runs the stock `loadPyodide({indexURL,
   lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim);
 - time to ready in headless Chromium (Debian's, a fresh browser per run, the bundle served
   by `pyodist serve`'s server with its .br siblings), median of 5, for stock core and slim.
+
+- `pyodist python` on fullstack: `-c pass` and `-c "import numpy"`, loading packages on
+  import (the default) and all at start (`--preload`), next to a bare node process running
+  the stock loader on the same bundle.
 
 Usage: python bench/bundle.py [--runs N]
 """
@@ -22,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import brotli
@@ -63,10 +69,11 @@ def build(profile: str, out: Path, project: Path | None = None) -> Path:
     return Path(json.loads(proc.stdout)["folder"])
 
 
-def cold_start(folder: Path, runs: int, packages: list[str]) -> tuple[float, float]:
+def cold_start(folder: Path, runs: int, packages: list[str],
+               snapshot: bool = False) -> tuple[float, float]:
     ready, total = [], []
     for _ in range(runs):
-        result = load_bundle(folder, packages)
+        result = load_bundle(folder, packages, snapshot=snapshot)
         if not result.get("ok"):
             sys.exit(f"loading {folder} failed: {result}")
         ready.append(result["ready_seconds"])
@@ -74,17 +81,44 @@ def cold_start(folder: Path, runs: int, packages: list[str]) -> tuple[float, flo
     return statistics.median(ready), statistics.median(total)
 
 
-def chromium_ready(folder: Path, runs: int) -> float:
+def chromium_ready(folder: Path, runs: int, snapshot: bool = False) -> float:
     setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
     times = []
     with running_server(folder) as server:
         for _ in range(runs):
             data = run_harness("browser_check.mjs", {"bundleURL": server.url, "packages": [],
-                                                     "worker": False, "screenshot": None},
+                                                     "worker": False, "screenshot": None,
+                                                     "snapshot": snapshot},
                                timeout=300, extra_env=setup.env)
             if data.get("ready_seconds") is None:
                 sys.exit(f"Chromium could not start Python from {folder}: {data}")
             times.append(float(data["ready_seconds"]))
+    return statistics.median(times)
+
+
+def python_seconds(folder: Path, runs: int, code: str, *flags: str) -> float:
+    """`pyodist python` wall time, a fresh process each run (median)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "pyodist", "python", *flags, str(folder),
+                               "-c", code], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            sys.exit(f"pyodist python {' '.join(flags)} -c {code!r} failed: {proc.stderr}")
+    return statistics.median(times)
+
+
+def node_seconds(folder: Path, runs: int) -> float:
+    """A bare `node` process running the stock loadPyodide on ``folder`` (median)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = load_bundle(folder, [])
+        times.append(time.perf_counter() - start)
+        if not result.get("ok"):
+            sys.exit(f"loading {folder} failed: {result}")
     return statistics.median(times)
 
 
@@ -97,21 +131,38 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         slim = build("slim", Path(tmp))
+        fast = build("fast", Path(tmp))
         full = build("fullstack", Path(tmp))
-        cases = [("stock Pyodide 314.0.7 core", stock, []),
-                 ("pyodist slim", slim, []), ("pyodist slim + import micropip", slim,
-                                               ["micropip"]),
-                 ("pyodist fullstack", full, [])]
-        for label, folder, packages in cases:
+        cases = [("stock Pyodide 314.0.7 core", stock, [], False),
+                 ("pyodist slim", slim, [], False),
+                 ("pyodist slim + import micropip", slim, ["micropip"], False),
+                 ("pyodist fast (slim + memory snapshot)", fast, [], True),
+                 ("pyodist fullstack", full, [], False)]
+        for label, folder, packages, snapshot in cases:
             start = [folder / f for f in START_FILES]
             if folder != stock:
                 lock = json.loads((folder / "pyodide-lock.json").read_text())
                 start += [folder / p["file_name"] for p in lock["packages"].values()]
+            if snapshot:
+                start.append(folder / "snapshot.bin")
             raw, gz, br = sizes(start) if not packages else (0, 0, 0)
-            ready, total = cold_start(folder, args.runs, packages)
+            ready, total = cold_start(folder, args.runs, packages, snapshot)
             rows.append((label, raw, gz, br, total if packages else ready))
+        snap_raw, _, snap_br = sizes([fast / "snapshot.bin"])
         browser = [("stock Pyodide 314.0.7 core", chromium_ready(stock, args.runs)),
-                   ("pyodist slim", chromium_ready(slim, args.runs))]
+                   ("pyodist slim", chromium_ready(slim, args.runs)),
+                   ("pyodist fast (slim + memory snapshot)",
+                    chromium_ready(fast, args.runs, snapshot=True))]
+        python_rows = [
+            ("bare loadPyodide on fullstack (node process)", node_seconds(full, args.runs)),
+            ("pyodist python fullstack -c pass", python_seconds(full, args.runs, "pass")),
+            ("pyodist python --preload fullstack -c pass (all packages at start)",
+             python_seconds(full, args.runs, "pass", "--preload")),
+            ("pyodist python fullstack -c 'import numpy'",
+             python_seconds(full, args.runs, "import numpy")),
+            ("pyodist python --preload fullstack -c 'import numpy'",
+             python_seconds(full, args.runs, "import numpy", "--preload")),
+        ]
     base = rows[0][4]
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
@@ -128,6 +179,14 @@ def main() -> None:
     print("|---|---|---|")
     for label, seconds in browser:
         print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
+    print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
+          "brotli (in the fast row's sizes above).\n")
+    print(f"`pyodist python`, wall time of a fresh process (pyodist's own start-up included), "
+          f"median of {args.runs}:\n")
+    print("| what | seconds | vs bare loadPyodide |")
+    print("|---|---|---|")
+    for label, seconds in python_rows:
+        print(f"| {label} | {seconds:.2f} | {seconds / python_rows[0][1]:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -125,8 +125,14 @@ try {
   const t0 = performance.now();
   S.stage = 'import pyodide.mjs';
   const { loadPyodide } = await import(cfg.indexURL + 'pyodide.mjs');
+  let snapshot = {};
+  if (cfg.snapshot) {
+    S.stage = 'fetch snapshot.bin';
+    const buf = await (await fetch(cfg.indexURL + 'snapshot.bin')).arrayBuffer();
+    snapshot = { _loadSnapshot: new Uint8Array(buf) };
+  }
   S.stage = 'loadPyodide';
-  const py = await loadPyodide({ indexURL: cfg.indexURL, lockFileURL: cfg.lockFileURL });
+  const py = await loadPyodide({ indexURL: cfg.indexURL, lockFileURL: cfg.lockFileURL, ...snapshot });
   R.ready_seconds = +((performance.now() - t0) / 1000).toFixed(3);
   R.pyodide_version = py.version;
   R.python_version = py.runPython('import sys; sys.version.split()[0]');
@@ -223,6 +229,7 @@ async function main() {
     packages: Array.isArray(input.packages) ? input.packages : null,
     worker: !!input.worker,
     workerfsText: WORKERFS_TEXT,
+    snapshot: !!input.snapshot,  // start from the bundle's snapshot.bin (stock loader option)
   };
   const timeoutMs = (Number(input.timeout) || 180) * 1000;
   const executablePath = input.chromium || process.env.PYODIST_CHROMIUM || '/usr/bin/chromium';

@@ -1,5 +1,6 @@
 // Load a bundle with the stock loader and import what its lock says each package provides.
-// Input (stdin, JSON): {bundle: folder, packages: [lock keys] | null (= all)}
+// Input (stdin, JSON): {bundle: folder, packages: [lock keys] | null (= all),
+//                      snapshot: start from the bundle's snapshot.bin (stock loader option)}
 // Output (last stdout line, JSON): {ok, version, ready_seconds, load_errors, imports: {mod: {ok, error}}, seconds}
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -9,10 +10,12 @@ const spec = JSON.parse(readFileSync(0, "utf8"));
 const started = performance.now();
 const dir = path.resolve(spec.bundle);
 const { loadPyodide } = await import(pathToFileURL(path.join(dir, "pyodide.mjs")).href);
+const snapshot = spec.snapshot
+  ? { _loadSnapshot: new Uint8Array(readFileSync(path.join(dir, "snapshot.bin"))) } : {};
 const pyodide = await loadPyodide({
   indexURL: dir + path.sep,
   lockFileURL: path.join(dir, "pyodide-lock.json"),
-  stdout: () => {}, stderr: () => {},
+  stdout: () => {}, stderr: () => {}, ...snapshot,
 });
 const ready = (performance.now() - started) / 1000;
 const lock = JSON.parse(readFileSync(path.join(dir, "pyodide-lock.json"), "utf8"));

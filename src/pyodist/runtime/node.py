@@ -95,9 +95,11 @@ def run_python(runtime_dir: Path, wheels: Sequence[Path], code: str, *,
 
 
 def load_bundle(bundle: Path, packages: Sequence[str] | None = None, *,
-                timeout: float = 900) -> dict[str, Any]:
-    """Load ``bundle`` with the stock ``loadPyodide({indexURL, lockFileURL})`` and import
-    every module its lock lists for ``packages`` (default: all); never raises on failure."""
+                snapshot: bool = False, timeout: float = 900) -> dict[str, Any]:
+    """Load ``bundle`` with the stock ``loadPyodide({indexURL, lockFileURL})`` (from its
+    ``snapshot.bin`` with ``snapshot``) and import every module its lock lists for
+    ``packages`` (default: all); never raises on failure."""
     return run_harness("load_bundle.mjs", {"bundle": str(bundle.resolve()),
                                            "packages": None if packages is None
-                                           else list(packages)}, timeout=timeout)
+                                           else list(packages), "snapshot": snapshot},
+                       timeout=timeout)
