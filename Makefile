@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Host tools from Debian that pyodist calls: patch (recipe patches), node/npm (the Pyodide
-# runtime), debootstrap (the toolchain image).
+# runtime), debootstrap (the toolchain image), docker-registry (the CNCF OCI registry the
+# artifact-store tests run on 127.0.0.1).
 host-deps:
 	@tools/ensure-debian-packages.sh patch=patch node=nodejs npm=npm debootstrap=debootstrap \
-		dpkg-deb=dpkg chromium=chromium
+		dpkg-deb=dpkg chromium=chromium docker-registry=docker-registry
 
 # npm packages for the browser tests (playwright-core drives Debian's chromium; no browser
 # is ever downloaded). Exact pins in package.json; the registry is npm's configured one.

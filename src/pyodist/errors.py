@@ -27,6 +27,7 @@ __all__ = [
     "RuntimeCheckError",
     "SelectionError",
     "SourceError",
+    "StoreError",
     "ToolchainError",
     "UsageError",
     "VerifyError",
@@ -183,6 +184,13 @@ class VerifyError(PyodistError):
 
     exit_code = 10
     kind = "verify"
+
+
+class StoreError(PyodistError):
+    """The remote artifact store (an OCI registry) cannot be used."""
+
+    exit_code = 12
+    kind = "artifact store"
 
 
 class RuntimeCheckError(PyodistError):

@@ -20,6 +20,7 @@ __all__ = [
     "FetchFinished",
     "FetchProgress",
     "FetchStarted",
+    "StoreNotice",
     "ignore",
 ]
 
@@ -71,6 +72,14 @@ class BuildPhase(Event):
 class BuildFinished(Event):
     status: str  # "built", "cached", "failed", "blocked", "skipped"
     seconds: float
+
+
+@dataclass(frozen=True)
+class StoreNotice(Event):
+    """What the artifact store did for a run (pulled, pushed), or a warning (name: "")."""
+
+    message: str
+    warning: bool = False
 
 
 EventSink = Callable[[Event], None]

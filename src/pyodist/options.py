@@ -18,8 +18,8 @@ from typing import Any
 
 from pyodist.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "Options", "RuntimeSpec", "StepLimits", "resolve_options",
-           "runtime_spec"]
+__all__ = ["ENV_PREFIX", "Options", "RuntimeSpec", "StepLimits", "StoreSpec", "parse_store",
+           "resolve_options", "runtime_spec", "store_at"]
 
 ENV_PREFIX = "PYODIST_"
 DEFAULT_RECIPE_DIR = "recipes"
@@ -52,6 +52,69 @@ class StepLimits:
     # bytes a step may write into its own folder; checked while it runs
     disk_quota: int | None = 20 * 1024**3
     tmp_size: str = "8g"
+
+
+_STORE_RE = re.compile(r"^oci://(?P<host>[A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9a-fA-F:]+\](?::\d{1,5})?)"
+                       r"/(?P<repo>[a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*)$")
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """A shared artifact store: ``oci://HOST[:PORT]/REPO`` (see :mod:`pyodist.builder.remote`).
+
+    ``readonly``: pull, never push. ``optional``: a store that does not answer is a warning
+    and local builds, not an error. The password is never part of a message or ``repr``.
+    """
+
+    url: str
+    readonly: bool = False
+    optional: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> str:
+        return self._part("host")
+
+    @property
+    def repo(self) -> str:
+        return self._part("repo")
+
+    def _part(self, name: str) -> str:
+        match = _STORE_RE.match(self.url)
+        if match is None:  # pragma: no cover - parse_store made it
+            raise ValueError(self.url)
+        return match.group(name)
+
+    @property
+    def insecure(self) -> bool:
+        """Plain HTTP: only ever for a registry on this machine."""
+        host = self.host
+        return (host.rsplit(":", 1)[0] if not host.startswith("[") else
+                host.split("]")[0] + "]") in _LOCAL_HOSTS
+
+
+def parse_store(url: str, *, readonly: bool = False, optional: bool = False,
+                username: str | None = None, password: str | None = None,
+                key: str = "--artifact-store", file: Path | None = None) -> StoreSpec:
+    authority = url.removeprefix("oci://").split("/", 1)[0] if url.startswith("oci://") else ""
+    if "@" in authority:
+        raise ConfigError.single(
+            "the artifact store address carries credentials", key=key, file=file,
+            hint=f"remove them from the address; use docker login or {ENV_PREFIX}STORE_USER "
+                 f"and {ENV_PREFIX}STORE_PASSWORD")
+    if not _STORE_RE.match(url):
+        raise ConfigError.single(
+            f"{url!r} is not an OCI artifact store address", key=key, file=file,
+            hint="write oci://HOST[:PORT]/REPO, e.g. oci://127.0.0.1:5000/pyodist (REPO in "
+                 "lower case)")
+    if bool(username) != bool(password):
+        raise ConfigError.single(
+            f"only one of {ENV_PREFIX}STORE_USER and {ENV_PREFIX}STORE_PASSWORD is set",
+            key=f"{ENV_PREFIX}STORE_USER", hint="set both, or neither (then Docker's "
+                                                "config.json is used)")
+    return StoreSpec(url, readonly, optional, username, password)
 
 
 @dataclass(frozen=True)
@@ -101,6 +164,10 @@ class Options:
     debian_mirror: str | None = None
     # PYODIDE_ABI_VERSION for the host executor, whose toolchain pyodist cannot inspect
     host_abi: str = "host"
+    # --artifact-store / PYODIST_ARTIFACT_STORE (or [build] artifact-store in pyodist.toml)
+    artifact_store: StoreSpec | None = None
+    # the modes and credentials for a store the project file names (its url is "")
+    store_defaults: StoreSpec = StoreSpec("")
     # The environment pyodist started in, only to hand on to processes that run user code
     # (host-executor steps, `pyodist python`); never read for settings below this module.
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -152,6 +219,32 @@ def _setting(environ: Mapping[str, str], name: str) -> str | None:
         raise ConfigError.single(f"{key} is set but empty", key=key,
                                  hint=f"unset it (unset {key}) or give it a value")
     return text
+
+
+def _store_defaults(environ: Mapping[str, str], readonly: bool, optional: bool) -> StoreSpec:
+    """Modes by flag or ``PYODIST_ARTIFACT_STORE_READONLY``/``_OPTIONAL``; credentials from
+    ``PYODIST_STORE_USER``/``PYODIST_STORE_PASSWORD``."""
+    return StoreSpec(
+        "", readonly=readonly or _truthy(environ.get(f"{ENV_PREFIX}ARTIFACT_STORE_READONLY")),
+        optional=optional or _truthy(environ.get(f"{ENV_PREFIX}ARTIFACT_STORE_OPTIONAL")),
+        username=_setting(environ, "STORE_USER"), password=_setting(environ, "STORE_PASSWORD"))
+
+
+def _store(environ: Mapping[str, str], url: str | None, readonly: bool,
+           optional: bool) -> StoreSpec | None:
+    """``--artifact-store`` over ``PYODIST_ARTIFACT_STORE``."""
+    key = "--artifact-store" if url else f"{ENV_PREFIX}ARTIFACT_STORE"
+    chosen = url or _setting(environ, "ARTIFACT_STORE")
+    if chosen is None:
+        return None
+    return store_at(chosen, _store_defaults(environ, readonly, optional), key=key)
+
+
+def store_at(url: str, defaults: StoreSpec, *, key: str, file: Path | None = None) -> StoreSpec:
+    """The store at ``url`` with the modes and credentials of ``defaults``."""
+    return parse_store(url, readonly=defaults.readonly, optional=defaults.optional,
+                       username=defaults.username, password=defaults.password, key=key,
+                       file=file)
 
 
 def _limits(environ: Mapping[str, str]) -> StepLimits:
@@ -215,6 +308,9 @@ def resolve_options(
     index_urls: Sequence[str] = (),
     image: str | None = None,
     executor: str | None = None,
+    artifact_store: str | None = None,
+    store_readonly: bool = False,
+    store_optional: bool = False,
     debug: bool = False,
     is_tty: bool = False,
 ) -> Options:
@@ -270,5 +366,7 @@ def resolve_options(
         chromium=_setting(environ, "CHROMIUM"),
         debian_mirror=_setting(environ, "DEBIAN_MIRROR"),
         host_abi=environ.get("PYODIDE_ABI_VERSION") or "host",
+        artifact_store=_store(environ, artifact_store, store_readonly, store_optional),
+        store_defaults=_store_defaults(environ, store_readonly, store_optional),
         environ=MappingProxyType(dict(environ)),
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
 import os
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -170,3 +174,71 @@ def runtime_dir() -> Path:
     """The Pyodide core of the default runtime, fetched once into the user's cache."""
     spec = RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY)
     return ensure_runtime(spec, default_cache_dir(os.environ))
+
+
+@dataclass
+class OciRegistry:
+    """The CNCF distribution registry (Debian's docker-registry) on a free loopback port."""
+
+    port: int
+    storage: Path
+    config: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def store(self, repo: str = "pyodist/cache") -> str:
+        return f"oci://{self.host}/{repo}"
+
+    def start(self) -> None:
+        log = (self.storage.parent / "registry.log").open("ab")
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(self.config)],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), \
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"docker-registry did not start; see {self.storage.parent / 'registry.log'}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def blobs(self) -> list[Path]:
+        return sorted(self.storage.glob("docker/registry/v2/blobs/sha256/*/*/data"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def oci_registry(tmp_path: Path) -> Iterator[OciRegistry]:
+    """A real OCI registry for this test (a missing docker-registry is a failure: make test
+    installs it)."""
+    if shutil.which("docker-registry") is None:
+        pytest.fail("docker-registry is not installed: run 'make host-deps' (make test does)")
+    folder = tmp_path / "registry"
+    storage = folder / "data"
+    storage.mkdir(parents=True)
+    port = _free_port()
+    config = folder / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
+                      f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n"
+                      "log:\n  level: error\n")
+    registry = OciRegistry(port, storage, config)
+    registry.start()
+    try:
+        yield registry
+    finally:
+        registry.stop()

@@ -7,6 +7,7 @@ Tests check plans without running anything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,24 @@ class BuildPlan:
                 seen.add(dep)
                 todo.extend(self.tasks[dep].deps)
         return sorted(seen)
+
+    def restricted(self, names: Iterable[str], *, keep_unplanned: bool = True) -> BuildPlan:
+        """The plan of ``names`` and what they need, keys unchanged (a shard's part)."""
+        wanted = set(names)
+        keep = wanted.union(*(self.all_deps(n) for n in wanted))
+        return dataclasses.replace(
+            self, order=tuple(n for n in self.order if n in keep),
+            tasks={n: t for n, t in self.tasks.items() if n in keep},
+            requested=frozenset(wanted),
+            unloadable=self.unloadable if keep_unplanned else {},
+            needs_unloadable=self.needs_unloadable if keep_unplanned else {})
+
+    def mark_cached(self, names: Iterable[str]) -> BuildPlan:
+        """The plan with ``names`` found in the cache (pulled from the store meanwhile)."""
+        found = set(names)
+        return dataclasses.replace(self, tasks={
+            n: dataclasses.replace(t, cached=True) if n in found else t
+            for n, t in self.tasks.items()})
 
     def blocked_by(self, failed: Iterable[str]) -> frozenset[str]:
         """Every task that (transitively) needs one of ``failed``."""

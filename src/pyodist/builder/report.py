@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pyodist.builder.planner import BuildPlan
+
+if TYPE_CHECKING:
+    from pyodist.builder.exchange import StoreSummary
 
 __all__ = ["STATUSES", "BuildOutcome", "BuildReport", "Status"]
 
@@ -43,6 +46,9 @@ class BuildReport:
     plan: BuildPlan
     outcomes: dict[str, BuildOutcome] = field(default_factory=dict)
     seconds: float = 0.0
+    # what the artifact store did for the run (None: no store)
+    store: StoreSummary | None = None
+    shard: str | None = None  # "shard 2/4 of wave 1" for a --shard run
 
     @property
     def ok(self) -> bool:
@@ -73,5 +79,7 @@ class BuildReport:
                        "abi": self.plan.target.abi,
                        "toolchain": self.plan.target.toolchain_id},
             "packages": {n: self.outcomes[n].to_json() for n in self.names},
+            "store": self.store.to_json() if self.store is not None else None,
+            "shard": self.shard,
         }
 

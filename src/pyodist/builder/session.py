@@ -16,9 +16,11 @@ from pathlib import Path
 
 from pyodist.builder.backends import BackendWheelhouse
 from pyodist.builder.cache import Artifact, ArtifactCache
+from pyodist.builder.exchange import StoreExchange
 from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask, plan_build, recipe_inputs
 from pyodist.builder.report import BuildReport
 from pyodist.builder.scheduler import Scheduler
+from pyodist.builder.shards import ShardPlan, ShardSpec, split
 from pyodist.builder.steps import Artifacts, PackageBuilder
 from pyodist.builder.workspace import (
     GUEST_WHEELHOUSE,
@@ -28,7 +30,7 @@ from pyodist.builder.workspace import (
     run_folder,
 )
 from pyodist.errors import BuildError
-from pyodist.events import BuildPlanned, EventSink, ignore
+from pyodist.events import BuildPlanned, EventSink, StoreNotice, ignore
 from pyodist.graph import RecipeGraph, parse_selection, without_broken
 from pyodist.options import Options
 from pyodist.recipe import canonical_name, load_recipe_dirs
@@ -49,6 +51,10 @@ class BuildRequest:
     force: str | None = None
     import_check: bool = True
     keep_work: bool = False
+    # build only this runner's part of the plan (the rest is pulled from the store)
+    shard: ShardSpec | None = None
+    # the split to use (from 'pyodist plan --shards N --json'); None: computed here
+    shard_plan: ShardPlan | None = None
 
 
 class BuildFailed(BuildError):
@@ -152,7 +158,9 @@ class BuildSession:
               on_event: EventSink = ignore) -> BuildReport:
         """Plan and run a build; cached packages are reported without starting a container.
 
-        ``check(plan)`` runs before anything is built and may refuse the plan by raising.
+        With an artifact store, what the local cache lacks is pulled first and what the run
+        built is pushed after. ``check(plan)`` runs before anything is built and may refuse
+        the plan by raising.
         """
         if request.jobs < 1:
             raise BuildError(f"-j {request.jobs}: the number of jobs must be at least 1",
@@ -161,6 +169,55 @@ class BuildSession:
         plan = self.plan(request.selection, force=request.force, keep_going=request.keep_going)
         if check is not None:
             check(plan)
+        exchange = None
+        if self.options.artifact_store is not None:
+            exchange = StoreExchange(self.options.artifact_store, self.cache, on_event=on_event)
+            exchange.open()
+        own: tuple[str, ...] = ()
+        if request.shard is not None:
+            plan, own = self._shard(plan, request, exchange, on_event)
+        if exchange is not None:
+            plan = exchange.pull_missing(plan)
+            others = [n for n in plan.to_build if own and n not in own]
+            if others:
+                exchange.summary.built_here.extend(others)
+                exchange.warn(f"{', '.join(others)} of other shards were not in the artifact "
+                               "store (their wave has not run, or failed): building them here")
+        report = self._run(plan, request, on_event)
+        report.shard = str(request.shard) if request.shard is not None else None
+        if exchange is not None:
+            exchange.push_results(report)
+            if request.shard is None and report.ok:
+                exchange.write_timings(report.plan)
+            report.store = exchange.summary
+        return report
+
+    def _shard(self, plan: BuildPlan, request: BuildRequest, exchange: StoreExchange | None,
+               on_event: EventSink) -> tuple[BuildPlan, tuple[str, ...]]:
+        """This runner's part of ``plan``: its own packages and what they need."""
+        shard = request.shard
+        assert shard is not None  # noqa: S101 - the caller checked
+        if exchange is None:
+            on_event(StoreNotice("", f"{shard} without an artifact store: the packages of "
+                                     "other shards it needs are built here", warning=True))
+        split_plan = request.shard_plan
+        if split_plan is None:
+            timings = exchange.timings() if exchange is not None else {}
+            split_plan = split(plan.order, {n: t.deps for n, t in plan.tasks.items()},
+                               shard.count, timings)
+        elif split_plan.names() != set(plan.order):
+            extra = sorted(split_plan.names() - set(plan.order))
+            missing = sorted(set(plan.order) - split_plan.names())
+            raise BuildError(
+                f"the shard plan is not of this selection (not in the plan: "
+                f"{', '.join(missing) or '-'}; not selected: {', '.join(extra) or '-'})",
+                hint="write the shard plan again with 'pyodist plan --shards N --json' and "
+                     "the same SELECTION")
+        own = split_plan.own(shard)
+        return plan.restricted(own, keep_unplanned=shard.index == 1), own
+
+    def _run(self, plan: BuildPlan, request: BuildRequest,
+             on_event: EventSink) -> BuildReport:
         if not plan.to_build:
             return Scheduler(plan, cache=self.cache, produce=_nothing_to_build,
                              artifacts=Artifacts(), logs=self.options.cache_dir / "logs").run()

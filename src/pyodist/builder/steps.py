@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -170,6 +171,7 @@ class PackageBuilder:
         """Build ``task`` and store it in the cache; PackageFailed (or a PyodistError) when
         it cannot be built."""
         recipe = task.recipe
+        start = time.monotonic()
         folder = self.work / task.name
         if folder.exists():
             shutil.rmtree(folder)
@@ -199,6 +201,11 @@ class PackageBuilder:
                 "pyodide": target.pyodide_version, "abi": target.abi,
                 "source_date_epoch": self.epoch, "build_backends": backends,
                 "deps": {d: self.plan.tasks[d].key for d in task.deps},
+                # what --shard balances by (the store keeps them by name)
+                "build_seconds": round(time.monotonic() - start, 1),
+                # for the manifest and SBOM of a bundle made where the source never was
+                "fetched_from": self.fetcher.cache.fetched_from(recipe.source.sha256,
+                                                                recipe.source.url),
             })
         finally:
             if not self.keep_work:

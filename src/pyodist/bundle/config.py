@@ -48,10 +48,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pyodist.bundle.features import ENGINES, EngineTarget, parse_target
 from pyodist.errors import ConfigError, Problem
-from pyodist.options import Options, runtime_spec
+from pyodist.options import Options, parse_store, runtime_spec, store_at
 
 __all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "apply_project",
-           "find_project", "load_project", "parse_size"]
+           "find_project", "load_project", "parse_size", "with_project_store"]
 
 PROJECT_FILE = "pyodist.toml"
 # startup-pyc: .pyc for the modules the runtime and the profile's packages import at start-up
@@ -108,6 +108,8 @@ class Project:
     runtime: RuntimeConfig
     recipe_dirs: tuple[Path, ...]
     profiles: Mapping[str, Profile] = field(default_factory=dict)
+    # [build] artifact-store: used when neither --artifact-store nor the environment names one
+    artifact_store: str | None = None
 
     @property
     def root(self) -> Path:
@@ -308,6 +310,27 @@ def _snapshot(reader: _Reader, table: str, value: Any) -> tuple[str, ...] | None
     return imports
 
 
+def _build_table(reader: _Reader, data: Mapping[str, Any],
+                 path: Path) -> tuple[tuple[Path, ...], str | None]:
+    """``[build]``: the recipe folders (checked now) and the artifact store's address."""
+    build = reader.table(data, "build", {"recipe-dirs", "artifact-store"}, required=False)
+    store = build.get("artifact-store")
+    if store is not None and not isinstance(store, str):
+        reader.problem("build.artifact-store", "must be a string",
+                       'write artifact-store = "oci://HOST[:PORT]/REPO"')
+        store = None
+    elif store is not None:
+        try:
+            parse_store(store, key="build.artifact-store", file=path)
+        except ConfigError as exc:
+            reader.problems.extend(exc.problems)
+    recipe_dirs = tuple(
+        folder for d in reader.strings(build, "build", "recipe-dirs")
+        if (folder := reader.recipe_folder(path.parent, d)) is not None
+    ) or ((path.parent / "recipes").resolve(),)
+    return recipe_dirs, store
+
+
 def load_project(path: Path) -> Project:
     """Read and validate ``pyodist.toml``; raises ConfigError listing every problem."""
     if not path.is_file():
@@ -343,11 +366,7 @@ def load_project(path: Path) -> Project:
             reader.problem("runtime.path", "must be a string", 'write path = "vendor/pyodide"')
         else:
             runtime_path = reader.folder("runtime.path", path.parent, local)
-    build = reader.table(data, "build", {"recipe-dirs"}, required=False)
-    recipe_dirs = tuple(
-        folder for d in reader.strings(build, "build", "recipe-dirs")
-        if (folder := reader.recipe_folder(path.parent, d)) is not None
-    ) or ((path.parent / "recipes").resolve(),)
+    recipe_dirs, store = _build_table(reader, data, path)
     profiles_t = data.get("profiles", {})
     profiles: dict[str, Profile] = {}
     if not isinstance(profiles_t, dict) or not profiles_t:
@@ -372,12 +391,27 @@ def load_project(path: Path) -> Project:
     assert name and version and pyodide and default  # noqa: S101 - guaranteed above
     return Project(path=path, name=name, version=version, default_profile=default,
                    runtime=RuntimeConfig(pyodide, integrity, runtime_path),
-                   recipe_dirs=recipe_dirs, profiles=profiles)
+                   recipe_dirs=recipe_dirs, profiles=profiles, artifact_store=store)
 
 
 def find_project(options: Options, path: Path | None = None) -> Project:
     """The project ``path`` names (``--project``), else ./pyodist.toml, loaded and validated."""
     return load_project((path or options.project_root / PROJECT_FILE).resolve())
+
+
+def with_project_store(options: Options) -> Options:
+    """``options`` with the artifact store of ./pyodist.toml when neither the command line
+    nor the environment names one (for the commands that do not read the project file
+    otherwise: build, plan, toolchain build)."""
+    path = options.project_root / PROJECT_FILE
+    if options.artifact_store is not None or not path.is_file():
+        return options
+    project = load_project(path)
+    if project.artifact_store is None:
+        return options
+    return dataclasses.replace(options, artifact_store=store_at(
+        project.artifact_store, options.store_defaults, key="build.artifact-store",
+        file=project.path))
 
 
 def apply_project(options: Options, project: Project) -> Options:
@@ -387,7 +421,12 @@ def apply_project(options: Options, project: Project) -> Options:
     ``--recipe-dir`` does not apply to a project's runs).
     """
     runtime = project.runtime
+    store = options.artifact_store
+    if store is None and project.artifact_store is not None:
+        store = store_at(project.artifact_store, options.store_defaults,
+                         key="build.artifact-store", file=project.path)
     return dataclasses.replace(
         options, recipe_dirs=project.recipe_dirs,
         runtime=runtime_spec(runtime.pyodide, runtime.integrity, runtime.path,
-                             file=project.path))
+                             file=project.path),
+        artifact_store=store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyodist.bundle.config import Profile, Project
 from pyodist.recipe.spec import Recipe
@@ -44,3 +45,5 @@ class BundleResult:
     tarball: Path
     total_bytes: int
     files: int
+    # the build run's report as JSON (counts, packages, artifact store), when it built
+    build: Mapping[str, Any] | None = None

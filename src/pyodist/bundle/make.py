@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyodist.builder.planner import BuildPlan
+from pyodist.builder.report import BuildReport
 from pyodist.builder.session import BuildRequest, BuildSession
 from pyodist.bundle.assemble import MANIFEST, assemble, check_profile_targets
 from pyodist.bundle.config import Profile, Project, apply_project
@@ -71,13 +72,14 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
                 key=f"profiles.{profile.name}",
                 hint="run 'pyodist lock --upgrade' to resolve the index packages again")
 
-    packages = _built_packages(session, project, profile, check=check, features=features,
-                               jobs=jobs, on_event=on_event)
+    packages, report = _built_packages(session, project, profile, check=check,
+                                       features=features, jobs=jobs, on_event=on_event)
     options = session.options
     packages += index_package_inputs(pins, make_fetcher(options),
                                      options.cache_dir / "index-wheels", project.root / LOCK_FILE)
-    return assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
-                                 packages, options.source_date_epoch), out)
+    result = assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
+                                   packages, options.source_date_epoch), out)
+    return dataclasses.replace(result, build=report.to_json() if report else None)
 
 
 def target_platform(runtime: RuntimeFacts) -> TargetPlatform:
@@ -87,11 +89,13 @@ def target_platform(runtime: RuntimeFacts) -> TargetPlatform:
 
 def _built_packages(session: BuildSession, project: Project, profile: Profile, *,
                     check: Callable[[BuildPlan], None], features: dict[str, tuple[str, ...]],
-                    jobs: int, on_event: EventSink) -> list[PackageInput]:
-    """The profile's recipes, built (or found cached), as bundle inputs; ``check`` fills
-    ``features`` (each package's wasm features) from the plan before anything builds."""
+                    jobs: int, on_event: EventSink,
+                    ) -> tuple[list[PackageInput], BuildReport | None]:
+    """The profile's recipes, built (or found cached), as bundle inputs, and the build's
+    report; ``check`` fills ``features`` (each package's wasm features) from the plan before
+    anything builds."""
     if not profile.packages:  # a profile of index wheels only
-        return []
+        return [], None
     try:
         report = session.build(BuildRequest(tuple(profile.packages), jobs=jobs), check=check,
                                on_event=on_event)
@@ -105,11 +109,16 @@ def _built_packages(session: BuildSession, project: Project, profile: Profile, *
     for name in report.plan.order:
         task = report.plan.tasks[name]
         src = task.recipe.source
-        origin = sources.info(src.sha256).get("origin") if src.sha256 else None
+        # recorded in the artifact when it was built (the same wherever it is pulled to);
+        # artifacts of older pyodist versions: the local source cache's record
+        artifact = session.cache.get(task.key)
+        meta = artifact.meta if artifact is not None else {}
+        origin = meta["fetched_from"] if "fetched_from" in meta else \
+            sources.fetched_from(src.sha256, src.url)
         packages.append(PackageInput(
             task.recipe, task.key, report.outcomes[name].files, task.patch_digests,
-            features[name], str(origin) if origin and origin != src.url else None))
-    return packages
+            features[name], origin))
+    return packages, report
 
 
 def rebuild_differences(options: Options, project: Project, folder: Path) -> list[str]:
@@ -121,7 +130,8 @@ def rebuild_differences(options: Options, project: Project, folder: Path) -> lis
         raise VerifyError(f"{folder / MANIFEST}: no profile to rebuild ({exc})",
                           hint="rebuild a bundle written by 'pyodist bundle'") from None
     with tempfile.TemporaryDirectory(prefix="pyodist-rebuild-") as tmp:
+        # no artifact store either: a rebuild that pulled would compare the store to itself
         clean = dataclasses.replace(apply_project(options, project),
-                                    cache_dir=Path(tmp) / "cache")
+                                    cache_dir=Path(tmp) / "cache", artifact_store=None)
         again = make_bundle(BuildSession(clean), project, profile, Path(tmp) / "out")
         return compare_folders(folder, again.folder)

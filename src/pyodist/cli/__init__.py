@@ -20,6 +20,7 @@ from pyodist.cli import (
     bundle_cmd,
     fetch_cmd,
     lock_cmd,
+    plan_cmd,
     python_cmd,
     recipes_cmd,
     release_cmd,
@@ -33,7 +34,7 @@ from pyodist.urls import redact_url
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, build_cmd, lock_cmd, bundle_cmd,
+_COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, plan_cmd, build_cmd, lock_cmd, bundle_cmd,
                    test_cmd, python_cmd, release_cmd, toolchain_cmd)
 
 
@@ -64,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "pyodist-toolchain:<pyodide version>)")
     parser.add_argument("--executor", choices=("docker", "host"),
                         help="where build steps run (default: PYODIST_EXECUTOR, else docker)")
+    parser.add_argument("--artifact-store", metavar="oci://HOST[:PORT]/REPO",
+                        help="share built artifacts through this OCI registry repository: pull "
+                             "what the local cache lacks, push what is built (default: "
+                             "PYODIST_ARTIFACT_STORE, else [build] artifact-store in "
+                             "pyodist.toml, else none)")
+    parser.add_argument("--artifact-store-readonly", action="store_true",
+                        help="pull from the artifact store, never push "
+                             "(also PYODIST_ARTIFACT_STORE_READONLY=1)")
+    parser.add_argument("--artifact-store-optional", action="store_true",
+                        help="an artifact store that does not answer is a warning and local "
+                             "builds, not an error (also PYODIST_ARTIFACT_STORE_OPTIONAL=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in _COMMAND_GROUPS:
         group.add_parser(sub)
@@ -86,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             recipe_dirs=args.recipe_dir,
             cache_dir=args.cache_dir, offline=args.offline, index_urls=args.index_url,
             image=args.image, executor=args.executor,
+            artifact_store=args.artifact_store, store_readonly=args.artifact_store_readonly,
+            store_optional=args.artifact_store_optional,
             debug=args.debug, is_tty=sys.stderr.isatty(),
         )
         debug = options.debug

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -10,8 +11,11 @@ from pathlib import Path
 
 from pyodist.builder.report import BuildReport
 from pyodist.builder.session import BuildRequest, BuildSession
+from pyodist.builder.shards import ShardPlan, ShardSpec, parse_shard
+from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
+from pyodist.errors import ConfigError, UsageError
 from pyodist.fsutil import remove_stale
 from pyodist.options import Options
 
@@ -47,14 +51,27 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="keep each package's build folder (for debugging)")
     build.add_argument("--json", action="store_true",
                        help="print a JSON report on stdout (for CI)")
+    shard = build.add_argument_group(
+        "sharding", "Split the plan across CI runners sharing --artifact-store: each runner "
+                    "builds its own packages and pulls the rest (see 'pyodist plan --shards').")
+    shard.add_argument("--shard", metavar="I/N",
+                       help="build only shard I of N (balanced by the store's build timings, "
+                            "else by package count)")
+    shard.add_argument("--wave", type=int, metavar="W",
+                       help="with --shard: only the packages of dependency level W (from 1)")
+    shard.add_argument("--shard-plan", type=Path, metavar="FILE",
+                       help="with --shard: take the split from FILE ('pyodist plan --shards N "
+                            "--json'), so every runner uses the same one")
     build.set_defaults(handler=_build)
 
 
 def _build(args: argparse.Namespace, options: Options) -> int:
+    options = with_project_store(options)
     session = BuildSession(options)
+    shard, shard_plan = _shard_args(args)
     request = BuildRequest(tuple(args.selection), jobs=args.jobs, keep_going=args.keep_going,
                            force=args.force, import_check=not args.no_import_check,
-                           keep_work=args.keep_work)
+                           keep_work=args.keep_work, shard=shard, shard_plan=shard_plan)
     with build_sink(plain=options.plain, quiet=args.json) as sink:
         report = session.build(request, on_event=sink)
     if args.out is not None:
@@ -65,6 +82,30 @@ def _build(args: argparse.Namespace, options: Options) -> int:
         print(build_summary(report))
     session.raise_for_failures(report)
     return 0
+
+
+def _shard_args(args: argparse.Namespace) -> tuple[ShardSpec | None, ShardPlan | None]:
+    if args.shard is None:
+        if args.wave is not None or args.shard_plan is not None:
+            raise UsageError("--wave and --shard-plan go with --shard I/N",
+                             hint="add --shard I/N, e.g. --shard 1/4 --wave 2")
+        return None, None
+    shard = parse_shard(args.shard, args.wave)
+    if args.shard_plan is None:
+        return shard, None
+    try:
+        data = json.loads(args.shard_plan.read_text())
+    except OSError as exc:
+        raise ConfigError.single(f"cannot read the shard plan: {exc.strerror}",
+                                 file=args.shard_plan, key="--shard-plan",
+                                 hint="write it with 'pyodist plan --shards N --json'") from None
+    except ValueError as exc:
+        raise ConfigError.single(f"the shard plan is not JSON ({exc})", file=args.shard_plan,
+                                 key="--shard-plan",
+                                 hint="write it with 'pyodist plan --shards N --json'") from None
+    if not isinstance(data, dict):
+        data = {}
+    return shard, ShardPlan.from_json(data, file=args.shard_plan)
 
 
 def _copy_out(report: BuildReport, out: Path) -> None:

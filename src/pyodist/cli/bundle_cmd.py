@@ -67,7 +67,7 @@ def _bundle(args: argparse.Namespace, options: Options) -> int:
         raise
     summary = {"folder": str(result.folder), "tarball": str(result.tarball),
                "tarball_sha256": sha256_file(result.tarball), "bytes": result.total_bytes,
-               "files": result.files}
+               "files": result.files, "build": result.build}
     if args.json:
         emit_json(summary)
     else:
@@ -76,6 +76,11 @@ def _bundle(args: argparse.Namespace, options: Options) -> int:
         print(f"  folder  {result.folder}")
         print(f"  tarball {result.tarball}")
         print(f"  sha256  {summary['tarball_sha256']}")
+        store = (result.build or {}).get("store")
+        if store:
+            counts = result.build["counts"] if result.build else {}
+            print(f"  built {counts.get('built', 0)}, artifact store {store['url']}: "
+                  f"{len(store['pulled'])} pulled, {len(store['pushed'])} pushed")
     return 0
 
 

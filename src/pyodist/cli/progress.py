@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -30,6 +31,7 @@ from pyodist.events import (
     FetchFinished,
     FetchProgress,
     FetchStarted,
+    StoreNotice,
 )
 
 __all__ = ["build_sink", "event_sink", "human_size", "print_line"]
@@ -100,6 +102,16 @@ def event_sink(*, plain: bool, quiet: bool = False) -> Iterator[EventSink]:
         yield _Rich(progress)
 
 
+def _store_line(event: StoreNotice) -> str:
+    return f"{'warning: ' if event.warning else ''}artifact store: {event.message}"
+
+
+def _warnings_only(event: Event) -> None:
+    """With --json, stdout is the report; store warnings still go to stderr."""
+    if isinstance(event, StoreNotice) and event.warning:
+        print_line(_store_line(event))
+
+
 class _PlainBuild:
     """Build progress as lines: a start and an end line per package."""
 
@@ -112,6 +124,8 @@ class _PlainBuild:
         with self._lock:
             if isinstance(event, BuildPlanned):
                 self.total = event.total
+            elif isinstance(event, StoreNotice):
+                print_line(_store_line(event))
             elif isinstance(event, BuildStarted):
                 print_line(f"build {event.name} {event.version}: started")
             elif isinstance(event, BuildFinished):
@@ -135,6 +149,10 @@ class _RichBuild:
         with self._lock:
             if isinstance(event, BuildPlanned):
                 self.overall = self.progress.add_task("packages", total=event.total)
+            elif isinstance(event, StoreNotice):
+                mark = "[yellow]![/]" if event.warning else "[blue]⇅[/]"
+                self.progress.console.print(f"{mark} {escape(_store_line(event))}",
+                                            highlight=False)
             elif isinstance(event, BuildStarted):
                 self.tasks[event.name] = self.progress.add_task(
                     f"{event.name} {event.version}", total=None)
@@ -156,9 +174,10 @@ class _RichBuild:
 
 @contextlib.contextmanager
 def build_sink(*, plain: bool, quiet: bool) -> Iterator[EventSink]:
-    """Build events drawn as a live view on a terminal, as lines elsewhere (or not at all)."""
+    """Build events drawn as a live view on a terminal, as lines elsewhere (with ``quiet``,
+    only warnings)."""
     if quiet:
-        yield lambda _e: None
+        yield _warnings_only
         return
     if plain:
         yield _PlainBuild()

@@ -63,7 +63,10 @@ def build_summary(report: BuildReport) -> str:
         names = [f.name for f in outcome.files]
         main = next((n for n in names if not n.endswith("-libs.tar")), names[0] if names else "")
         took = f"{outcome.seconds:.1f}s" if outcome.seconds else ""
-        rows.append((name, task.recipe.version if task else "?", outcome.status, took, main))
+        status: str = outcome.status
+        if report.store is not None and name in report.store.pulled:
+            status = "pulled"
+        rows.append((name, task.recipe.version if task else "?", status, took, main))
     out.append(table(("PACKAGE", "VERSION", "STATUS", "TIME", "OUTPUT"), rows))
     for outcome in report.failed():
         out.append(f"\n✗ {outcome.name} failed: {outcome.error}")
@@ -76,5 +79,15 @@ def build_summary(report: BuildReport) -> str:
         if blocked:
             out.append(f"  blocked by this failure: {', '.join(blocked)}")
     counts = ", ".join(f"{report.count(s)} {s}" for s in STATUSES if report.count(s))
-    out.append(f"\n{counts} in {report.seconds:.1f} s")
+    where = f" ({report.shard})" if report.shard else ""
+    out.append(f"\n{counts} in {report.seconds:.1f} s{where}")
+    store = report.store
+    if store is not None:
+        if not store.available:
+            out.append(f"artifact store {store.url}: not used (it did not answer)")
+        else:
+            mode = ", read-only" if store.readonly else ""
+            out.append(f"artifact store {store.url}{mode}: {len(store.pulled)} pulled, "
+                       f"{len(store.pushed)} pushed"
+                       + (f", {len(store.refused)} refused" if store.refused else ""))
     return "\n".join(out)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import time
+from pathlib import Path
 
+from pyodist.builder.remote import RemoteStore
+from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import print_line
 from pyodist.cli.render import emit_json, table
-from pyodist.errors import ToolchainError
+from pyodist.errors import StoreError, ToolchainError
 from pyodist.options import Options
 from pyodist.toolchain import docker_client
-from pyodist.toolchain.image import build_image, inspect_image
+from pyodist.toolchain.image import inspect_image
+from pyodist.toolchain.shipping import ensure_image, save_image
 
 __all__ = ["add_parser"]
 
@@ -21,13 +26,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         description="The pinned Emscripten + pyodide-build Docker image.")
     tsub = tc.add_subparsers(dest="toolchain_command", required=True, metavar="COMMAND")
     build = tsub.add_parser(
-        "build", help="build the image without a registry (cached by input hash)",
-        description="Bootstrap the toolchain image from Debian packages (docker/bootstrap.sh): "
-                    "a no-op when an image with the same input hash exists. Needs root.",
+        "build", help="get the image: from here, the artifact store, a file, or bootstrapped",
+        description="Make the toolchain image of this checkout present, by the first way that "
+                    "works: an image here with the same input hash (of docker/'s script and "
+                    "locks); the artifact store's copy (--artifact-store); a 'docker save' "
+                    "file (--load); the bootstrap from Debian packages pinned by "
+                    "docker/packages.lock (needs root); when pinned versions have left the "
+                    "mirror, a copy another runner re-resolved, else a bootstrap that "
+                    "re-resolves (a loud warning: the image id and every artifact key change, "
+                    "and docker/packages.lock is rewritten). A bootstrapped image is pushed to "
+                    "a writable store.",
     )
-    build.add_argument("--force", action="store_true", help="rebuild even if cached")
+    build.add_argument("--force", action="store_true",
+                       help="bootstrap again even if an image with the input hash exists")
+    build.add_argument("--load", type=Path, metavar="FILE",
+                       help="a file 'pyodist toolchain save' wrote, tried before bootstrapping")
     build.add_argument("--json", action="store_true", help="print the image's labels as JSON")
     build.set_defaults(handler=_build)
+    save = tsub.add_parser("save", help="write the image to a file for 'build --load'",
+                           description="docker save of the toolchain image, gzipped, written "
+                                       "atomically: carry it to a machine that cannot "
+                                       "bootstrap.")
+    save.add_argument("file", type=Path, metavar="FILE")
+    save.set_defaults(handler=_save)
     info = tsub.add_parser("info", help="show the versions recorded in the image")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_info)
@@ -51,16 +72,41 @@ def _show(options: Options, as_json: bool) -> int:
 
 
 def _build(args: argparse.Namespace, options: Options) -> int:
-    docker_client()  # fail early and clearly when no engine answers
+    options = with_project_store(options)
+    client = docker_client()  # fail early and clearly when no engine answers
     work = options.toolchain_work_dir
-    seconds = build_image(
-        image=options.image, docker_dir=options.docker_dir, workdir=work,
-        pyodide_version=options.pyodide_version, force=args.force,
-        log=work / "bootstrap.log", on_line=None if args.json else print_line,
-    )
+    store = None
+    if options.artifact_store is not None:
+        store = RemoteStore(options.artifact_store)
+        try:
+            store.probe()
+        except StoreError as exc:
+            if not options.artifact_store.optional:
+                raise
+            print_line(f"warning: {exc}; going on without the artifact store")
+            store = None
+    start = time.monotonic()
+    got = ensure_image(
+        client, image=options.image, docker_dir=options.docker_dir, workdir=work,
+        pyodide_version=options.pyodide_version, store=store, load=args.load,
+        force=args.force, log=work / "bootstrap.log",
+        on_line=None if args.json else print_line,
+        warn=lambda text: print_line(f"warning: {text}"))
     if not args.json:
-        print(f"toolchain image {options.image} ready in {seconds:.1f} s")
+        how = {"local": "already here", "store": "pulled from the artifact store",
+               "file": f"loaded from {args.load}", "bootstrap": "bootstrapped",
+               "re-resolved": "re-resolved"}[got.source]
+        pushed = ", pushed to the artifact store" if got.pushed else ""
+        print(f"toolchain image {options.image} ({got.image_id[:19]}) {how}{pushed} in "
+              f"{time.monotonic() - start:.1f} s")
     return _show(options, args.json)
+
+
+def _save(args: argparse.Namespace, options: Options) -> int:
+    out = save_image(docker_client(), options.image, args.file)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.0f} MB); load it with 'pyodist toolchain "
+          f"build --load {out}'")
+    return 0
 
 
 def _info(args: argparse.Namespace, options: Options) -> int:

@@ -89,6 +89,12 @@ class SourceCache:
             return None
         return path
 
+    def fetched_from(self, sha256: str | None, url: str | None) -> str | None:
+        """Where the source with ``sha256`` was downloaded from, when that is not the
+        recipe's ``url`` itself (an index file resolved to its address)."""
+        origin = self.info(sha256).get("origin") if sha256 else None
+        return str(origin) if origin and origin != url else None
+
     def info(self, sha256: str) -> dict[str, object]:
         meta = self.path_for(sha256).with_suffix(".json")
         try:
