@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYODIST := $(VENV)/bin/pyodist
 
-.PHONY: all venv host-deps node-deps engine image dist test lint unit bench clean
+.PHONY: all venv host-deps node-deps engine image dist test lint unit bench science-tests clean
 
 all: dist
 
@@ -58,6 +58,11 @@ test: lint host-deps node-deps image
 	@$(VENV)/bin/pytest -q; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code
+
+# The science stack's own test suites (pandas, matplotlib, scikit-learn subsets) in the
+# science bundle, with a passed/failed/skipped table; `make test` runs a small slice of each.
+science-tests: venv host-deps node-deps image
+	$(PY) bench/science_tests.py
 
 bench: venv image
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

@@ -82,7 +82,8 @@ def test_lock_and_manifest_describe_the_files(slim: dict[str, Any]) -> None:
         data = (folder / pkg["file_name"]).read_bytes()
         assert pkg["sha256"] == hashlib.sha256(data).hexdigest()
     manifest = json.loads((folder / "manifest.json").read_text())
-    on_disk = {p.name for p in folder.iterdir()} - {"manifest.json"}
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+               if p.is_file()} - {"manifest.json"}
     assert set(manifest["files"]) == on_disk
     assert {"python_stdlib.zip.br", "pyodide.asm.wasm.gz"} <= on_disk
     assert manifest["runtime"]["emscripten"] == "5.0.3"

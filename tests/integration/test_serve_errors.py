@@ -38,3 +38,54 @@ def test_a_port_in_use_says_which_and_how_to_pick_another(tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in proc.stderr
     assert "--port 0 for any free port" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_work_folder_and_start_script(tmp_path: Path) -> None:
+    """--workdir serves a folder's files (no hidden ones, nothing outside it) and --run the
+    code the console page starts with."""
+    import json  # noqa: PLC0415
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    from pyodist.bundle.serve import running_server  # noqa: PLC0415
+
+    bundle, work = tmp_path / "bundle", tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    bundle.mkdir()
+    (work / "data.csv").write_text("a,b\n1,2\n")
+    (work / "sub" / "more.txt").write_text("more")
+    (work / ".secret").write_text("hidden")
+    (tmp_path / "outside.txt").write_text("outside")
+    (work / "link.txt").symlink_to(tmp_path / "outside.txt")
+    script = tmp_path / "run.py"
+    script.write_text("print('hi')\n")
+
+    def get(base: str, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, b""
+
+    with running_server(bundle, workdir=work, script=script) as server:
+        status, listing = get(server.url, "_pyodist/work/index.json")
+        assert status == 200
+        assert json.loads(listing) == {"files": ["data.csv", "sub/more.txt"]}
+        assert get(server.url, "_pyodist/work/sub/more.txt") == (200, b"more")
+        for bad in (".secret", "..%2Foutside.txt", "%2E%2E/outside.txt", "link.txt",
+                    "sub/../../outside.txt"):
+            assert get(server.url, "_pyodist/work/" + bad)[0] == 404, bad
+        assert get(server.url, "_pyodist/run.py") == (200, b"print('hi')\n")
+    with running_server(bundle) as server:
+        assert get(server.url, "_pyodist/work/index.json")[0] == 404
+        assert get(server.url, "_pyodist/run.py")[0] == 404
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--workdir", "/no/such/folder"], "--workdir /no/such/folder: not a folder"),
+    (["--run", "/no/such/script.py"], "--run /no/such/script.py: not a file"),
+])
+def test_bad_work_folder_or_script(tmp_path: Path, args: list[str], expected: str) -> None:
+    proc = serve(tmp_path, *args)
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr

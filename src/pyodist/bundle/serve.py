@@ -8,11 +8,16 @@
   need ``SharedArrayBuffer``;
 - ``/`` serves a small Python console page when the bundle has no ``index.html``; a
   folder with an ``index.html`` (the ``simple/`` package index) serves that;
-- paths never leave the bundle folder.
+- with a work folder (``pyodist serve --workdir DIR``), ``/_pyodist/work/index.json`` lists
+  its files and ``/_pyodist/work/PATH`` serves them: the console page copies them into the
+  runtime's working folder; with a script (``--run FILE``), ``/_pyodist/run.py`` is the
+  code the console page starts with and runs;
+- paths never leave the bundle folder (or the work folder).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -31,6 +36,10 @@ MIME_TYPES = {
     ".png": "image/png", ".css": "text/css",
 }
 CONSOLE_PAGE = "console.html"
+WORK_PREFIX = "_pyodist/work/"
+RUN_PATH = "_pyodist/run.py"
+# what the console page copies into the browser's memory: enough for data files, not a disk
+WORK_LIMITS = (1000, 200 * 1000**2)  # files, bytes
 
 
 def _console_page() -> bytes:
@@ -41,10 +50,32 @@ class BundleServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int = 0,
-                 isolation: bool = False) -> None:
+                 isolation: bool = False, workdir: Path | None = None,
+                 script: Path | None = None) -> None:
         self.root = root.resolve()
         self.isolation = isolation
+        self.workdir = workdir.resolve() if workdir is not None else None
+        self.script = script.resolve() if script is not None else None
         super().__init__((host, port), _Handler)
+
+    def work_files(self) -> list[str]:
+        """The work folder's files (relative, '/'-separated, no hidden ones), within
+        WORK_LIMITS; ValueError naming the limit when there are more."""
+        if self.workdir is None:
+            return []
+        found: list[str] = []
+        total = 0
+        for path in sorted(self.workdir.rglob("*")):
+            rel = path.relative_to(self.workdir)
+            if any(part.startswith(".") for part in rel.parts) or path.is_symlink() \
+                    or not path.is_file():
+                continue
+            found.append(rel.as_posix())
+            total += path.stat().st_size
+            if len(found) > WORK_LIMITS[0] or total > WORK_LIMITS[1]:
+                raise ValueError(f"more than {WORK_LIMITS[0]} files or "
+                                 f"{WORK_LIMITS[1] // 1000**2} MB")
+        return found
 
     @property
     def url(self) -> str:
@@ -76,20 +107,61 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.end_headers()
 
-    def _resolve(self) -> Path | None:
-        """The file a request path names inside the bundle; None for anything else (a path
-        leaving the bundle, a NUL byte, a name no file system accepts)."""
-        rel = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path,
-                                   errors="replace").lstrip("/")
+    def _relpath(self) -> str:
+        return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path,
+                                    errors="replace").lstrip("/")
+
+    def _resolve(self, base: Path | None = None, rel: str | None = None) -> Path | None:
+        """The file a request path names inside the bundle (or ``base``); None for anything
+        else (a path leaving it, a NUL byte, a name no file system accepts)."""
+        root = self.server.root if base is None else base
+        rel = self._relpath() if rel is None else rel
         if "\0" in rel:
             return None
         try:
-            target = (self.server.root / rel).resolve()
+            target = (root / rel).resolve()
         except (OSError, ValueError, RuntimeError):  # too long, a link loop
             return None
-        if target != self.server.root and not target.is_relative_to(self.server.root):
+        if target != root and not target.is_relative_to(root):
             return None
         return target
+
+    def _send_bytes(self, code: int, ctype: str, data: bytes, *, body: bool) -> None:
+        self._headers(code, ctype, len(data))
+        if body:
+            self.wfile.write(data)
+
+    def _serve_extra(self, rel: str, *, body: bool) -> bool:
+        """The work folder and the start script (True when the request was one of them)."""
+        server = self.server
+        if rel == RUN_PATH:
+            if server.script is None:
+                self._send_bytes(404, "text/plain", b"no script\n", body=body)
+            else:
+                self._send_bytes(200, "text/x-python; charset=utf-8",
+                                 server.script.read_bytes(), body=body)
+            return True
+        if not rel.startswith(WORK_PREFIX):
+            return False
+        inner = rel.removeprefix(WORK_PREFIX)
+        if server.workdir is None:
+            self._send_bytes(404, "text/plain", b"no work folder\n", body=body)
+        elif inner == "index.json":
+            listing: dict[str, object]
+            try:
+                listing = {"files": server.work_files()}
+            except (OSError, ValueError) as exc:
+                listing = {"files": [], "error": f"the work folder is not served: {exc}"}
+            self._send_bytes(200, MIME_TYPES[".json"], json.dumps(listing).encode(), body=body)
+        else:
+            target = self._resolve(server.workdir, inner)
+            if target is None or not _is_file(target) or any(
+                    p.startswith(".") for p in Path(inner).parts):
+                self._send_bytes(404, "text/plain", b"not found\n", body=body)
+            else:
+                self._send_bytes(200, "application/octet-stream", target.read_bytes(),
+                                 body=body)
+        return True
 
     def do_HEAD(self) -> None:
         self._serve(body=False)
@@ -98,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(body=True)
 
     def _serve(self, *, body: bool) -> None:
+        if self._serve_extra(self._relpath(), body=body):
+            return
         target = self._resolve()
         if target is not None and target == self.server.root:
             index = target / "index.html"
@@ -141,9 +215,10 @@ def _is_file(path: Path) -> bool:
 
 
 @contextmanager
-def running_server(root: Path, *, isolation: bool = False) -> Iterator[BundleServer]:
+def running_server(root: Path, *, isolation: bool = False, workdir: Path | None = None,
+                   script: Path | None = None) -> Iterator[BundleServer]:
     """A server on a free loopback port, in a background thread, for tests and harnesses."""
-    server = BundleServer(root, isolation=isolation)
+    server = BundleServer(root, isolation=isolation, workdir=workdir, script=script)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

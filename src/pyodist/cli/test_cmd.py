@@ -56,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument("bundle", type=Path, metavar="BUNDLE")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
     serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--workdir", type=Path, metavar="DIR",
+                       help="copy DIR's files into the console's working folder (data for a "
+                            "script; hidden files and links are left out)")
+    serve.add_argument("--run", type=Path, metavar="FILE",
+                       help="start the console page with FILE's code and run it")
     serve.add_argument("--isolation", action="store_true",
                        help="send COOP/COEP headers (for SharedArrayBuffer)")
     serve.set_defaults(handler=_serve)
@@ -106,8 +111,14 @@ def _serve(args: argparse.Namespace, options: Options) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: not a TCP port",
                          hint="pick one from 1024 to 65535, or 0 for any free port")
+    if args.workdir is not None and not args.workdir.is_dir():
+        raise UsageError(f"--workdir {args.workdir}: not a folder",
+                         hint="give the folder whose files the script reads")
+    if args.run is not None and not args.run.is_file():
+        raise UsageError(f"--run {args.run}: not a file", hint="give a Python script")
     try:
-        server = BundleServer(folder, host=args.host, port=args.port, isolation=args.isolation)
+        server = BundleServer(folder, host=args.host, port=args.port, isolation=args.isolation,
+                              workdir=args.workdir, script=args.run)
     except socket.gaierror:
         raise UsageError(f"--host {args.host!r}: no such host name or address",
                          hint="use an address of this machine, e.g. 127.0.0.1") from None

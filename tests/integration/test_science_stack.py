@@ -1,0 +1,173 @@
+"""The science profile for real: NumPy, pandas and matplotlib (Agg) in the bundle.
+
+- the example of examples/science under Node (`pyodist python`): CSV in, model fitted, a PNG
+  written to the host through NODEFS, checked as a PNG with the plot's size and colours;
+- a figure drawn on `pyodist serve`'s console page in headless Chromium: the screenshot has
+  the plot's pixels (not a blank canvas), and the page shows it as an image;
+- the example in the browser as a user runs it (`--workdir` + `--run`);
+- a small, real slice of each package's own test suite through `pyodist python --tests`
+  (the stated subsets run in `make science-tests`, see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "science"
+
+
+def pyodist(*args: str, cwd: Path = ROOT, timeout: int = 3600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pyodist", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "CI": "1"},
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def science(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> Path:
+    out = tmp_path_factory.mktemp("science")
+    proc = pyodist("bundle", "--profile", "science", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return Path(json.loads(proc.stdout)["folder"])
+
+
+def read_png(data: bytes) -> tuple[int, int, list[bytes]]:
+    """(width, height, rows of RGB(A) bytes) of an 8-bit, non-interlaced PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and interlace == 0 and color in (2, 6)
+    bpp = 3 if color == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    prev = bytes(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            left = line[i - bpp] if i >= bpp else 0
+            up, corner = prev[i], prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                pred = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[i] = (line[i] + pred) & 0xFF
+        rows.append(bytes(line))
+        prev = bytes(line)
+    return width, height, [bytes(r[i] for i in range(len(r)) if i % bpp < 3) for r in rows]
+
+
+def coloured_share(rows: list[bytes]) -> float:
+    """The share of pixels that are clearly coloured (not white, grey or black)."""
+    total = coloured = 0
+    for row in rows:
+        for i in range(0, len(row), 3):
+            r, g, b = row[i], row[i + 1], row[i + 2]
+            total += 1
+            coloured += max(r, g, b) - min(r, g, b) > 60
+    return coloured / max(total, 1)
+
+
+def test_example_under_node_writes_the_plot(science: Path, tmp_path: Path) -> None:
+    work = tmp_path / "example"
+    work.mkdir()
+    for name in ("analysis.py", "measurements.csv"):
+        (work / name).write_bytes((EXAMPLE / name).read_bytes())
+    proc = pyodist("python", str(science), "analysis.py", cwd=work, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "240 measurements from 3 sites" in proc.stdout
+    r2 = float(proc.stdout.split("R² on held-out days:")[1].split()[0])
+    assert r2 > 0.8, proc.stdout  # the data has a strong linear signal
+    width, height, rows = read_png((work / "fit.png").read_bytes())
+    assert (width, height) == (1000, 400)
+    assert coloured_share(rows) > 0.005  # the scatter points, not a blank canvas
+
+
+FIGURE = """\
+import matplotlib.pyplot as plt
+import numpy as np
+x = np.linspace(0, 4 * np.pi, 400)
+fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+ax.plot(x, np.sin(x), color="tab:red", linewidth=4)
+ax.fill_between(x, np.sin(x), color="tab:blue", alpha=0.8)
+print("figure", fig.get_size_inches().tolist())
+"""
+
+
+def test_figure_on_the_console_page_in_chromium(science: Path, tmp_path: Path) -> None:
+    from pyodist.bundle.testing import browser_setup, console_screenshot  # noqa: PLC0415
+
+    shot = tmp_path / "console.png"
+    result = console_screenshot(science, browser_setup(ROOT), FIGURE, shot)
+    assert result["ok"], result
+    assert "figure [6.0, 3.0]" in result["output"]
+    _, _, rows = read_png(shot.read_bytes())
+    # a 600x300 plot filled red and blue: a real share of the page is coloured
+    assert coloured_share(rows) > 0.02
+
+
+def test_example_in_the_browser_as_a_user_runs_it(science: Path, tmp_path: Path) -> None:
+    from pyodist.bundle.serve import running_server  # noqa: PLC0415
+    from pyodist.bundle.testing import browser_setup  # noqa: PLC0415
+    from pyodist.runtime.node import run_harness  # noqa: PLC0415
+
+    setup = browser_setup(ROOT)
+    with running_server(science, workdir=EXAMPLE, script=EXAMPLE / "analysis.py") as server:
+        result: dict[str, Any] = run_harness(
+            "console_shot.mjs", {"url": server.url, "code": None,
+                                 "screenshot": str(tmp_path / "example.png"),
+                                 "chromium": setup.chromium},
+            timeout=600, extra_env=setup.env)
+    assert result["ok"], result
+    assert "240 measurements from 3 sites" in result["output"], result["output"]
+    assert "wrote fit.png" in result["output"]
+    assert result["images"] == 1  # the figure, shown under the output
+    _, _, rows = read_png((tmp_path / "example.png").read_bytes())
+    assert coloured_share(rows) > 0.005
+
+
+# A real slice of each package's own tests (seconds each); `make science-tests` runs the
+# subsets the README reports.
+SUITES = {
+    "pandas": ["pandas/tests/frame/test_arithmetic.py", "pandas/tests/io/parser/test_header.py"],
+    "matplotlib": ["matplotlib/tests/test_figure.py::test_figure_label",
+                   "matplotlib/tests/test_agg.py::test_repeated_save_with_alpha"],
+}
+
+
+@pytest.mark.parametrize("package", sorted(SUITES))
+def test_a_slice_of_the_package_tests(science: Path, tmp_path: Path, package: str) -> None:
+    wheels = tmp_path / "wheels"
+    built = pyodist("build", "pytest", "hypothesis", "-o", str(wheels))
+    assert built.returncode == 0, built.stderr[-3000:]
+    extra = [a for w in sorted(wheels.glob("*.whl")) for a in ("--with", str(w))]
+    site = "/lib/python3.14/site-packages/"
+    proc = pyodist("python", "--tests", *extra, str(science), "-m", "pytest", "-q",
+                   "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
+                   *[site + t for t in SUITES[package]], cwd=tmp_path, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and " failed" not in proc.stdout
