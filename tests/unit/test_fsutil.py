@@ -53,3 +53,20 @@ def test_write_atomic_removes_a_killed_writers_temp_file(tmp_path: Path) -> None
     (tmp_path / f".f.json.{DEAD_PID}.abcd1234.tmp").write_text("{")
     write_atomic(tmp_path / "f.json", "{}")
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_a_kept_run_folder_survives_later_runs(tmp_path: Path) -> None:
+    """--keep-work: the folder is renamed out of the stale-run pattern when its run ends,
+    so the next run sharing the cache (which finds the run's process gone) leaves it."""
+    from pyodist.builder.workspace import kept_folder, run_folder  # noqa: PLC0415
+
+    with run_folder(tmp_path, keep=True) as work:
+        (work / "build.log").write_text("kept")
+    kept = kept_folder(work)
+    assert not work.exists() and (kept / "build.log").read_text() == "kept"
+    assert kept.name.startswith("kept-")
+    dead = tmp_path / f"run-{DEAD_PID}-1"  # a killed run's folder still goes
+    dead.mkdir()
+    with run_folder(tmp_path) as other:
+        assert other.exists()
+    assert not other.exists() and not dead.exists() and kept.exists()

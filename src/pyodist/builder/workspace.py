@@ -21,7 +21,7 @@ from pathlib import Path
 from pyodist.fsutil import remove_stale
 
 __all__ = ["GUEST_WHEELHOUSE", "GUEST_WORK", "IMAGE_WHEELHOUSE", "driver_digest", "driver_path",
-           "remove_stale_run_folders", "run_folder"]
+           "kept_folder", "remove_stale_run_folders", "run_folder"]
 
 GUEST_WORK = "/pyodist/work"
 GUEST_WHEELHOUSE = "/pyodist/wheelhouse"
@@ -49,9 +49,19 @@ def remove_stale_run_folders(root: Path) -> list[Path]:
     return remove_stale(root, _RUN_FOLDER)
 
 
+def kept_folder(folder: Path) -> Path:
+    """Where a run folder kept with ``--keep-work`` ends up (``kept-<pid>-<time>``)."""
+    return folder.with_name("kept-" + folder.name.removeprefix("run-"))
+
+
 @contextlib.contextmanager
 def run_folder(root: Path, *, keep: bool = False) -> Iterator[Path]:
-    """A fresh work folder for one build run, removed afterwards unless ``keep``."""
+    """A fresh work folder for one build run, removed afterwards unless ``keep``.
+
+    A kept folder is renamed to ``kept-<pid>-<time>`` when the run ends: under its
+    ``run-`` name the next pyodist run sharing the cache (whose process check finds this
+    run gone) would remove it as a killed run's leftover.
+    """
     root.mkdir(parents=True, exist_ok=True)
     remove_stale_run_folders(root)
     folder = root / f"run-{os.getpid()}-{int(time.time())}"
@@ -59,5 +69,7 @@ def run_folder(root: Path, *, keep: bool = False) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        if not keep:
+        if keep:
+            folder.rename(kept_folder(folder))
+        else:
             shutil.rmtree(folder, ignore_errors=True)

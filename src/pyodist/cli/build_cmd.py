@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     build.add_argument("--no-import-check", action="store_true",
                        help="do not import the wheels in Pyodide after building")
     build.add_argument("--keep-work", action="store_true",
-                       help="keep each package's build folder (for debugging)")
+                       help="keep the build folders (CACHE/work/kept-PID-TIME; for debugging)")
     build.add_argument("--json", action="store_true",
                        help="print a JSON report on stdout (for CI)")
     shard = build.add_argument_group(
