@@ -55,13 +55,18 @@ unit: venv
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 test: lint host-deps node-deps image
-	@$(VENV)/bin/pytest -q; code=$$?; \
+	@$(VENV)/bin/pytest -q -m "not science_profile"; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code
 
-# The science stack's own test suites (pandas, matplotlib, scikit-learn subsets) in the
-# science bundle, with a passed/failed/skipped table; `make test` runs a small slice of each.
+# The science stack's own test suites (SciPy, pandas, matplotlib and scikit-learn subsets) in
+# the science bundle (bundled first, SciPy's build included, when dist/ lacks it), with a
+# passed/failed/skipped table; `make test` runs a slice of pandas' and matplotlib's and
+# checks the OpenBLAS that SciPy links.
 science-tests: venv host-deps node-deps image
+	$(PYODIST) bundle --profile science
+	PYODIST_SCIENCE_BUNDLE=dist/pyodist-demo-0.1.0-science \
+	    $(VENV)/bin/pytest -q -m science_profile tests/integration/test_science_stack.py
 	$(PY) bench/science_tests.py
 
 bench: venv image

@@ -2,13 +2,16 @@
 
 For each of: the stock Pyodide 314.0.7 core (npm package: loader, runtime, stdlib), our
 `slim` bundle, `fast` (slim with a memory snapshot, started with the stock loader's
-`_loadSnapshot`) and our `fullstack` bundle (built first with `pyodist bundle`, cached):
+`_loadSnapshot`), our `fullstack` and `science` bundles (built first with `pyodist bundle`,
+cached):
 - bytes of what a page must fetch to start Python (loader + asm.mjs + wasm + stdlib) plus,
   for our bundles, all their packages; raw, gzip -9 and brotli -q 11;
 - cold start in Node: a fresh `node` process runs the stock `loadPyodide({indexURL,
-  lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim);
+  lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim, of
+  loading and importing pandas, scikit-learn and matplotlib for science);
 - time to ready in headless Chromium (Debian's, a fresh browser per run, the bundle served
-  by `pyodist serve`'s server with its .br siblings), median of 5, for stock core and slim.
+  by `pyodist serve`'s server with its .br siblings), median of 5, for stock core, slim,
+  fast and science (and science with the stack loaded and imported).
 
 - `pyodist python` on fullstack: `-c pass` and `-c "import numpy"`, loading packages on
   import (the default) and all at start (`--preload`), next to a bare node process running
@@ -58,6 +61,12 @@ def sizes(paths: list[Path]) -> tuple[int, int, int]:
     return raw, gz, br
 
 
+# the science rows: these packages loaded and their modules imported (pandas, sklearn,
+# matplotlib: the lock's imports for them) after Python is ready
+STACK = ["pandas", "scikit-learn", "matplotlib"]
+STACK_LABEL = "load and import pandas, sklearn, matplotlib"
+
+
 def build(profile: str, out: Path, project: Path | None = None) -> Path:
     proc = subprocess.run([sys.executable, "-m", "pyodist", "bundle", "--profile", profile,
                            "--out", str(out), "--json",
@@ -81,18 +90,23 @@ def cold_start(folder: Path, runs: int, packages: list[str],
     return statistics.median(ready), statistics.median(total)
 
 
-def chromium_ready(folder: Path, runs: int, snapshot: bool = False) -> float:
+def chromium_ready(folder: Path, runs: int, snapshot: bool = False,
+                   packages: list[str] | None = None) -> float:
+    """Median seconds to Python ready; with ``packages``, to those loaded and imported."""
     setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
     times = []
     with running_server(folder) as server:
         for _ in range(runs):
-            data = run_harness("browser_check.mjs", {"bundleURL": server.url, "packages": [],
+            data = run_harness("browser_check.mjs", {"bundleURL": server.url,
+                                                     "packages": packages or [],
                                                      "worker": False, "screenshot": None,
                                                      "snapshot": snapshot},
-                               timeout=300, extra_env=setup.env)
-            if data.get("ready_seconds") is None:
+                               timeout=600, extra_env=setup.env)
+            if data.get("ready_seconds") is None or (packages and not data.get("ok")):
                 sys.exit(f"Chromium could not start Python from {folder}: {data}")
-            times.append(float(data["ready_seconds"]))
+            times.append(float(data["ready_seconds"]) + (
+                float(data["packages_seconds"]) + float(data["imports_seconds"])
+                if packages else 0.0))
     return statistics.median(times)
 
 
@@ -133,11 +147,14 @@ def main() -> None:
         slim = build("slim", Path(tmp))
         fast = build("fast", Path(tmp))
         full = build("fullstack", Path(tmp))
+        science = build("science", Path(tmp))
         cases = [("stock Pyodide 314.0.7 core", stock, [], False),
                  ("pyodist slim", slim, [], False),
                  ("pyodist slim + import micropip", slim, ["micropip"], False),
                  ("pyodist fast (slim + memory snapshot)", fast, [], True),
-                 ("pyodist fullstack", full, [], False)]
+                 ("pyodist fullstack", full, [], False),
+                 ("pyodist science", science, [], False),
+                 (f"pyodist science + {STACK_LABEL}", science, STACK, False)]
         for label, folder, packages, snapshot in cases:
             start = [folder / f for f in START_FILES]
             if folder != stock:
@@ -152,7 +169,10 @@ def main() -> None:
         browser = [("stock Pyodide 314.0.7 core", chromium_ready(stock, args.runs)),
                    ("pyodist slim", chromium_ready(slim, args.runs)),
                    ("pyodist fast (slim + memory snapshot)",
-                    chromium_ready(fast, args.runs, snapshot=True))]
+                    chromium_ready(fast, args.runs, snapshot=True)),
+                   ("pyodist science", chromium_ready(science, args.runs)),
+                   (f"pyodist science + {STACK_LABEL}",
+                    chromium_ready(science, args.runs, packages=STACK))]
         python_rows = [
             ("bare loadPyodide on fullstack (node process)", node_seconds(full, args.runs)),
             ("pyodist python fullstack -c pass", python_seconds(full, args.runs, "pass")),

@@ -26,8 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = "/lib/python3.14/site-packages/"
-# the subsets the science-stack issue names; paths inside the bundle's site-packages
+# the subsets the SciPy and science-stack issues name; paths inside the bundle's site-packages
 SUITES: dict[str, list[str]] = {
+    # each folder with the test folders below it (sparse without sparse.linalg's: its own row)
+    **{f"scipy {sub}": ["scipy/sparse/tests" if sub == "sparse" else
+                        "scipy/" + sub.replace(".", "/")]
+       for sub in ("linalg", "optimize", "sparse", "sparse.linalg", "special", "stats",
+                   "integrate", "interpolate", "signal", "fft", "spatial", "ndimage")},
     "pandas frame": ["pandas/tests/frame"],
     "pandas groupby": ["pandas/tests/groupby"],
     "pandas io/parser (CSV)": ["pandas/tests/io/parser"],

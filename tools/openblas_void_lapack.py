@@ -54,7 +54,9 @@ def names_of(decl: str) -> list[str]:
 
 DECL = re.compile(r"extern (/\* Subroutine \*/ )?int (?=[a-z0-9_]+_\s*\()")
 
-for path in sorted([*SRC.glob("*.c"), *SRC.glob("DEPRECATED/*.c")]):
+# INSTALL/ilaver.c is built into the library too (SRC/Makefile's ALLAUX)
+for path in sorted([*SRC.glob("*.c"), *SRC.glob("DEPRECATED/*.c"),
+                    root / "lapack-netlib" / "INSTALL" / "ilaver.c"]):
     text = path.read_text(encoding="latin-1")
     orig = text
     n = 0

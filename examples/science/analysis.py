@@ -1,4 +1,4 @@
-"""Read a CSV with pandas, fit a linear model with NumPy, plot with matplotlib: in WebAssembly.
+"""Read a CSV with pandas, fit a scikit-learn model, plot with matplotlib: in WebAssembly.
 
 Under Node (the repo root; the current folder is the runtime's too, so fit.png lands here):
     .venv/bin/pyodist python dist/pyodist-demo-0.1.0-science examples/science/analysis.py
@@ -14,8 +14,10 @@ import matplotlib
 matplotlib.use("Agg")  # no display: draw into images
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
 
 # beside this file under Node; the console page's working folder in a browser
 HERE = Path(__file__).parent if "__file__" in globals() else Path.cwd()
@@ -25,16 +27,14 @@ print(f"{len(data)} measurements from {data['site'].nunique()} sites")
 print(data.groupby("site")[["temperature_c", "yield_kg"]].mean().round(1).to_string())
 
 features = ["temperature_c", "humidity_pct", "wind_ms"]
-# one column per site (its own intercept), then least squares through OpenBLAS's LAPACK
+# one column per site (its own intercept), then ordinary least squares (SciPy's LAPACK)
 X = pd.get_dummies(data[[*features, "site"]], columns=["site"], dtype=float)
-held_out = data.sample(frac=0.25, random_state=0).index
-train = data.index.difference(held_out)
-coef, *_ = np.linalg.lstsq(X.loc[train].to_numpy(), data.loc[train, "yield_kg"].to_numpy())
-test_y = data.loc[held_out, "yield_kg"]
-predicted = X.loc[held_out].to_numpy() @ coef
-r2 = 1 - ((test_y - predicted) ** 2).sum() / ((test_y - test_y.mean()) ** 2).sum()
-print(f"R² on held-out days: {r2:.3f}")
-for name, value in zip(X.columns, coef, strict=True):
+train_X, test_X, train_y, test_y = train_test_split(X, data["yield_kg"], test_size=0.25,
+                                                    random_state=0)
+model = LinearRegression().fit(train_X, train_y)
+predicted = model.predict(test_X)
+print(f"R² on held-out days: {r2_score(test_y, predicted):.3f}")
+for name, value in zip(X.columns, model.coef_, strict=True):
     print(f"  {name:>16}: {value:+.2f} kg per unit")
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

@@ -26,12 +26,15 @@ def release(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 def test_release_of_the_default_project(tmp_path: Path, toolchain_image: str) -> None:
     junit = tmp_path / "junit.xml"
-    proc = release("--out", str(tmp_path / "out"), "--json", "--junit", str(junit))
+    # every profile of the project file but science, whose SciPy is a 40-minute cold build
+    # (make science-tests bundles and tests it); reported in name order
+    profiles = sorted(set(tomllib.loads((ROOT / "pyodist.toml").read_text())["profiles"])
+                      - {"science"})
+    assert {"fullstack", "slim", "dataframes"} <= set(profiles)
+    proc = release("--out", str(tmp_path / "out"), "--json", "--junit", str(junit),
+                   *[a for p in profiles for a in ("--profile", p)])
     report = json.loads(proc.stdout)
     assert proc.returncode == 0, json.dumps(report, indent=1)[-6000:]
-    # every profile of the project file, in name order
-    profiles = sorted(tomllib.loads((ROOT / "pyodist.toml").read_text())["profiles"])
-    assert {"fullstack", "slim", "science"} <= set(profiles)
     assert report["ok"] and report["profiles"] == profiles
     stages = [(s["profile"], s["stage"], s["status"]) for s in report["stages"]]
     assert stages == [

@@ -7,6 +7,7 @@ minutes on 2 cores) happens once per machine and later runs reuse it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -122,6 +123,45 @@ def test_openblas_is_a_relocatable_static_library(science: dict[str, Any]) -> No
     if log:  # built in this run: the wasm SIMD kernels and -O3 were used
         text = Path(log).read_text()
         assert "TARGET=WASM128_GENERIC" in text and "-O3 -msimd128" in text
+
+
+def test_every_lapack_routine_links_with_one_signature(science: dict[str, Any],
+                                                       toolchain_image: str,
+                                                       tmp_path: Path) -> None:
+    """SciPy's smaller check in `make test` (its own build is in `make science-tests`).
+
+    scipy.linalg.cython_lapack reaches nearly all of LAPACK, so a side module linking the
+    whole of libopenblas.a must see one signature per symbol: wasm-ld turns a mismatch (a
+    routine defined `int`, called as `void`) into a stub that traps, and pyodide-build's
+    --fatal-warnings into a failed scipy link. The recipe's patch 0002 makes every LAPACK
+    subroutine void, like Fortran and like scipy's and numpy's declarations.
+    """
+    from pyodist.toolchain import docker_client  # noqa: PLC0415
+
+    [tar] = [Path(f) for f in science["packages"]["openblas"]["files"]]
+    payload = io.BytesIO()  # handed to the container as an archive: no host folder shared
+    with tarfile.open(tar) as tf, tarfile.open(fileobj=payload, mode="w") as out_tar:
+        data = tf.extractfile("lib/libopenblas.a")  # a link to the versioned archive
+        assert data is not None
+        content = data.read()
+        member = tarfile.TarInfo("work/lib/libopenblas.a")
+        member.size = len(content)
+        out_tar.addfile(member, io.BytesIO(content))
+    script = ("emcc -O1 -sSIDE_MODULE=1 -Wl,--experimental-pic -Wl,--fatal-warnings "
+              "-o /tmp/all.wasm "
+              "-Wl,--whole-archive /work/lib/libopenblas.a -Wl,--no-whole-archive 2>&1; "
+              "echo exit=$?")
+    container = docker_client().containers.create(
+        toolchain_image, ["bash", "-lc", script], network_disabled=True, user="0:0")
+    try:
+        container.put_archive("/", payload.getvalue())
+        container.start()
+        container.wait(timeout=900)
+        out = container.logs().decode()
+    finally:
+        container.remove(force=True)
+    assert "signature mismatch" not in out, out[-4000:]
+    assert "exit=0" in out, out[-4000:]
 
 
 def test_numpy_wheel_is_a_wasm_wheel_with_split_tests(science: dict[str, Any]) -> None:

@@ -1,12 +1,21 @@
-"""The science profile for real: NumPy, pandas and matplotlib (Agg) in the bundle.
+"""The science stack for real: NumPy, pandas and matplotlib (Agg) in the `dataframes` bundle
+(make test), SciPy and scikit-learn in the `science` bundle (marked science_profile: their
+cold builds take most of an hour, so make test deselects them and make science-tests runs
+them).
 
-- the example of examples/science under Node (`pyodist python`): CSV in, model fitted, a PNG
-  written to the host through NODEFS, checked as a PNG with the plot's size and colours;
+make test, on the dataframes bundle:
+- pandas reads the example's CSV and matplotlib writes a PNG to the host through NODEFS,
+  checked as a PNG with the plot's size and colours;
 - a figure drawn on `pyodist serve`'s console page in headless Chromium: the screenshot has
   the plot's pixels (not a blank canvas), and the page shows it as an image;
-- the example in the browser as a user runs it (`--workdir` + `--run`);
-- a small, real slice of each package's own test suite through `pyodist python --tests`
-  (the stated subsets run in `make science-tests`, see the README).
+- a script run on the console page with its files (`--workdir` + `--run`), as a user does;
+- a small, real slice of pandas' and matplotlib's own tests through `pyodist python --tests`
+  (the stated subsets of every package run in `make science-tests`, see the README).
+
+make science-tests, on the science bundle:
+- examples/science (pandas -> scikit-learn -> matplotlib) under Node and in the browser;
+- SciPy's compiled layers (LAPACK, sparse, optimize, special, spatial) give right answers
+  in Node: a call with a mismatched signature would trap instead.
 """
 
 from __future__ import annotations
@@ -32,12 +41,26 @@ def pyodist(*args: str, cwd: Path = ROOT, timeout: int = 3600) -> subprocess.Com
                           timeout=timeout, check=False)
 
 
-@pytest.fixture(scope="module")
-def science(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> Path:
-    out = tmp_path_factory.mktemp("science")
-    proc = pyodist("bundle", "--profile", "science", "--out", str(out), "--json")
+def bundle(profile: str, out: Path) -> Path:
+    proc = pyodist("bundle", "--profile", profile, "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr[-4000:]
     return Path(json.loads(proc.stdout)["folder"])
+
+
+@pytest.fixture(scope="module")
+def dataframes(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> Path:
+    return bundle("dataframes", tmp_path_factory.mktemp("dataframes"))
+
+
+@pytest.fixture(scope="module")
+def science(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> Path:
+    # make science-tests bundles it into dist/ once (assembling it compresses ~100 MB) and
+    # names it here; otherwise it is bundled for this run
+    given = os.environ.get("PYODIST_SCIENCE_BUNDLE")
+    if given:
+        assert (Path(given) / "pyodide-lock.json").is_file(), f"no bundle at {given}"
+        return Path(given)
+    return bundle("science", tmp_path_factory.mktemp("science"))
 
 
 def read_png(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -92,19 +115,95 @@ def coloured_share(rows: list[bytes]) -> float:
     return coloured / max(total, 1)
 
 
-def test_example_under_node_writes_the_plot(science: Path, tmp_path: Path) -> None:
-    work = tmp_path / "example"
+PLOT = """\
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+data = pd.read_csv("measurements.csv")
+print(f"{len(data)} measurements from {data['site'].nunique()} sites")
+fig, ax = plt.subplots(figsize=(10, 4))
+for site, group in data.groupby("site"):
+    ax.scatter(group["temperature_c"], group["yield_kg"], s=12, label=site)
+ax.legend()
+fig.savefig("fit.png", dpi=100)
+print("wrote fit.png")
+"""
+
+
+def copy_example(work: Path) -> None:
     work.mkdir()
     for name in ("analysis.py", "measurements.csv"):
         (work / name).write_bytes((EXAMPLE / name).read_bytes())
+
+
+def check_plot(path: Path) -> None:
+    width, height, rows = read_png(path.read_bytes())
+    assert (width, height) == (1000, 400)
+    assert coloured_share(rows) > 0.005  # the scatter points, not a blank canvas
+
+
+def test_pandas_and_matplotlib_write_a_plot_under_node(dataframes: Path, tmp_path: Path) -> None:
+    work = tmp_path / "example"
+    copy_example(work)
+    (work / "plot.py").write_text(PLOT)
+    proc = pyodist("python", str(dataframes), "plot.py", cwd=work, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "240 measurements from 3 sites" in proc.stdout
+    check_plot(work / "fit.png")
+
+
+@pytest.mark.science_profile
+def test_example_under_node_writes_the_plot(science: Path, tmp_path: Path) -> None:
+    work = tmp_path / "example"
+    copy_example(work)
     proc = pyodist("python", str(science), "analysis.py", cwd=work, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "240 measurements from 3 sites" in proc.stdout
     r2 = float(proc.stdout.split("R² on held-out days:")[1].split()[0])
     assert r2 > 0.8, proc.stdout  # the data has a strong linear signal
-    width, height, rows = read_png((work / "fit.png").read_bytes())
-    assert (width, height) == (1000, 400)
-    assert coloured_share(rows) > 0.005  # the scatter points, not a blank canvas
+    check_plot(work / "fit.png")
+
+
+SCIPY = r"""
+import json
+import numpy as np
+from scipy import linalg, optimize, sparse, special, spatial
+from scipy.sparse.linalg import spsolve
+rng = np.random.default_rng(0)
+a = rng.random((60, 60)) + 60 * np.eye(60)
+b = rng.random(60)
+lu, piv = linalg.lu_factor(a)
+n = 50
+lap = sparse.diags([-1, 2, -1], [-1, 0, 1], shape=(n, n), format="csc")
+x = spsolve(lap, np.ones(n))
+res = optimize.minimize(optimize.rosen, np.zeros(5), jac=optimize.rosen_der, method="BFGS")
+tree = spatial.cKDTree(rng.random((200, 3)))
+print(json.dumps({
+    "solve": bool(np.allclose(a @ linalg.solve(a, b), b)),
+    "lu": bool(np.allclose(a @ linalg.lu_solve((lu, piv), b), b)),
+    "inv": bool(np.allclose(linalg.inv(a) @ a, np.eye(60))),
+    "eigh": bool(np.allclose(np.sort(linalg.eigh(a + a.T, eigvals_only=True)),
+                             np.sort(np.linalg.eigvalsh(a + a.T)))),
+    "svd": bool(np.allclose(linalg.svdvals(a), np.linalg.svd(a, compute_uv=False))),
+    "lstsq": bool(np.allclose(linalg.lstsq(a, b)[0], np.linalg.solve(a, b))),
+    "spsolve": bool(np.allclose(lap @ x, 1.0)),
+    "bfgs": bool(res.success and np.allclose(res.x, 1.0, atol=1e-4)),
+    "gamma": float(special.gamma(5.0)),
+    "kdtree": int(tree.query(tree.data[:1], k=1)[1][0]),
+    "ilaver": [int(v) for v in linalg.lapack.ilaver()],
+}))
+"""
+
+
+@pytest.mark.science_profile
+def test_scipy_compiled_layers_give_right_answers(science: Path, tmp_path: Path) -> None:
+    proc = pyodist("python", str(science), "-c", SCIPY, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got == {"solve": True, "lu": True, "inv": True, "eigh": True, "svd": True,
+                   "lstsq": True, "spsolve": True, "bfgs": True, "gamma": 24.0,
+                   "kdtree": 0, "ilaver": [3, 12, 0]}
 
 
 FIGURE = """\
@@ -118,11 +217,11 @@ print("figure", fig.get_size_inches().tolist())
 """
 
 
-def test_figure_on_the_console_page_in_chromium(science: Path, tmp_path: Path) -> None:
+def test_figure_on_the_console_page_in_chromium(dataframes: Path, tmp_path: Path) -> None:
     from pyodist.bundle.testing import browser_setup, console_screenshot  # noqa: PLC0415
 
     shot = tmp_path / "console.png"
-    result = console_screenshot(science, browser_setup(ROOT), FIGURE, shot)
+    result = console_screenshot(dataframes, browser_setup(ROOT), FIGURE, shot)
     assert result["ok"], result
     assert "figure [6.0, 3.0]" in result["output"]
     _, _, rows = read_png(shot.read_bytes())
@@ -130,24 +229,36 @@ def test_figure_on_the_console_page_in_chromium(science: Path, tmp_path: Path) -
     assert coloured_share(rows) > 0.02
 
 
-def test_example_in_the_browser_as_a_user_runs_it(science: Path, tmp_path: Path) -> None:
+def run_on_the_console_page(folder: Path, script: Path, shot: Path) -> dict[str, Any]:
     from pyodist.bundle.serve import running_server  # noqa: PLC0415
     from pyodist.bundle.testing import browser_setup  # noqa: PLC0415
     from pyodist.runtime.node import run_harness  # noqa: PLC0415
 
     setup = browser_setup(ROOT)
-    with running_server(science, workdir=EXAMPLE, script=EXAMPLE / "analysis.py") as server:
+    with running_server(folder, workdir=EXAMPLE, script=script) as server:
         result: dict[str, Any] = run_harness(
-            "console_shot.mjs", {"url": server.url, "code": None,
-                                 "screenshot": str(tmp_path / "example.png"),
+            "console_shot.mjs", {"url": server.url, "code": None, "screenshot": str(shot),
                                  "chromium": setup.chromium},
             timeout=600, extra_env=setup.env)
     assert result["ok"], result
     assert "240 measurements from 3 sites" in result["output"], result["output"]
     assert "wrote fit.png" in result["output"]
     assert result["images"] == 1  # the figure, shown under the output
-    _, _, rows = read_png((tmp_path / "example.png").read_bytes())
+    _, _, rows = read_png(shot.read_bytes())
     assert coloured_share(rows) > 0.005
+    return result
+
+
+def test_a_script_with_its_files_on_the_console_page(dataframes: Path, tmp_path: Path) -> None:
+    script = tmp_path / "plot.py"
+    script.write_text(PLOT)
+    run_on_the_console_page(dataframes, script, tmp_path / "plot.png")
+
+
+@pytest.mark.science_profile
+def test_example_in_the_browser_as_a_user_runs_it(science: Path, tmp_path: Path) -> None:
+    result = run_on_the_console_page(science, EXAMPLE / "analysis.py", tmp_path / "example.png")
+    assert "R² on held-out days:" in result["output"]
 
 
 # A real slice of each package's own tests (seconds each); `make science-tests` runs the
@@ -160,13 +271,13 @@ SUITES = {
 
 
 @pytest.mark.parametrize("package", sorted(SUITES))
-def test_a_slice_of_the_package_tests(science: Path, tmp_path: Path, package: str) -> None:
+def test_a_slice_of_the_package_tests(dataframes: Path, tmp_path: Path, package: str) -> None:
     wheels = tmp_path / "wheels"
     built = pyodist("build", "pytest", "hypothesis", "-o", str(wheels))
     assert built.returncode == 0, built.stderr[-3000:]
     extra = [a for w in sorted(wheels.glob("*.whl")) for a in ("--with", str(w))]
     site = "/lib/python3.14/site-packages/"
-    proc = pyodist("python", "--tests", *extra, str(science), "-m", "pytest", "-q",
+    proc = pyodist("python", "--tests", *extra, str(dataframes), "-m", "pytest", "-q",
                    "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
                    *[site + t for t in SUITES[package]], cwd=tmp_path, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

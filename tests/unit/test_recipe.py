@@ -131,6 +131,19 @@ def test_digest_ignores_layout_but_not_meaning(write_recipe: WriteRecipe, tmp_pa
     assert a.digest() == b.digest() != c.digest()
 
 
+def test_build_digest_leaves_out_what_the_build_does_not_read(
+    write_recipe: WriteRecipe, tmp_path: Path,
+) -> None:
+    a = load_recipe(write_recipe("d", simple_recipe("d")))
+    described = simple_recipe("d", tags=["science"]) + "about: {summary: Data}\n" \
+        "extra: {recipe-maintainers: [someone]}\n"
+    b = load_recipe(write_recipe("d", described, base=tmp_path / "x"))
+    c = load_recipe(write_recipe("d", simple_recipe("d") + "build: {cflags: -O3}\n",
+                                 base=tmp_path / "y"))
+    assert a.digest() != b.digest()  # the recipe's meaning, as the manifest records it
+    assert a.build_digest() == b.build_digest() != c.build_digest()
+
+
 def test_library_versions_need_not_be_pep440(write_recipe: WriteRecipe) -> None:
     text = f"""
     package: {{name: libssl, version: 1.1.1w}}

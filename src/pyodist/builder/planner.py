@@ -182,7 +182,7 @@ def plan_build(
         recipe = graph.recipes[name]
         deps = tuple(sorted(graph.deps[name] & selection.closure))
         keys[name] = artifact_key({
-            "recipe": recipe.digest(),
+            "recipe": recipe.build_digest(),
             "inputs": inputs[name],
             "target": {"pyodide": target.pyodide_version, "abi": target.abi,
                        "toolchain": target.toolchain_id, "epoch": target.source_date_epoch},

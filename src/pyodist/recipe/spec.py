@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -256,6 +256,15 @@ class Recipe:
                 data[section] = {k: v for k, v in values.items() if v != defaults.get(k)}
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def build_digest(self) -> str:
+        """The digest of what the build reads: :meth:`digest` without the keys that only
+        describe or select the package (tags, ``about``, ``extra``, ``disabled``, ``pinned``),
+        so retagging a recipe or fixing its summary does not rebuild it and its dependents."""
+        bare = replace(self, package=replace(self.package, tag=(), disabled=False,
+                                             pinned=False),
+                       about=AboutSpec(), extra_json="{}")
+        return bare.digest()
 
 
 # (key path, message, hint); the loader attaches file/line/column.

@@ -118,7 +118,7 @@ const lastLine = (e) => {
   const exc = s.filter((x) => /^[A-Za-z_][\\w.]*(Error|Exception|Exit|Interrupt)\\b/.test(x));
   return exc.length ? exc[exc.length - 1] : (s.length ? s[s.length - 1] : String(e));
 };
-const R = { ready_seconds: null, packages_seconds: null, load_errors: [], load_messages: [],
+const R = { ready_seconds: null, packages_seconds: null, imports_seconds: null, load_errors: [], load_messages: [],
             packages_requested: null, packages_loaded: [], imports: {}, workerfs: null,
             pyodide_version: null, python_version: null, error: null };
 try {
@@ -176,6 +176,7 @@ try {
   }
 
   S.stage = 'imports';
+  const t2 = performance.now();
   for (const n of names) {
     const entry = lockPkgs[n] || lockPkgs[String(n).toLowerCase().replace(/[-_.]+/g, '-')];
     for (const mod of (entry && entry.imports) || []) {
@@ -183,6 +184,7 @@ try {
       catch (e) { R.imports[mod] = { ok: false, error: lastLine(e), package: entry.name }; }
     }
   }
+  R.imports_seconds = +((performance.now() - t2) / 1000).toFixed(3);
 
   if (cfg.worker) {
     S.stage = 'worker';
@@ -313,6 +315,7 @@ async function main() {
     Object.assign(result, {
       ready_seconds: r.ready_seconds ?? null,
       packages_seconds: r.packages_seconds ?? null,
+      imports_seconds: r.imports_seconds ?? null,
       load_errors: r.load_errors || [],
       load_messages: r.load_messages || [],
       packages_requested: r.packages_requested ?? null,
