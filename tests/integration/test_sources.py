@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from pyodist.cli import main
-from pyodist.errors import SourceError
+from pyodist.errors import SourceError, ToolchainError
 from pyodist.recipe import load_recipe
 from pyodist.sources import (
     Fetcher,
@@ -177,6 +177,23 @@ def test_cli_fetch_end_to_end(tmp_path: Path, file_server: FileServer,
     assert "alpha   alpha-1.0.tar.gz  cached (1 B)" in out
     assert "broken: sha256 mismatch for beta-1.0.tar.gz" in out
     assert main(["--cache-dir", "c", "--offline", "fetch", "alpha"]) == 0
+
+
+def test_fetch_runtime_offline_names_the_fix_and_keeps_the_sources(
+        tmp_path: Path, file_server: FileServer, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    sha = file_server.add("gamma-1.0.tar.gz", b"G")
+    _write_recipe(tmp_path / "recipes", "gamma", file_server.url("gamma-1.0.tar.gz"), sha)
+    assert main(["--cache-dir", "c", "fetch", "gamma"]) == 0
+    capsys.readouterr()
+    # the source is cached, the runtime is not: --offline cannot complete --runtime
+    code = main(["--cache-dir", "c", "--offline", "fetch", "gamma", "--runtime"])
+    assert code == ToolchainError.exit_code
+    err = capsys.readouterr().err
+    assert "runtime is not in the cache" in err and "network access" in err
+    assert (tmp_path / "c" / "sources").is_dir()
+    assert main(["--cache-dir", "c", "--offline", "fetch", "gamma"]) == 0
 
 
 @pytest.mark.network

@@ -10,6 +10,7 @@ from pyodist.errors import RecipeError, SourceError
 from pyodist.graph import RecipeGraph, without_broken
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
+from pyodist.runtime.pyodide import runtime_facts
 from pyodist.sources.fetch import FetchResult, fetch_sources, make_fetcher
 from pyodist.urls import redact_url
 
@@ -23,12 +24,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "dependencies into the sha256-addressed source cache, so that builds can "
                     "run offline. 'pypi:' sources are resolved through the index pip is "
                     "configured with, 'debian:' sources through the mirror in apt's sources "
-                    "(or PYODIST_DEBIAN_MIRROR).",
+                    "(or PYODIST_DEBIAN_MIRROR). With --runtime also the Pyodide core. "
+                    "Build-backend wheels are resolved by the first online build and reused "
+                    "offline.",
     )
     fetch.add_argument("selection", nargs="*", default=["*"], metavar="SELECTION",
                        help="'*' (default), NAME, tag:TAG, !NAME")
     fetch.add_argument("-j", "--jobs", type=int, default=4, metavar="N",
                        help="parallel downloads (default 4)")
+    fetch.add_argument("--runtime", action="store_true",
+                       help="also fetch the Pyodide runtime core (the build's import checks and "
+                            "bundles need it) into the cache")
     fetch.add_argument("--json", action="store_true", help="print a JSON report")
     fetch.set_defaults(handler=_fetch)
 
@@ -46,6 +52,10 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
     with event_sink(plain=options.plain, quiet=args.json) as sink:
         fetcher = make_fetcher(options, sink)
         report = fetch_sources(fetcher, recipes, jobs=args.jobs)
+    # after the sources: a runtime error (npm unreachable, wrong integrity) is raised with its
+    # fix, and the sources fetched so far stay in the cache
+    runtime = (runtime_facts(options.runtime, options.cache_dir, offline=options.offline)
+               if args.runtime else None)
     done, extra, failed = report.done, report.extra, report.failed
     if args.json:
         def entry(r: FetchResult) -> dict[str, object]:
@@ -54,6 +64,7 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
 
         emit_json({
             "cache": str(fetcher.cache.root),
+            **({"runtime": str(runtime.folder)} if runtime else {}),
             "fetched": {
                 n: None if r is None else
                 {**entry(r), **({"extra": [entry(x) for x in extra[n]]} if extra.get(n) else {})}
@@ -75,6 +86,9 @@ def _fetch(args: argparse.Namespace, options: Options) -> int:
                                  f"{'cached' if got.cached else 'downloaded'} "
                                  f"({human_size(got.path.stat().st_size)})"))
         rows += [(name, "-", "RECIPE ERROR") for name in sorted(broken)]
+        if runtime:
+            rows.append((f"(runtime Pyodide {runtime.spec.version})", runtime.folder.name,
+                         "ready"))
         print(table(("RECIPE", "FILE", "STATUS"), rows))
         for name, exc in sorted(failed.items()):
             print(f"\n{name}: {redact_url(str(exc))}")
