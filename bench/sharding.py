@@ -174,7 +174,9 @@ def main() -> None:
         if not args.no_measure:
             seconds, one_wall, two_wall, wave_walls = measure(args.selection, tmp)
             order, deps = graph_of([ROOT / "recipes"], args.selection)
-            simulation_table("The repo's recipes (`recipes/`, seconds measured in a cold "
+            shown = " ".join(f"'{s}'" for s in args.selection)
+            simulation_table(f"The repo's recipes (`recipes/`, selection {shown}: "
+                             f"{len(order)} packages; seconds measured in a cold "
                              "`pyodist build -j 1`)", order, deps,
                              {n: seconds.get(n, 0.0) for n in order})
             sim = simulate(order, deps, {n: seconds.get(n, 0.0) for n in order}, 2)
