@@ -146,3 +146,15 @@ def test_repo_recipes_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
     order = json.loads(out)["order"]
     assert order.index("liblz4") < order.index("lz4")
     assert {"numpy", "micropip", "markupsafe", "ujson"} <= set(order)
+
+
+def test_python_tests_roots_pytest_at_the_bundles_site_packages(tmp_path: Path) -> None:
+    from pyodist.cli.python_cmd import _pytest_addopts
+
+    (tmp_path / "pyodide-lock.json").write_text('{"info": {"python": "3.14.2"}}')
+    opts = _pytest_addopts(tmp_path).split()
+    assert opts[:3] == ["--import-mode=importlib", "-o", "consider_namespace_packages=true"]
+    assert opts[3] == "--rootdir=/lib/python3.14/site-packages"
+    # an unreadable lock: no guessed rootdir
+    (tmp_path / "pyodide-lock.json").write_text("{")
+    assert "--rootdir" not in _pytest_addopts(tmp_path)

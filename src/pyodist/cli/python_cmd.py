@@ -40,7 +40,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     py.add_argument("--no-snapshot", action="store_true",
                     help="start without the bundle's snapshot.bin (when it has one)")
     py.add_argument("--tests", action="store_true",
-                    help="also load the bundle's NAME-tests archives (package test suites)")
+                    help="also load the bundle's NAME-tests archives (package test suites); "
+                         "unless PYTEST_ADDOPTS is set, pytest then imports test modules by "
+                         "their path under site-packages (the bundle's packages may be "
+                         ".pyc-only, without the __init__.py pytest looks for)")
     py.add_argument("--timing", action="store_true", help="report the start-up time on stderr")
     py.add_argument("--site", action="append", default=[], type=Path, metavar="DIR",
                     help="mount a host folder and add it as a site directory (a venv's "
@@ -94,10 +97,12 @@ def _python(args: argparse.Namespace, options: Options) -> int:
             raise UsageError(f"--site {site_dir}: not a folder", hint="create it first")
     mounts = _mounts(cwd, args.mount)
     mounts += [(str(d), str(d)) for d in sites if not d.is_relative_to(cwd)]
+    env = {k: v for k, v in options.environ.items() if k not in _HOST_ONLY}
+    if args.tests and "PYTEST_ADDOPTS" not in env:
+        env["PYTEST_ADDOPTS"] = _pytest_addopts(bundle)
     config = {
         "bundle": str(bundle), "args": list(args.args), "cwd": str(cwd),
-        "mounts": mounts, "sites": [str(d) for d in sites],
-        "env": {k: v for k, v in options.environ.items() if k not in _HOST_ONLY},
+        "mounts": mounts, "sites": [str(d) for d in sites], "env": env,
         "wheels": [str(w.resolve()) for w in args.wheels], "preload": args.preload,
         "snapshot": not args.no_snapshot,
         "tests": args.tests, "timing": args.timing,
@@ -109,3 +114,24 @@ def _venv(args: argparse.Namespace, options: Options) -> int:
     made = create_venv(args.bundle, args.dir)
     print(f"created {made}: run {made / 'bin' / 'python'}")
     return 0
+
+
+def _pytest_addopts(bundle: Path) -> str:
+    """pytest options for a bundle's test archives.
+
+    pytest finds a test module's package by walking up folders that hold ``__init__.py``; in a
+    bundle built with startup-pyc, ``scipy/fft/__init__.py`` is ``__init__.pyc``, so pytest
+    would import ``scipy/fft/tests/test_basic.py`` as ``tests.test_basic`` (clashing with every
+    other ``tests`` package) and skip ``scipy/conftest.py``. Rooted at site-packages and
+    importing by path with namespace packages considered, it names the module
+    ``scipy.fft.tests.test_basic`` and loads the package conftests above it.
+    """
+    try:
+        python = str(json.loads((bundle / "pyodide-lock.json").read_text())["info"]["python"])
+    except (OSError, ValueError, KeyError, TypeError):
+        python = ""
+    xy = ".".join(python.split(".")[:2])
+    site = f"/lib/python{xy}/site-packages" if xy else ""
+    return " ".join(["--import-mode=importlib", "-o", "consider_namespace_packages=true",
+                     *([f"--rootdir={site}"] if site else [])])
+
