@@ -3,9 +3,9 @@
 Unpacks the dev corpus (57 recipes of Pyodide's recipe repository, `../shared/corpus/`, or
 `--corpus TAR|DIR`) into a temporary folder, fetches every source once into a corpus cache
 (`--cache`, default `~/.cache/pyodist-corpus`; sources and build-backend wheels are kept
-between runs), then builds the whole folder cold (`pyodist build -k -j 2 '*'` with an empty
-artifact cache; the build containers have no network either way, the host may resolve
-build-backend wheels through pip's index, which a first run of the corpus needs) and prints:
+between runs), with the runtime and every build backend's wheels (`pyodist fetch --runtime
+--backends`), then builds the whole folder cold and offline (`pyodist --offline build -k
+-j 2 '*'` with an empty artifact cache) and prints:
 
 - a summary table: recipes, built + imported, failed by cause (source unreachable, needs
   Rust, missing tool, no network, compile error, link error, import error, other), blocked,
@@ -68,12 +68,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pyodist-corpus-") as tmp:
         folder = recipes_folder(args.corpus, Path(tmp))
         check = pyodist(args.cache, "recipes", "check", str(folder))
-        fetch = pyodist(args.cache, "--recipe-dir", str(folder), "fetch", "*")
-        if fetch.returncode not in (0, 6):
+        fetch = pyodist(args.cache, "--recipe-dir", str(folder), "fetch", "*", "--runtime",
+                        "--backends")
+        # 6: a source failed, 8: a build backend has no wheel; those builds fail with it
+        if fetch.returncode not in (0, 6, 8):
             sys.exit(f"fetch failed:\n{fetch.stdout[-3000:]}{fetch.stderr[-3000:]}")
         shutil.rmtree(args.cache / "artifacts", ignore_errors=True)  # a cold build
         start = time.perf_counter()
-        proc = pyodist(args.cache, "--recipe-dir", str(folder), "build", "-k",
+        proc = pyodist(args.cache, "--recipe-dir", str(folder), "--offline", "build", "-k",
                        "-j", str(args.jobs), "*", "--json")
         wall = time.perf_counter() - start
         try:
@@ -94,8 +96,8 @@ def print_tables(packages: dict[str, dict[str, object]], *, total: int, check_co
     rust = causes.get("rust", 0)
     built = status.get("built", 0) + status.get("cached", 0)
     print(f"Dev corpus: {total} recipes of Pyodide's recipe repository, unchanged "
-          f"(`recipes check`: exit {check_code}); cold `pyodist build -k -j {jobs} "
-          f"'*'` after `pyodist fetch`, {os.cpu_count()} cores.\n")
+          f"(`recipes check`: exit {check_code}); cold `pyodist --offline build -k -j {jobs} "
+          f"'*'` after `pyodist fetch --runtime --backends`, {os.cpu_count()} cores.\n")
     print("| recipes | built + imported | failed | blocked | built, of those not needing Rust "
           "| wall time |")
     print("|---|---|---|---|---|---|")

@@ -215,3 +215,19 @@ def test_prebuilt_wheel_source_is_used_as_is(tmp_path: Path, toolchain_image: st
     pkg = data["packages"]["prebuilt"]
     assert pkg["status"] == "built", pkg
     assert [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in pkg["files"]] == [digest]
+
+
+def test_offline_build_after_fetch_with_runtime_and_backends(tmp_path: Path,
+                                                            toolchain_image: str) -> None:
+    """`pyodist fetch --runtime --backends` leaves nothing for an --offline build to fetch."""
+    cache = tmp_path / "cache"
+    fetched = pyodist("fetch", "markupsafe", "--runtime", "--backends", "--json", cache=cache)
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    got = json.loads(fetched.stdout)
+    assert any(w.startswith("setuptools-") for w in got["backends"]["markupsafe"]), got
+    assert got["backends_failed"] == {} and Path(got["runtime"]).is_dir()
+    built = pyodist("--offline", "build", "markupsafe", "--json", cache=cache,
+                    env={"PYODIST_IMAGE": toolchain_image})
+    data = report(built)
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert data["packages"]["markupsafe"]["status"] == "built"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pyodist.cli import main
+from pyodist.cli.python_cmd import _pytest_addopts
 from tests.conftest import WriteRecipe, simple_recipe
 
 REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -149,8 +150,6 @@ def test_repo_recipes_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_python_tests_roots_pytest_at_the_bundles_site_packages(tmp_path: Path) -> None:
-    from pyodist.cli.python_cmd import _pytest_addopts
-
     (tmp_path / "pyodide-lock.json").write_text('{"info": {"python": "3.14.2"}}')
     opts = _pytest_addopts(tmp_path).split()
     assert opts[:3] == ["--import-mode=importlib", "-o", "consider_namespace_packages=true"]

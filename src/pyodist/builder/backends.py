@@ -29,12 +29,24 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pyodist.errors import BuildError
+from pyodist.errors import BuildError, PyodistError
 from pyodist.fsutil import remove_stale, write_atomic
+from pyodist.graph import RecipeGraph
+from pyodist.options import Options
 from pyodist.process import run
+from pyodist.recipe.spec import Recipe
 from pyodist.sources.cache import sha256_file
+from pyodist.sources.fetch import Fetcher
+from pyodist.sources.prepare import prepare_source
 
-__all__ = ["BackendWheelhouse", "GuestPython", "build_requirements"]
+__all__ = [
+    "BackendWheelhouse",
+    "GuestPython",
+    "backend_requirements",
+    "backend_wheelhouse",
+    "build_requirements",
+    "prefetch_backends",
+]
 
 # What pypa/build assumes for a project without [build-system] (PEP 517's fallback).
 _LEGACY_REQUIRES = ("setuptools>=40.8.0",)
@@ -92,6 +104,19 @@ def build_requirements(tree: Path, *, where: str) -> tuple[str, ...]:
         raise BuildError(f"{where}: build-system.requires in pyproject.toml is not a list of "
                          "strings", hint="fix it with a patch in the recipe's source/patches")
     return tuple(requires)
+
+
+def backend_requirements(recipe: Recipe, tree: Path, cross: Sequence[Recipe]) -> list[str]:
+    """What the build environment of ``recipe`` (a package, its source prepared in ``tree``)
+    installs: its ``build-system.requires``, the native build of each cross-build package it
+    needs at build time (``cross``), and itself if it is one."""
+    requires = list(build_requirements(tree, where=str(recipe.path)))
+    requires += [f"{c.dist_name}=={c.version}" for c in cross]
+    if recipe.build.cross_build_env:
+        # pyodide-build installs the native build of a cross-build package into the host
+        # site-packages and overlays its wasm headers (cross-build-files)
+        requires.append(f"{recipe.dist_name}=={recipe.version}")
+    return requires
 
 
 class BackendWheelhouse:
@@ -194,3 +219,41 @@ class BackendWheelhouse:
             return record
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def backend_wheelhouse(options: Options) -> BackendWheelhouse:
+    """The wheelhouse of ``options``' cache, resolving through the configured index."""
+    return BackendWheelhouse(options.cache_dir / "backends", index_urls=options.index_urls,
+                             offline=options.offline)
+
+
+def prefetch_backends(fetcher: Fetcher, wheelhouse: BackendWheelhouse, graph: RecipeGraph,
+                      names: Sequence[str], *, tmp: Path
+                      ) -> tuple[dict[str, dict[str, str]], dict[str, PyodistError]]:
+    """Resolve the build-backend wheels of ``names`` now, as their builds would, so that a
+    later ``--offline`` build finds them: each source (already fetched) is prepared in a
+    scratch folder under ``tmp`` with its patches, since a patch may change
+    ``build-system.requires``. Returns the wheels chosen per package and the failures
+    (pip found no wheel, a patch does not apply); library recipes and wheels need none."""
+    done: dict[str, dict[str, str]] = {}
+    failed: dict[str, PyodistError] = {}
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        recipe = graph.recipes[name]
+        if recipe.build.type != "package" or recipe.source.is_wheel:
+            continue
+        cross = [graph.recipes[d] for d in sorted(graph.closure([name]) - {name})
+                 if graph.recipes[d].build.cross_build_env]
+        scratch = tmp / f"backends.{os.getpid()}.{secrets.token_hex(4)}"
+        try:
+            tree = prepare_source(recipe, fetcher.fetch(recipe), scratch / "src",
+                                  extra=fetcher.fetch_extra(recipe))
+            done[name] = wheelhouse.ensure(backend_requirements(recipe, tree, cross),
+                                           where=str(recipe.path),
+                                           constraints=recipe.requirements.constraint)
+        except PyodistError as exc:
+            failed[name] = exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return done, failed
+

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyodist.builder.backends import BackendWheelhouse
+from pyodist.builder.backends import BackendWheelhouse, backend_wheelhouse
 from pyodist.builder.cache import Artifact, ArtifactCache
 from pyodist.builder.exchange import StoreExchange
 from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask, plan_build, recipe_inputs
@@ -139,9 +139,7 @@ class BuildSession:
                           is_cached=lambda key: self.cache.get(key) is not None, force=forced)
 
     def _wheelhouse(self) -> BackendWheelhouse:
-        return BackendWheelhouse(self.options.cache_dir / "backends",
-                                 index_urls=self.options.index_urls,
-                                 offline=self.options.offline)
+        return backend_wheelhouse(self.options)
 
     def _remove_leftovers(self) -> None:
         """Clear what killed runs left behind, also when everything is cached this time.

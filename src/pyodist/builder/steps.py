@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from pyodist.builder.archive import extract_tar, write_tar
-from pyodist.builder.backends import BackendWheelhouse, build_requirements
+from pyodist.builder.backends import BackendWheelhouse, backend_requirements
 from pyodist.builder.cache import Artifact, ArtifactCache
 from pyodist.builder.logs import failure_cause, log_tail, network_reach, signature_mismatches
 from pyodist.builder.planner import BuildPlan, BuildTask
@@ -238,12 +238,7 @@ class PackageBuilder:
             self._write_cross(cross, folder / "cross")
         if recipe.build.type != "package":
             return {}
-        requires = list(build_requirements(tree, where=str(recipe.path)))
-        requires += [f"{recipe.dist_name}=={recipe.version}" for recipe, _ in cross]
-        if recipe.build.cross_build_env:
-            # pyodide-build installs the native build of a cross-build package into the
-            # host site-packages and overlays its wasm headers (cross-build-files)
-            requires.append(f"{recipe.dist_name}=={recipe.version}")
+        requires = backend_requirements(recipe, tree, [c for c, _ in cross])
         return self.wheelhouse.ensure(requires, where=str(recipe.path),
                                       constraints=recipe.requirements.constraint)
 
