@@ -28,7 +28,11 @@ TOP_PACKAGES=(emscripten python3 python3.14 python3.14-venv nodejs make
               ca-certificates xz-utils file patch pkgconf
               # build tools real recipes call (requirements/executable, build scripts)
               cmake meson ninja-build autoconf automake libtool libtool-bin perl swig
-              bison flex f2c libf2c2-dev gfortran sqlite3 unzip zip)
+              bison flex f2c libf2c2-dev gfortran sqlite3 unzip zip
+              # CPython's headers: CMake's FindPython (scikit-build-core, pybind11) requires
+              # Development.Module to exist; pyodide-build's compiler wrapper then swaps the
+              # host include folder for the runtime's
+              libpython3.14-dev)
 VENV=/opt/pyodide-build-venv
 XBENV_DIR=/opt/pyodide-xbuildenv
 XBENV_ARCHIVE_IN_IMAGE=/opt/pyodide/xbuildenv-${PYODIDE_VERSION}.tar.bz2

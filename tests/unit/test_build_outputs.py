@@ -18,6 +18,7 @@ from pyodist.builder.archive import extract_tar, write_tar
 from pyodist.builder.backends import GuestPython, build_requirements
 from pyodist.builder.logs import signature_mismatches
 from pyodist.builder.pyodide_recipe import pyodide_build_recipe
+from pyodist.builder.steps import _undeclared_modules
 from pyodist.builder.wheel import (
     is_test_file,
     normalize_wheel,
@@ -27,6 +28,7 @@ from pyodist.builder.wheel import (
 )
 from pyodist.errors import BuildError
 from pyodist.recipe import load_recipe
+from pyodist.runtime.node import ImportReport
 from tests.conftest import WriteRecipe
 
 
@@ -275,3 +277,17 @@ def test_a_wheel_member_leaving_the_archive_is_refused(tmp_path: Path, member: s
         zf.writestr("evil-1.0.dist-info/RECORD", "")
     with pytest.raises(BuildError, match="members whose names leave the archive"):
         normalize_wheel(wheel)
+
+
+def test_an_import_check_failing_only_on_an_undeclared_module_is_told_apart() -> None:
+    def report(errors: dict[str, str], load: tuple[str, ...] = ()) -> ImportReport:
+        return ImportReport(False, load, errors, 1.0)
+
+    cycle = report({"soupsieve": "ModuleNotFoundError: No module named 'bs4'"})
+    assert _undeclared_modules(cycle, ("soupsieve",)) == {"bs4"}
+    # its own module missing is a broken wheel; so is any other error, or a load failure
+    own = report({"pkg": "ModuleNotFoundError: No module named 'pkg._core'"})
+    assert _undeclared_modules(own, ("pkg",)) is None
+    other = report({"pkg": "ImportError: dynamic module does not define module export"})
+    assert _undeclared_modules(other, ("pkg",)) is None
+    assert _undeclared_modules(report({}, ("wheel failed to load",)), ("pkg",)) is None

@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -32,7 +33,7 @@ from pyodist.builder.workspace import IMAGE_WHEELHOUSE, driver_path
 from pyodist.errors import BuildError
 from pyodist.events import BuildPhase, EventSink, ignore
 from pyodist.recipe.spec import Recipe
-from pyodist.runtime.node import check_imports
+from pyodist.runtime.node import ImportReport, check_imports
 from pyodist.sources.cache import sha256_file
 from pyodist.sources.fetch import Fetcher
 from pyodist.sources.prepare import prepare_source
@@ -371,6 +372,7 @@ class PackageBuilder:
 
     def _check_imports(self, task: BuildTask, files: list[Path], log: Path) -> None:
         # Pyodide's recipes often list only top-level (what its lock calls imports)
+        explicit = bool(task.recipe.test.imports)
         imports = task.recipe.test.imports or task.recipe.package.top_level
         if self.runtime_dir is None or not imports:
             return
@@ -384,6 +386,36 @@ class PackageBuilder:
         with log.open("a") as out:
             out.write(f"\n--- import check in Pyodide under Node ({report.seconds:.1f} s) ---\n")
             out.write((report.describe() or "all imports ok: " + ", ".join(imports)) + "\n")
-        if not report.ok:
-            raise PackageFailed(f"the wheel does not import in Pyodide:\n{report.describe()}",
-                                log, "import")
+        if report.ok:
+            return
+        missing = None if explicit else _undeclared_modules(report, task.recipe.package.top_level)
+        if missing:
+            # pyodide-build imports only what test/imports lists; with none listed, a package
+            # that needs a package which needs it back (soupsieve and beautifulsoup4) cannot
+            # import alone, and that is not this build's fault
+            with log.open("a") as out:
+                out.write(f"not a failure: importing {', '.join(imports)} needs "
+                          f"{', '.join(sorted(missing))}, which the recipe does not require "
+                          "(requirements/run), and the recipe lists no test/imports\n")
+            return
+        first, *rest = report.describe().splitlines() or ["(no message)"]
+        raise PackageFailed("\n".join([f"the wheel does not import in Pyodide: {first}", *rest]),
+                            log, "import")
+
+
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+
+
+def _undeclared_modules(report: ImportReport, own: Sequence[str]) -> set[str] | None:
+    """The modules the failed imports lacked, when every failure is a module outside the
+    package's own top-level names (one it would need at run time); otherwise None."""
+    if report.load_errors:
+        return None
+    missing: set[str] = set()
+    for error in report.failed_imports.values():
+        found = _NO_MODULE.search(error)
+        if found is None or found.group(1).split(".")[0] in own:
+            return None
+        missing.add(found.group(1))
+    return missing or None
+
