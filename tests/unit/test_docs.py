@@ -10,6 +10,8 @@ import yaml
 
 from pyodist.cli import build_parser
 from pyodist.errors import EXIT_CODES, exit_code_summary
+from pyodist.graph import RecipeGraph
+from pyodist.recipe import load_recipe_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,3 +68,28 @@ def test_the_readme_exit_code_table_is_the_one_in_the_code() -> None:
     rows = re.findall(r"(?m)^\| (\d+) \| ([a-z ]+) \|$", block)
     assert [(int(code), what) for code, what in rows] == list(EXIT_CODES)
     assert exit_code_summary() in " ".join(build_parser().format_help().split())
+
+
+def test_sharded_workflow_has_a_job_for_every_wave_of_the_recipes() -> None:
+    text = (ROOT / "docs" / "ci" / "sharded.yml").read_text()
+    jobs = yaml.safe_load(text)["jobs"]  # safe_load resolves the &shard-steps anchor
+    graph = RecipeGraph(load_recipe_dirs([ROOT / "recipes"]).recipes)
+    chosen = graph.select(["*"]).closure
+    level: dict[str, int] = {}
+    for name in graph.order(chosen):  # dependencies first
+        level[name] = 1 + max((level[d] for d in graph.deps[name] & chosen), default=0)
+    waves = max(level.values())
+    assert f"This project's recipes have {waves} waves" in text
+    names = [f"wave-{k}" for k in range(1, waves + 1)]
+    assert [j for j in jobs if j.startswith("wave-")] == names
+    for k, name in enumerate(names, 1):
+        job = jobs[name]
+        assert job["steps"] == jobs["wave-1"]["steps"]
+        assert f"matrix[{k - 1}]" in job["strategy"]["matrix"]["shard"]
+        if k > 1:
+            assert job["needs"] == ["plan", f"wave-{k - 1}"]
+            assert f">= {k}" in job["if"]
+    assert jobs["bundle"]["needs"] == ["plan", *names]
+    runs = "\n".join(step.get("run", "") for step in jobs["wave-1"]["steps"])
+    assert "--shard" in runs and "--wave" in runs and "--shard-plan" in runs
+
