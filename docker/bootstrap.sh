@@ -303,6 +303,12 @@ chmod -R a+rX "$ROOTFS/$EMCACHE"
 I=$(find "$ROOTFS/$XBENV_DIR/$PYODIDE_VERSION" -name pyconfig_check.c -printf '%h\n' | sed "s|^$ROOTFS||")
 in_root env EM_CACHE="$EMCACHE" emcc -fsyntax-only -I"$I/include/python3.14" "$I/pyconfig_check.c" \
   || die "pyconfig.h static checks failed"
+# libffi's wasm32 headers beside CPython's (cffi compiles against them)
+printf '#include <ffi.h>\n_Static_assert(sizeof(ffi_arg) == 4, "wasm32 ffi_arg");\nint abi = FFI_DEFAULT_ABI;\n' \
+  >"$ROOTFS/tmp/ffi_check.c"
+in_root env EM_CACHE="$EMCACHE" emcc -fsyntax-only -I"$I/include" /tmp/ffi_check.c \
+  || die "libffi header check failed"
+rm -f "$ROOTFS/tmp/ffi_check.c"
 
 # ---------------------------------------------------------------- versions + cleanup
 phase cleanup

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -172,6 +173,54 @@ def fetch_headers_deb(pkg: str, version: str | None, mirror: str, suite: str,
     return debs[-1], deb_info(debs[-1])
 
 
+# libffi: the runtime links it into its main module and exports ffi_* (ctypes uses it), so
+# a side module (cffi's _cffi_backend) needs only the headers for wasm32 and an -lffi that
+# resolves: libffi's own wasm32 port, from Debian's copy of the upstream tarball.
+LIBFFI_VERSION = "3.4.8"
+LIBFFI_ORIG_SHA256 = "cbb7f0b3b095dc506387ec1e35b891bfb4891d05b90a495bc69a10f2293f80ff"
+# what libffi's configure substitutes into include/ffi.h.in for wasm32-unknown-emscripten
+LIBFFI_SUBST = {"@VERSION@": LIBFFI_VERSION, "@TARGET@": "wasm32", "@HAVE_LONG_DOUBLE@": "1",
+                "@HAVE_LONG_DOUBLE_VARIANT@": "0", "@FFI_EXEC_TRAMPOLINE_TABLE@": "0"}
+# an ar archive with no members: -lffi links, the symbols come from the main module
+EMPTY_AR = b"!<arch>\n"
+
+
+def fetch_libffi(mirror: str, cache: Path) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    name = f"libffi_{LIBFFI_VERSION}.orig.tar.gz"
+    path = cache / name
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != LIBFFI_ORIG_SHA256:
+        url = f"{mirror.rstrip('/')}/pool/main/libf/libffi/{name}"
+        log(f"download {url}")
+        with urllib.request.urlopen(url, timeout=120) as resp:  # noqa: S310 - the mirror
+            data = resp.read()
+        got = hashlib.sha256(data).hexdigest()
+        if got != LIBFFI_ORIG_SHA256:
+            raise SystemExit(f"{url}: sha256 {got}, pinned {LIBFFI_ORIG_SHA256}")
+        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return path
+
+
+def libffi_headers(orig: Path) -> dict[str, bytes]:
+    """ffi.h (configured as libffi's configure would for wasm32) and ffitarget.h."""
+    top = f"libffi-{LIBFFI_VERSION}"
+    with tarfile.open(orig) as tar:
+        def member(rel: str) -> bytes:
+            fh = tar.extractfile(f"{top}/{rel}")
+            if fh is None:
+                raise SystemExit(f"{orig}: no {rel}")
+            return fh.read()
+        ffi_h = member("include/ffi.h.in").decode()
+        target = member("src/wasm32/ffitarget.h")
+    for key, value in LIBFFI_SUBST.items():
+        ffi_h = ffi_h.replace(key, value)
+    if "@" in "".join(line for line in ffi_h.splitlines() if line.startswith("#")):
+        raise SystemExit("ffi.h.in has substitutions this script does not know")
+    return {"ffi.h": ffi_h.encode(), "ffitarget.h": target}
+
+
 def deb_info(deb: Path) -> dict:
     fields = run(["dpkg-deb", "-f", str(deb), "Package", "Version"],
                  capture_output=True, text=True).stdout
@@ -284,9 +333,9 @@ export PYTHONINCLUDE := $(CPYTHONINSTALL)/include/python$(PYMAJOR).$(PYMINOR)
 export PIP_CONSTRAINT := $(PYODIDE_ROOT)/tools/constraints.txt
 
 # Pyodide's own flags (the runtime is built with wasm exceptions and wasm sjlj)
-export CFLAGS_BASE := -O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm
+export CFLAGS_BASE := -O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm -I$(CPYTHONINSTALL)/include
 export CXXFLAGS_BASE :=
-export LDFLAGS_BASE := -O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP=wasm
+export LDFLAGS_BASE := -O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP=wasm -L$(CPYTHONINSTALL)/lib
 
 .output_vars:
 \tset
@@ -396,12 +445,13 @@ def main() -> None:
     if btv.get("SOABI") and "wasm32" not in btv["SOABI"]:
         raise SystemExit(f"unexpected SOABI {btv['SOABI']}")
 
+    mirror = args.debian_mirror or subprocess.run(
+        [sys.executable, str(HERE / "hostcfg.py"), "debian-mirror"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    ffi_headers = libffi_headers(fetch_libffi(mirror, args.cache / "libffi"))
     if args.headers_deb:
         deb, deb_meta = args.headers_deb, deb_info(args.headers_deb)
     else:
-        mirror = args.debian_mirror or subprocess.run(
-            [sys.executable, str(HERE / "hostcfg.py"), "debian-mirror"],
-            capture_output=True, text=True, check=True).stdout.strip()
         deb, deb_meta = fetch_headers_deb(f"libpython{pymajmin}-dev",
                                           args.libpython_dev_version, mirror,
                                           args.debian_suite, args.cache / "debs")
@@ -423,6 +473,11 @@ def main() -> None:
         pyconfig, stats = make_pyconfig(arch_pyconfig.read_text(), btv, pyversion)
         (inc / "pyconfig.h").write_text(pyconfig)
         log(f"pyconfig.h: {stats}")
+        # libffi as Pyodide installs it beside CPython (include/, lib/; on the flags below)
+        for name, data in ffi_headers.items():
+            (install / "include" / name).write_bytes(data)
+        (install / "lib").mkdir(parents=True, exist_ok=True)
+        (install / "lib" / "libffi.a").write_bytes(EMPTY_AR)
         for d in ("sysconfigdata", f"lib/python{pymajmin}"):
             (install / d).mkdir(parents=True, exist_ok=True)
             (install / d / f"{SYSCONFIG_NAME}.py").write_text(sysconfig_src)
@@ -453,6 +508,7 @@ def main() -> None:
             "pyodide_version": args.pyodide_version, "python_version": pyversion,
             "abi_version": abi, "emscripten_version": emver,
             "npm": npm_meta, "headers_deb": deb_meta, "pyconfig_stats": stats,
+            "libffi": {"version": LIBFFI_VERSION, "orig_sha256": LIBFFI_ORIG_SHA256},
         }
         (xb / "pyodist-xbuildenv.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 

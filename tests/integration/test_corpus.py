@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from pyodist.runtime.node import run_python
+
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("PYODIST_CORPUS")
               or ROOT.parent / "shared" / "corpus" / "pyodide-recipes-dev.tar.gz")
@@ -96,3 +98,33 @@ def test_cmake_through_findpython_and_an_import_cycle(corpus: Path, tmp_path: Pa
             packages["soupsieve"]["log"]).read_text()
     if packages["beautifulsoup4"]["status"] == "built":
         assert "all imports ok" in Path(packages["beautifulsoup4"]["log"]).read_text()
+
+
+def test_cffi_on_the_runtimes_libffi(corpus: Path, tmp_path: Path, toolchain_image: str,
+                                     runtime_dir: Path) -> None:
+    """cffi compiles against the wasm32 libffi headers of the image's cross-build environment
+    and calls into the runtime's own libffi (callbacks, ABI-mode calls into libc); zstandard
+    builds its cffi backend with it (its python_version-marked build requirements)."""
+    names = ("cffi", "pycparser", "zstandard", "setuptools", "pyparsing")
+    chosen = tmp_path / "chosen"
+    for name in names:
+        shutil.copytree(corpus / name, chosen / name)
+    proc = pyodist("--recipe-dir", str(chosen), "--image", toolchain_image, "build", *names,
+                   "-j", "2", "--json")
+    packages = json.loads(proc.stdout)["packages"]
+    assert proc.returncode == 0, {n: (p["status"], p["error"]) for n, p in packages.items()}
+    wheels = [Path(f) for n in ("pycparser", "cffi", "zstandard")
+              for f in packages[n]["files"] if f.endswith(".whl")]
+    result = run_python(runtime_dir, wheels, "\n".join([
+        "import json, zstandard",
+        "from cffi import FFI",
+        "ffi = FFI()",
+        "ffi.cdef('int abs(int); size_t strlen(const char *);')",
+        "C = ffi.dlopen(None)",
+        "mul = ffi.callback('int(int, int)', lambda x, y: x * y)",
+        "packed = zstandard.ZstdCompressor().compress(b'x' * 1000)",
+        "json.dumps([C.abs(-5), C.strlen(b'hello'), mul(6, 7), sum(ffi.new('int[3]', [1, 2, 3])),"
+        " len(zstandard.ZstdDecompressor().decompress(packed))])",
+    ]))
+    assert result.get("ok"), result
+    assert result["result"] == [5, 5, 42, 6, 1000]

@@ -291,3 +291,16 @@ def test_an_import_check_failing_only_on_an_undeclared_module_is_told_apart() ->
     other = report({"pkg": "ImportError: dynamic module does not define module export"})
     assert _undeclared_modules(other, ("pkg",)) is None
     assert _undeclared_modules(report({}, ("wheel failed to load",)), ("pkg",)) is None
+
+
+def test_build_requirements_markers_are_evaluated_for_the_guest_python() -> None:
+    guest = GuestPython(version="3.14")
+    zstandard = ["cffi~=1.17; platform_python_implementation != 'PyPy' and "
+                 "python_version < '3.14'",
+                 "cffi>=2.0.0b; platform_python_implementation != 'PyPy' and "
+                 "python_version >= '3.14'", "packaging", "setuptools>=77.0.0"]
+    assert guest.applicable(zstandard, where="r") == ["cffi>=2.0.0b", "packaging",
+                                                      "setuptools>=77.0.0"]
+    assert guest.applicable(["pywin32; sys_platform == 'win32'"], where="r") == []
+    with pytest.raises(BuildError, match="not a PEP 508"):
+        guest.applicable(["numpy >= = 2"], where="r")

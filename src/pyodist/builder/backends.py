@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
+from packaging.requirements import InvalidRequirement, Requirement
 
 from pyodist.errors import BuildError, PyodistError
 from pyodist.fsutil import remove_stale, write_atomic
@@ -74,6 +75,38 @@ class GuestPython:
         return ["--only-binary=:all:", "--python-version", self.version,
                 "--implementation", "cp", "--abi", self.abi, "--abi", "abi3", "--abi", "none",
                 *(a for p in self.platforms() for a in ("--platform", p))]
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values of the guest (what the build environment runs on)."""
+        return {"implementation_name": "cpython", "platform_python_implementation": "CPython",
+                "python_version": self.version, "python_full_version": f"{self.version}.0",
+                "implementation_version": f"{self.version}.0", "sys_platform": "linux",
+                "platform_system": "Linux", "os_name": "posix", "platform_machine": self.arch,
+                "platform_release": "", "platform_version": ""}
+
+    def applicable(self, requirements: Iterable[str], *, where: str) -> list[str]:
+        """``requirements`` whose markers hold for the guest, markers removed.
+
+        pip evaluates the markers of requirements it is given against the interpreter it
+        runs on (the host's), not the --python-version it downloads for: zstandard's
+        ``cffi~=1.17; python_version < '3.14'`` would be asked of a 3.14 guest.
+        """
+        env = self.marker_environment()
+        kept = []
+        for line in requirements:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement as exc:
+                raise BuildError(f"{where}: build requirement {line!r} is not a PEP 508 "
+                                 f"requirement ({exc})",
+                                 hint="fix it with a patch in the recipe's source/patches"
+                                 ) from None
+            if req.marker is None:
+                kept.append(line)
+            elif req.marker.evaluate(env):
+                req.marker = None
+                kept.append(str(req))
+        return kept
 
     def platforms(self) -> list[str]:
         """Platform tags the guest installs, newest first (pip does not expand them itself)."""
@@ -162,7 +195,7 @@ class BackendWheelhouse:
         also applies inside the container. Returns the chosen wheel files and their sha256,
         for the build's provenance record.
         """
-        wanted = (*requirements, *_ALWAYS)
+        wanted = (*self.guest.applicable(requirements, where=where), *_ALWAYS)
         key = self._key(wanted, constraints)
         found = self._recorded(key)
         if found is not None:
