@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,33 +78,80 @@ class SuiteResult:
     note: str = ""
 
 
-def run_suite(bundle: Path, name: str, paths: list[str], *, extra: list[str], work: Path,
-              timeout: float) -> SuiteResult:
-    junit = work / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.xml"
-    select = ["-k", DESELECT[name]] if name in DESELECT else []
-    start = time.perf_counter()
+TRAP = "the runtime trapped"
+
+
+def run_pytest(bundle: Path, targets: list[str], junit: Path, *, select: list[str],
+               extra: list[str], work: Path, timeout: float) -> str:
+    """Run pytest on ``targets`` in the bundle; "" when it wrote its report, else why not."""
     try:
         proc = pyodist("python", "--tests", *extra, str(bundle), "-m", "pytest", "-q",
                        "-p", "no:cacheprovider", f"--junitxml={junit}", "-W", "ignore",
-                       *select, *[SITE + p for p in paths], cwd=work, timeout=timeout)
-        note = "" if junit.is_file() else (proc.stderr or proc.stdout)[-300:]
+                       "--tb=line", *select, *[SITE + t for t in targets], cwd=work,
+                       timeout=timeout)
     except subprocess.TimeoutExpired:
-        note = f"timed out after {timeout:.0f} s"
-    result = SuiteResult(name, seconds=time.perf_counter() - start, note=note)
-    counts, failures = result.counts, result.failures
+        return f"timed out after {timeout:.0f} s"
     if junit.is_file():
-        for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - our file
-            kinds = [c.tag for c in case]
-            if "failure" in kinds or "error" in kinds:
-                counts["failed"] += 1
-                detail = next(c for c in case if c.tag in ("failure", "error"))
-                first = (detail.get("message") or detail.text or "").strip().splitlines()
-                failures.append((f"{case.get('classname')}::{case.get('name')}",
-                                 first[0][:140] if first else ""))
-            elif "skipped" in kinds:
-                counts["skipped"] += 1
+        return ""
+    output = proc.stderr + proc.stdout
+    if "pyodide_fatal_error" in output or "Pyodide has suffered a fatal error" in output:
+        cause = re.search(r"The cause of the fatal error was:\n(.+)", output)
+        return f"{TRAP}: {cause.group(1).strip() if cause else 'fatal error'}"
+    return output[-300:]
+
+
+def test_files(bundle: Path, paths: list[str]) -> list[str]:
+    """The test modules under ``paths`` in the bundle's NAME-tests archives."""
+    found = []
+    for archive in sorted(bundle.glob("*-tests.zip")):
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.namelist():
+                if re.search(r"(^|/)test_[^/]*\.py$", member) and any(
+                        member == p or member.startswith(p.rstrip("/") + "/") for p in paths):
+                    found.append(member)
+    return sorted(found)
+
+
+def count(junit: Path, result: SuiteResult) -> None:
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - our file
+        kinds = [c.tag for c in case]
+        if "failure" in kinds or "error" in kinds:
+            result.counts["failed"] += 1
+            detail = next(c for c in case if c.tag in ("failure", "error"))
+            first = (detail.get("message") or detail.text or "").strip().splitlines()
+            result.failures.append((f"{case.get('classname')}::{case.get('name')}",
+                                    first[0][:140] if first else ""))
+        elif "skipped" in kinds:
+            result.counts["skipped"] += 1
+        else:
+            result.counts["passed"] += 1
+
+
+def run_suite(bundle: Path, name: str, paths: list[str], *, extra: list[str], work: Path,
+              timeout: float) -> SuiteResult:
+    junit = work / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.xml"
+    options = {"select": ["-k", DESELECT[name]] if name in DESELECT else [],
+               "extra": extra, "work": work, "timeout": timeout}
+    start = time.perf_counter()
+    note = run_pytest(bundle, paths, junit, **options)  # type: ignore[arg-type]
+    result = SuiteResult(name, note=note)
+    if junit.is_file():
+        count(junit, result)
+    elif note.startswith(TRAP):
+        # the suite's process died with the runtime, and its report with it: again file by
+        # file, so that the other files count and the ones that crash are named
+        crashed = []
+        for i, module in enumerate(test_files(bundle, paths)):
+            part = junit.with_name(f"{junit.stem}.{i}.xml")
+            why = run_pytest(bundle, [module], part, **options)  # type: ignore[arg-type]
+            if part.is_file():
+                count(part, result)
             else:
-                counts["passed"] += 1
+                crashed.append(f"{module.rsplit('/', 1)[-1]} ({why[:70]})")
+        result.counts["crashed files"] = len(crashed)
+        result.note = (f"{note}; run file by file, "
+                       f"{', '.join(crashed) if crashed else 'no file'} crashed it")
+    result.seconds = time.perf_counter() - start
     return result
 
 
@@ -112,6 +161,9 @@ def main() -> None:
                         default=ROOT / "dist" / "pyodist-demo-0.1.0-science")
     parser.add_argument("--suite", action="append", help="run only these (name prefix)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per suite")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="suites at once (each is one single-threaded Node process; "
+                             "default: one per core)")
     args = parser.parse_args()
     if not (args.bundle / "pyodide-lock.json").is_file():
         # the default place: build it (cached packages make this quick after make dist)
@@ -122,23 +174,28 @@ def main() -> None:
                      f"failed:\n{made.stderr[-3000:]}")
     suites = {n: p for n, p in SUITES.items()
               if not args.suite or any(n.startswith(s) for s in args.suite)}
-    results = []
     with tempfile.TemporaryDirectory(prefix="pyodist-science-tests-") as tmp:
         work = Path(tmp)
         extra = test_wheels(work / "wheels")
-        for name, paths in suites.items():
-            results.append(run_suite(args.bundle, name, paths, extra=extra, work=work,
-                                     timeout=args.timeout))
-            print(f"{name}: {dict(results[-1].counts)}", file=sys.stderr)
-    print(f"The packages' own tests in the `science` bundle (`pyodist python --tests`), one "
-          f"suite at a time under Node, {os.cpu_count()} cores:\n")
-    print("| suite | passed | failed | skipped | time |")
-    print("|---|---|---|---|---|")
+
+        def one(item: tuple[str, list[str]]) -> SuiteResult:
+            result = run_suite(args.bundle, item[0], item[1], extra=extra, work=work,
+                               timeout=args.timeout)
+            print(f"{item[0]}: {dict(result.counts)}{' ' + result.note if result.note else ''}",
+                  file=sys.stderr, flush=True)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(one, suites.items()))  # in SUITES order
+    print(f"The packages' own tests in the `science` bundle (`pyodist python --tests`), each "
+          f"suite in its own Node process, {args.jobs} at a time on {os.cpu_count()} cores:\n")
+    print("| suite | passed | failed | skipped | files that crash the runtime | time |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         c = r.counts
-        extra_note = f" ({r.note})" if r.note else ""
+        extra_note = f" ({r.note.replace('|', '/')})" if r.note else ""
         print(f"| {r.name}{extra_note} | {c['passed']} | {c['failed']} | {c['skipped']} | "
-              f"{r.seconds / 60:.1f} min |")
+              f"{c['crashed files']} | {r.seconds / 60:.1f} min |")
     failed = [(r.name, t, m) for r in results for t, m in r.failures]
     if failed:
         print("\nEvery failure, with the first line of its message:\n")
