@@ -192,6 +192,9 @@ print(json.dumps({
     "gamma": float(special.gamma(5.0)),
     "kdtree": int(tree.query(tree.data[:1], k=1)[1][0]),
     "ilaver": [int(v) for v in linalg.lapack.ilaver()],
+    # ?gees through f2py (a function pointer) and its select callback (patch 0004)
+    "schur": int(linalg.schur(a[:4, :4] - 70 * np.eye(4), sort="lhp")[2]),
+    "logm": bool(np.allclose(linalg.expm(linalg.logm(a[:4, :4])), a[:4, :4])),
 }))
 """
 
@@ -203,7 +206,7 @@ def test_scipy_compiled_layers_give_right_answers(science: Path, tmp_path: Path)
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got == {"solve": True, "lu": True, "inv": True, "eigh": True, "svd": True,
                    "lstsq": True, "spsolve": True, "bfgs": True, "gamma": 24.0,
-                   "kdtree": 0, "ilaver": [3, 12, 0]}
+                   "kdtree": 0, "ilaver": [3, 12, 0], "schur": 4, "logm": True}
 
 
 FIGURE = """\
