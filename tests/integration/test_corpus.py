@@ -79,6 +79,20 @@ def test_a_handful_builds_and_imports(corpus: Path, tmp_path: Path,
     assert any(w.startswith("six-1.17.0-py2.py3-none-any") for w in wheels)
 
 
+def build_from_corpus(corpus: Path, tmp_path: Path, image: str,
+                      names: tuple[str, ...]) -> dict[str, Any]:
+    """Copy ``names`` out of the corpus into a recipe folder of their own and build them
+    all; the build's per-package report, after asserting that every one succeeded."""
+    chosen = tmp_path / "chosen"
+    for name in names:
+        shutil.copytree(corpus / name, chosen / name)
+    proc = pyodist("--recipe-dir", str(chosen), "--image", image, "build", *names,
+                   "-j", "2", "--json")
+    packages: dict[str, Any] = json.loads(proc.stdout)["packages"]
+    assert proc.returncode == 0, {n: (p["status"], p["error"]) for n, p in packages.items()}
+    return packages
+
+
 def test_cmake_through_findpython_and_an_import_cycle(corpus: Path, tmp_path: Path,
                                                      toolchain_image: str) -> None:
     """pyrodigal: scikit-build-core, whose CMake FindPython needs CPython's headers in the
@@ -86,13 +100,7 @@ def test_cmake_through_findpython_and_an_import_cycle(corpus: Path, tmp_path: Pa
     beautifulsoup4 needs soupsieve: with no test/imports in its recipe (pyodide-build then
     imports nothing), soupsieve's own check is not failed for the module it cannot have."""
     names = ("pyrodigal", "soupsieve", "beautifulsoup4", "typing-extensions")
-    chosen = tmp_path / "chosen"
-    for name in names:
-        shutil.copytree(corpus / name, chosen / name)
-    proc = pyodist("--recipe-dir", str(chosen), "--image", toolchain_image, "build", *names,
-                   "-j", "2", "--json")
-    packages = json.loads(proc.stdout)["packages"]
-    assert proc.returncode == 0, {n: (p["status"], p["error"]) for n, p in packages.items()}
+    packages = build_from_corpus(corpus, tmp_path, toolchain_image, names)
     if packages["soupsieve"]["status"] == "built":
         assert "not a failure: importing soupsieve needs bs4" in Path(
             packages["soupsieve"]["log"]).read_text()
@@ -106,13 +114,7 @@ def test_cffi_on_the_runtimes_libffi(corpus: Path, tmp_path: Path, toolchain_ima
     and calls into the runtime's own libffi (callbacks, ABI-mode calls into libc); zstandard
     builds its cffi backend with it (its python_version-marked build requirements)."""
     names = ("cffi", "pycparser", "zstandard", "setuptools", "pyparsing")
-    chosen = tmp_path / "chosen"
-    for name in names:
-        shutil.copytree(corpus / name, chosen / name)
-    proc = pyodist("--recipe-dir", str(chosen), "--image", toolchain_image, "build", *names,
-                   "-j", "2", "--json")
-    packages = json.loads(proc.stdout)["packages"]
-    assert proc.returncode == 0, {n: (p["status"], p["error"]) for n, p in packages.items()}
+    packages = build_from_corpus(corpus, tmp_path, toolchain_image, names)
     wheels = [Path(f) for n in ("pycparser", "cffi", "zstandard")
               for f in packages[n]["files"] if f.endswith(".whl")]
     result = run_python(runtime_dir, wheels, "\n".join([

@@ -289,4 +289,3 @@ def prefetch_backends(fetcher: Fetcher, wheelhouse: BackendWheelhouse, graph: Re
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return done, failed
-

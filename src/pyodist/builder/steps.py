@@ -418,4 +418,3 @@ def _undeclared_modules(report: ImportReport, own: Sequence[str]) -> set[str] | 
             return None
         missing.add(found.group(1))
     return missing or None
-

@@ -134,4 +134,3 @@ def _pytest_addopts(bundle: Path) -> str:
     site = f"/lib/python{xy}/site-packages" if xy else ""
     return " ".join(["--import-mode=importlib", "-o", "consider_namespace_packages=true",
                      *([f"--rootdir={site}"] if site else [])])
-
