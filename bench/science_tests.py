@@ -52,8 +52,17 @@ SUITES: dict[str, list[str]] = {
 # test_axes without its image comparisons: @image_comparison and @check_figures_equal
 # parametrize each test by file format, so their ids carry [png], [pdf-...], ... (no other
 # test_axes name has those words); the comparisons also expect matplotlib's own FreeType 2.6.1
-DESELECT = {"matplotlib test_axes (no image comparison)":
-            "not png and not pdf and not svg and not eps"}
+#
+# pandas publishes no test data: neither its sdist nor its wheels carry pandas/tests/**/data
+# (only its git repository does, which is not reachable here), so the tests that read those
+# files are skips (pandas' own --no-strict-data-files), and the ones that need a network
+# (its `network` mark, as pandas' CI runs them without one) are deselected
+PANDAS = ["--no-strict-data-files", "-m", "not network"]
+OPTIONS: dict[str, list[str]] = {
+    "matplotlib test_axes (no image comparison)":
+        ["-k", "not png and not pdf and not svg and not eps"],
+    **{name: PANDAS for name in SUITES if name.startswith("pandas ")},
+}
 
 
 def pyodist(*argv: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -74,6 +83,7 @@ class SuiteResult:
     name: str
     counts: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    skips: Counter[str] = field(default_factory=Counter)  # reason -> tests
     seconds: float = 0.0
     note: str = ""
 
@@ -112,6 +122,14 @@ def test_files(bundle: Path, paths: list[str]) -> list[str]:
     return sorted(found)
 
 
+def skip_reason(message: str) -> str:
+    """A skip message without what varies from test to test (paths, numbers, quotes)."""
+    first = message.strip().splitlines()[0] if message.strip() else "(no reason given)"
+    first = re.sub(r"\S*/\S*", "PATH", first)
+    first = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", first)
+    return re.sub(r"\d+", "N", first)[:110]
+
+
 def count(junit: Path, result: SuiteResult) -> None:
     for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - our file
         kinds = [c.tag for c in case]
@@ -123,6 +141,8 @@ def count(junit: Path, result: SuiteResult) -> None:
                                     first[0][:140] if first else ""))
         elif "skipped" in kinds:
             result.counts["skipped"] += 1
+            detail = next(c for c in case if c.tag == "skipped")
+            result.skips[skip_reason(detail.get("message") or "")] += 1
         else:
             result.counts["passed"] += 1
 
@@ -130,7 +150,7 @@ def count(junit: Path, result: SuiteResult) -> None:
 def run_suite(bundle: Path, name: str, paths: list[str], *, extra: list[str], work: Path,
               timeout: float) -> SuiteResult:
     junit = work / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.xml"
-    options = {"select": ["-k", DESELECT[name]] if name in DESELECT else [],
+    options = {"select": OPTIONS.get(name, []),
                "extra": extra, "work": work, "timeout": timeout}
     start = time.perf_counter()
     note = run_pytest(bundle, paths, junit, **options)  # type: ignore[arg-type]
@@ -196,6 +216,13 @@ def main() -> None:
         extra_note = f" ({r.note.replace('|', '/')})" if r.note else ""
         print(f"| {r.name}{extra_note} | {c['passed']} | {c['failed']} | {c['skipped']} | "
               f"{c['crashed files']} | {r.seconds / 60:.1f} min |")
+    print("\nWhy tests were skipped, the three most common reasons per suite (pytest's "
+          "skip message, with paths and numbers left out):\n")
+    print("| suite | tests | reason |")
+    print("|---|---|---|")
+    for r in results:
+        for reason, n in r.skips.most_common(3):
+            print(f"| {r.name} | {n} | {reason.replace('|', '/')} |")
     failed = [(r.name, t, m) for r in results for t, m in r.failures]
     if failed:
         print("\nEvery failure, with the first line of its message:\n")
