@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.builder.logs import failure_cause, network_reach
+from pyodist.builder.logs import failure_cause, first_error, network_reach
 from pyodist.builder.session import BuildSession
 from pyodist.graph import without_broken
 from pyodist.options import Options
@@ -81,3 +81,23 @@ def test_link_failures_are_told_from_compile_failures(tmp_path: Path) -> None:
     assert failure_cause(log) == "link"
     log.write_text("a.c:3:1: error: unknown type name 'x'\n")
     assert failure_cause(log) == "compile"
+
+
+def test_a_failed_build_names_its_first_real_error(tmp_path: Path) -> None:
+    log = tmp_path / "b.log"
+    # pip's summaries come last and say only that a subprocess failed: the compiler's line wins
+    log.write_text("\x1b[1mbuilding 'x' extension\x1b[0m\n"
+                   "src/x.c:12:5: warning: unused variable 'y'\n"
+                   "src/x.c:40:3: error: call to undeclared function 'f'\n"
+                   "error: subprocess-exited-with-error\n"
+                   "ERROR: Failed building wheel for x\n")
+    assert first_error(log) == "src/x.c:40:3: error: call to undeclared function 'f'"
+    log.write_text("-- Configuring incomplete\nCMake Error at CMakeLists.txt:9 (find_package):\n"
+                   "error: subprocess-exited-with-error\n")
+    assert first_error(log) == "CMake Error at CMakeLists.txt:9 (find_package):"
+    log.write_text("Traceback (most recent call last):\n  File \"setup.py\", line 3\n"
+                   "ModuleNotFoundError: No module named 'Cython'\n")
+    assert first_error(log) == "ModuleNotFoundError: No module named 'Cython'"
+    log.write_text("error: subprocess-exited-with-error\n")
+    assert first_error(log) is None
+    assert first_error(tmp_path / "missing.log") is None

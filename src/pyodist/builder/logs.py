@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["LOG_TAIL_LINES", "failure_cause", "log_tail", "network_reach", "signature_mismatches"]
+__all__ = ["LOG_TAIL_LINES", "failure_cause", "first_error", "log_tail", "network_reach",
+           "signature_mismatches"]
 
 LOG_TAIL_LINES = 25
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -71,6 +72,31 @@ def network_reach(log: Path, scripts: dict[str, str | None]) -> str | None:
     start = text.rfind("\n", 0, sign.start()) + 1
     end = text.find("\n", sign.end())
     return "the log says: " + _ANSI.sub("", text[start:end if end != -1 else None]).strip()[:200]
+
+
+# the line that names why a build failed, most telling kind first: a compiler's or linker's
+# error, CMake's and meson's, a Python exception; pip's own summaries say only that it failed
+_ERROR_KINDS = (
+    re.compile(r"^\S+:\d+(?::\d+)?: (?:fatal )?error: |^wasm-ld\S*: error: |"
+               r"undefined symbol: "),
+    re.compile(r"^CMake Error|^meson\.build:\d+:\d+: ERROR: |^ERROR: (?!Failed building)"),
+    re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception): \S"),
+    re.compile(r"\berror: (?!subprocess-exited-with-error|metadata-generation-failed|"
+               r"failed-wheel-build)", re.IGNORECASE),
+)
+
+
+def first_error(log: Path) -> str | None:
+    """The line of a failed build's log that best names the error, or None."""
+    if not log.is_file():
+        return None
+    text = log.read_bytes()[-2_000_000:].decode("utf-8", "replace")
+    lines = [_ANSI.sub("", line).strip() for line in text.splitlines()]
+    for kind in _ERROR_KINDS:
+        found = next((line for line in lines if kind.search(line)), None)
+        if found is not None:
+            return found[:200]
+    return None
 
 
 def failure_cause(log: Path) -> str:

@@ -25,7 +25,13 @@ import yaml
 from pyodist.builder.archive import extract_tar, write_tar
 from pyodist.builder.backends import BackendWheelhouse, backend_requirements
 from pyodist.builder.cache import Artifact, ArtifactCache
-from pyodist.builder.logs import failure_cause, log_tail, network_reach, signature_mismatches
+from pyodist.builder.logs import (
+    failure_cause,
+    first_error,
+    log_tail,
+    network_reach,
+    signature_mismatches,
+)
 from pyodist.builder.planner import BuildPlan, BuildTask
 from pyodist.builder.pyodide_recipe import pyodide_build_recipe
 from pyodist.builder.wheel import normalize_wheel, normalize_zip, scrub_random_paths, unvendor_tests
@@ -312,8 +318,9 @@ class PackageBuilder:
                     f"the build reached for the network, which it does not have (the toolchain "
                     f"runs with no network): {reach}; give the file to the build instead "
                     "(source/extra-archives, source/extras or a library recipe)", log, "network")
-            raise PackageFailed(f"the build exited with status {result.returncode}", log,
-                                failure_cause(log))
+            error = first_error(log)
+            raise PackageFailed(f"the build exited with status {result.returncode}"
+                                f"{': ' + error if error else ''}", log, failure_cause(log))
         mismatched = signature_mismatches(log)
         if mismatched and recipe.build.type != "static_library":
             raise PackageFailed(
