@@ -188,6 +188,7 @@ def main() -> None:
                         help="suites at once (each is one single-threaded Node process; "
                              "default: one per core)")
     args = parser.parse_args()
+    args.bundle = args.bundle.resolve()  # the suites run in a folder of their own
     if not (args.bundle / "pyodide-lock.json").is_file():
         # the default place: build it (cached packages make this quick after make dist)
         made = pyodist("bundle", "--profile", "science", "--out", str(args.bundle.parent),
@@ -210,7 +211,8 @@ def main() -> None:
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = list(pool.map(one, suites.items()))  # in SUITES order
-    print(f"The packages' own tests in the `science` bundle (`pyodist python --tests`), each "
+    print(f"The packages' own tests in the `{args.bundle.name}` bundle "
+          f"(`pyodist python --tests`), each "
           f"suite in its own Node process, {args.jobs} at a time on {os.cpu_count()} cores:\n")
     print("| suite | passed | failed | skipped | files that crash the runtime | time |")
     print("|---|---|---|---|---|---|")
