@@ -98,6 +98,10 @@ def test_a_failed_build_names_its_first_real_error(tmp_path: Path) -> None:
     log.write_text("Traceback (most recent call last):\n  File \"setup.py\", line 3\n"
                    "ModuleNotFoundError: No module named 'Cython'\n")
     assert first_error(log) == "ModuleNotFoundError: No module named 'Cython'"
+    # pyodide-build's own summary of a failed script says nothing either
+    log.write_text("urllib.error.URLError: <urlopen error [Errno -3]>\n"
+                   "ERROR: build script failed\n")
+    assert first_error(log) == "urllib.error.URLError: <urlopen error [Errno -3]>"
     log.write_text("error: subprocess-exited-with-error\n")
     assert first_error(log) is None
     assert first_error(tmp_path / "missing.log") is None

@@ -79,7 +79,8 @@ def network_reach(log: Path, scripts: dict[str, str | None]) -> str | None:
 _ERROR_KINDS = (
     re.compile(r"^\S+:\d+(?::\d+)?: (?:fatal )?error: |^wasm-ld\S*: error: |"
                r"undefined symbol: "),
-    re.compile(r"^CMake Error|^meson\.build:\d+:\d+: ERROR: |^ERROR: (?!Failed building)"),
+    re.compile(r"^CMake Error|^meson\.build:\d+:\d+: ERROR: |"
+               r"^ERROR: (?!Failed building|build script failed)"),
     re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception): \S"),
     re.compile(r"\berror: (?!subprocess-exited-with-error|metadata-generation-failed|"
                r"failed-wheel-build)", re.IGNORECASE),
