@@ -29,6 +29,11 @@ _LINK_ERROR = re.compile(r"wasm-ld\S*: error:|undefined symbol:|error: linking|"
                          r"function signature mismatch")
 
 
+def _log_end(log: Path) -> str:
+    """The last 2 MB of a log as text ("" when there is none): where a failure shows."""
+    return log.read_bytes()[-2_000_000:].decode("utf-8", "replace") if log.is_file() else ""
+
+
 def log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
     """The end of a log, preceded by its first error when that lies further up.
 
@@ -61,7 +66,7 @@ def signature_mismatches(log: Path) -> list[str]:
 def network_reach(log: Path, scripts: dict[str, str | None]) -> str | None:
     """When a failed build's log shows a tool reaching for the network: which script line
     (``build/script`` line 3: ``git clone ...``) did it, or the log line that shows it."""
-    text = log.read_bytes()[-2_000_000:].decode("utf-8", "replace") if log.is_file() else ""
+    text = _log_end(log)
     sign = _NO_NETWORK.search(text)
     if sign is None:
         return None
@@ -89,10 +94,7 @@ _ERROR_KINDS = (
 
 def first_error(log: Path) -> str | None:
     """The line of a failed build's log that best names the error, or None."""
-    if not log.is_file():
-        return None
-    text = log.read_bytes()[-2_000_000:].decode("utf-8", "replace")
-    lines = [_ANSI.sub("", line).strip() for line in text.splitlines()]
+    lines = [_ANSI.sub("", line).strip() for line in _log_end(log).splitlines()]
     for kind in _ERROR_KINDS:
         found = next((line for line in lines if kind.search(line)), None)
         if found is not None:
@@ -102,5 +104,5 @@ def first_error(log: Path) -> str | None:
 
 def failure_cause(log: Path) -> str:
     """``link`` when a failed build's log shows the linker failing, else ``compile``."""
-    text = log.read_bytes()[-2_000_000:].decode("utf-8", "replace") if log.is_file() else ""
+    text = _log_end(log)
     return "link" if _LINK_ERROR.search(text) else "compile"
