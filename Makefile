@@ -55,7 +55,7 @@ unit: venv
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 test: lint host-deps node-deps image
-	@$(VENV)/bin/pytest -q -m "not science_profile"; code=$$?; \
+	@$(VENV)/bin/pytest -q --durations=30 -m "not science_profile"; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$code
 

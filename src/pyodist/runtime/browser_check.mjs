@@ -28,6 +28,7 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { launchChromium, describeFailure } from './chromium.mjs';
 
 // playwright-core is an npm dependency of the project, not of this file's folder (it ships
 // inside the Python package): resolve it from PYODIST_NODE_ROOT (a folder whose
@@ -238,16 +239,11 @@ async function main() {
   const host = new URL(indexURL).hostname;
 
   let browser;
+  let browserLog = [];
   try {
-    browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-             '--disable-component-update', '--no-first-run',
-             // defence in depth: nothing but the bundle host resolves
-             `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`],
-      timeout: 60000,
-    });
+    // defence in depth: nothing but the bundle host resolves
+    ({ browser, log: browserLog } = await launchChromium(chromium, executablePath,
+      [`--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`]));
   } catch (e) {
     emit(failResult('cannot start Chromium (' + executablePath + '): ' + String(e.message).split('\n')[0]), 2);
     return;
@@ -268,6 +264,7 @@ async function main() {
   };
 
   const result = failResult(null);
+  let crashed = false;
   result.browser_version = browser.version();
   try {
     const context = await browser.newContext({ serviceWorkers: 'block' });
@@ -298,6 +295,7 @@ async function main() {
       } catch { /* ignore */ }
     });
     const page = await context.newPage();
+    page.on('crash', () => { crashed = true; });
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push('pageerror: ' + e.message));
     // page 'console' also carries the dedicated worker's console messages (playwright-core
@@ -324,8 +322,9 @@ async function main() {
       workerfs: cfg.worker ? (r.workerfs || { ok: false, content: null, error: 'worker did not report' }) : null,
       pyodide_version: r.pyodide_version ?? null,
       python_version: r.python_version ?? null,
-      error: timedOut ? `timeout after ${timeoutMs / 1000}s at stage "${state ? state.stage : '?'}"`
-                      : (r.error || null),
+      error: crashed ? describeFailure(`the page crashed at stage "${state ? state.stage : '?'}"`, browserLog, true)
+        : timedOut ? `timeout after ${timeoutMs / 1000}s at stage "${state ? state.stage : '?'}"`
+        : (r.error || null),
     });
     if (input.screenshot) {
       try { await page.screenshot({ path: input.screenshot, fullPage: true }); result.screenshot = input.screenshot; }
@@ -333,7 +332,7 @@ async function main() {
     }
     await context.close();
   } catch (e) {
-    result.error = result.error || ('harness: ' + String(e.message).split('\n')[0]);
+    result.error = result.error || ('harness: ' + describeFailure(e, browserLog, crashed));
   } finally {
     await browser.close().catch(() => {});
   }
