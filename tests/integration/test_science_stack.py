@@ -168,7 +168,7 @@ def test_example_under_node_writes_the_plot(science: Path, tmp_path: Path) -> No
 SCIPY = r"""
 import json
 import numpy as np
-from scipy import linalg, optimize, sparse, special, spatial
+from scipy import linalg, optimize, sparse, special, spatial, stats
 from scipy.sparse.linalg import spsolve
 rng = np.random.default_rng(0)
 a = rng.random((60, 60)) + 60 * np.eye(60)
@@ -179,6 +179,7 @@ lap = sparse.diags([-1, 2, -1], [-1, 0, 1], shape=(n, n), format="csc")
 x = spsolve(lap, np.ones(n))
 res = optimize.minimize(optimize.rosen, np.zeros(5), jac=optimize.rosen_der, method="BFGS")
 tree = spatial.cKDTree(rng.random((200, 3)))
+q = rng.random((500, 3))
 print(json.dumps({
     "solve": bool(np.allclose(a @ linalg.solve(a, b), b)),
     "lu": bool(np.allclose(a @ linalg.lu_solve((lu, piv), b), b)),
@@ -195,6 +196,8 @@ print(json.dumps({
     # ?gees through f2py (a function pointer) and its select callback (patch 0004)
     "schur": int(linalg.schur(a[:4, :4] - 70 * np.eye(4), sort="lhp")[2]),
     "logm": bool(np.allclose(linalg.expm(linalg.logm(a[:4, :4])), a[:4, :4])),
+    # qmc's std::thread loops run in one worker here (patch 0005): the same sum for any count
+    "qmc": bool(np.isclose(stats.qmc.discrepancy(q, workers=2), stats.qmc.discrepancy(q))),
 }))
 """
 
@@ -206,7 +209,8 @@ def test_scipy_compiled_layers_give_right_answers(science: Path, tmp_path: Path)
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got == {"solve": True, "lu": True, "inv": True, "eigh": True, "svd": True,
                    "lstsq": True, "spsolve": True, "bfgs": True, "gamma": 24.0,
-                   "kdtree": 0, "ilaver": [3, 12, 0], "schur": 4, "logm": True}
+                   "kdtree": 0, "ilaver": [3, 12, 0], "schur": 4, "logm": True,
+                   "qmc": True}
 
 
 FIGURE = """\
