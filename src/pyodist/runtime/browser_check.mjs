@@ -28,7 +28,7 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { launchChromium, describeFailure } from './chromium.mjs';
+import { launchChromium, watchPage, describeFailure } from './chromium.mjs';
 
 // playwright-core is an npm dependency of the project, not of this file's folder (it ships
 // inside the Python package): resolve it from PYODIST_NODE_ROOT (a folder whose
@@ -239,11 +239,10 @@ async function main() {
   const host = new URL(indexURL).hostname;
 
   let browser;
-  let browserLog = [];
   try {
     // defence in depth: nothing but the bundle host resolves
-    ({ browser, log: browserLog } = await launchChromium(chromium, executablePath,
-      [`--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`]));
+    browser = await launchChromium(chromium, executablePath,
+      [`--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${host}`]);
   } catch (e) {
     emit(failResult('cannot start Chromium (' + executablePath + '): ' + String(e.message).split('\n')[0]), 2);
     return;
@@ -264,7 +263,7 @@ async function main() {
   };
 
   const result = failResult(null);
-  let crashed = false;
+  let watched = null;
   result.browser_version = browser.version();
   try {
     const context = await browser.newContext({ serviceWorkers: 'block' });
@@ -295,7 +294,7 @@ async function main() {
       } catch { /* ignore */ }
     });
     const page = await context.newPage();
-    page.on('crash', () => { crashed = true; });
+    watched = watchPage(page);
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push('pageerror: ' + e.message));
     // page 'console' also carries the dedicated worker's console messages (playwright-core
@@ -322,7 +321,7 @@ async function main() {
       workerfs: cfg.worker ? (r.workerfs || { ok: false, content: null, error: 'worker did not report' }) : null,
       pyodide_version: r.pyodide_version ?? null,
       python_version: r.python_version ?? null,
-      error: crashed ? describeFailure(`the page crashed at stage "${state ? state.stage : '?'}"`, browserLog, true)
+      error: watched.crashed ? describeFailure(`the page crashed at stage "${state ? state.stage : '?'}"`, watched)
         : timedOut ? `timeout after ${timeoutMs / 1000}s at stage "${state ? state.stage : '?'}"`
         : (r.error || null),
     });
@@ -332,7 +331,7 @@ async function main() {
     }
     await context.close();
   } catch (e) {
-    result.error = result.error || ('harness: ' + describeFailure(e, browserLog, crashed));
+    result.error = result.error || ('harness: ' + describeFailure(e, watched));
   } finally {
     await browser.close().catch(() => {});
   }

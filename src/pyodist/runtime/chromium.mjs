@@ -1,35 +1,38 @@
-// Start Debian's Chromium through playwright-core for the browser harnesses, one way for all.
-// The browser process's own output is kept (its last lines), so a renderer that crashes
-// ("Target crashed") says why instead of leaving only playwright's one-line message.
+// Start Debian's Chromium through playwright-core for the browser harnesses, one way for all,
+// and describe a failed page run so that a renderer crash ("Target crashed") says more than
+// playwright's one line: Chromium logs nothing about a renderer that dies (a V8 or wasm
+// out-of-memory included, measured), so what the page printed last is the clue kept.
 
 // --disable-dev-shm-usage: a container's /dev/shm is often 64 MB, and a renderer holding a
 // Pyodide heap with pandas and matplotlib in it outgrows that; /tmp has no such cap.
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update',
-  '--no-first-run'];
+export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+  "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update",
+  "--no-first-run"];
 
-const KEEP = 40;
+const KEEP = 8;
 
-export async function launchChromium(chromium, executablePath, extraArgs = [], timeout = 60000) {
-  const log = [];
-  const logger = {
-    isEnabled: (name) => name === 'browser',
-    log: (name, severity, message) => {
-      log.push(String(message));
-      if (log.length > KEEP) log.shift();
-    },
-  };
-  const browser = await chromium.launch({
-    executablePath, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], timeout, logger,
-  });
-  return { browser, log };
+export function launchChromium(chromium, executablePath, extraArgs = [], timeout = 60000) {
+  return chromium.launch({ executablePath, headless: true, timeout,
+    args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
-// The error text of a failed page run: playwright's message, and for a crash the browser's
-// last lines (that is where Chromium says what killed the renderer).
-export function describeFailure(err, log, crashed) {
-  const message = String((err && err.message) || err).split('\n')[0];
-  if (!crashed) return message;
-  const tail = log.filter((l) => l.trim()).slice(-12).join('\n');
-  return message + ' (the renderer process crashed' + (tail ? '; Chromium printed:\n' + tail : '') + ')';
+// Follow a page: whether its renderer crashed, and its last console lines.
+export function watchPage(page) {
+  const state = { crashed: false, console: [] };
+  page.on("crash", () => { state.crashed = true; });
+  page.on("console", (m) => {
+    state.console.push(`${m.type()}: ${m.text()}`.slice(0, 300));
+    if (state.console.length > KEEP) state.console.shift();
+  });
+  return state;
+}
+
+// The error text of a failed page run: playwright's message and, for a crash, that it was
+// one and what the page printed last.
+export function describeFailure(err, state) {
+  const message = String((err && err.message) || err).split("\n")[0].trim();
+  if (!state || !state.crashed) return message;
+  const last = state.console.length ? `; the page printed last:\n${state.console.join("\n")}`
+    : "; the page printed nothing before it";
+  return `${message} (the renderer process crashed${last})`;
 }

@@ -5,17 +5,17 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { launchChromium, describeFailure } from "./chromium.mjs";
+import { launchChromium, watchPage, describeFailure } from "./chromium.mjs";
 
 const spec = JSON.parse(readFileSync(0, "utf8"));
 const nodeRoot = process.env.PYODIST_NODE_ROOT || process.cwd();
 const { chromium } = createRequire(path.resolve(nodeRoot, "package.json"))("playwright-core");
-const { browser, log } = await launchChromium(chromium, spec.chromium);
+const browser = await launchChromium(chromium, spec.chromium);
 let result;
-let crashed = false;
+let watched = null;
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-  page.on("crash", () => { crashed = true; });
+  watched = watchPage(page);
   await page.goto(spec.url);
   await page.waitForFunction(() => window.pyodistReady === true, null, { timeout: 120000 });
   if (spec.code !== null) {
@@ -31,7 +31,7 @@ try {
              images: await page.evaluate(() => document.querySelectorAll("#images img").length),
              error: null };
 } catch (err) {
-  result = { ok: false, output: null, status: null, error: describeFailure(err, log, crashed) };
+  result = { ok: false, output: null, status: null, error: describeFailure(err, watched) };
 } finally {
   await browser.close();
 }
