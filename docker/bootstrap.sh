@@ -124,6 +124,7 @@ input_hash() {
     sha256sum <"$HERE/bootstrap.sh"
     sha256sum <"$PKG_LOCK"
     sha256sum <"$WH_LOCK"
+    sha256sum <"$HERE/emcc-fast"
     echo "$XB_SHA"
   } | sha256sum | cut -d' ' -f1
 }
@@ -258,6 +259,12 @@ ls -la "$ROOTFS/$XBENV_DIR" >&2
 
 # ---------------------------------------------------------------- toolchain fixups
 phase fixups
+# emcc and em++ that send compile-only calls straight to clang with emcc's own flags (the
+# same objects, without emcc's Python start-up per call); installed first, so that every
+# check below runs through them
+mkdir -p "$ROOTFS/usr/local/bin"
+install -m 755 "$HERE/emcc-fast" "$ROOTFS/usr/local/bin/emcc"
+install -m 755 "$HERE/emcc-fast" "$ROOTFS/usr/local/bin/em++"
 # pyodide-build looks for llvm-readobj at realpath(emcc)/../../bin (emsdk layout)
 readobj_want=$(in_root python3.14 -c 'import shutil; from pathlib import Path; print((Path(shutil.which("emcc"))/"../../bin/llvm-readobj").resolve())')
 readobj_have=$(in_root sh -c 'ls /usr/bin/llvm-readobj-* | sort -V | tail -n1')
@@ -265,6 +272,8 @@ readobj_have=$(in_root sh -c 'ls /usr/bin/llvm-readobj-* | sort -V | tail -n1')
 mkdir -p "$ROOTFS/$(dirname "$readobj_want")"
 ln -sf "$(readlink -f "$ROOTFS$readobj_have" | sed "s|^$ROOTFS||")" "$ROOTFS$readobj_want"
 log "llvm-readobj: $readobj_want -> $(readlink "$ROOTFS$readobj_want")"
+# the same next to the emcc on the image's PATH (/usr/local/bin/emcc/../../bin)
+ln -sf "$(readlink "$ROOTFS$readobj_want")" "$ROOTFS/usr/local/bin/llvm-readobj"
 # Debian's /usr/bin/emnm resolves its script as <dir of wrapper>/tools/emnm.py, which does not
 # exist; pyodide-build calls emnm for `exports: pyinit`, so every C extension needs a working one.
 mkdir -p "$ROOTFS/usr/local/bin"
@@ -296,7 +305,14 @@ in_root env EM_CACHE="$EMCACHE" sh -c "cd /tmp/prewarm &&
   emcc -O2 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm -c hello.c -o side.o &&
   emcc -O2 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP=wasm -sSIDE_MODULE=1 side.o -o side.so" \
   >"$WORKDIR/emcache.log" 2>&1 || { tail -30 "$WORKDIR/emcache.log"; die "emscripten cache pre-warm failed"; }
-rm -rf "$ROOTFS/tmp/prewarm"
+# the compile shortcut makes the bytes emcc makes (C and C++)
+SIDEC="-O2 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
+in_root env EM_CACHE="$EMCACHE" sh -c "cd /tmp/prewarm &&
+  /usr/local/bin/emcc $SIDEC -c hello.c -o fast.o && cmp side.o fast.o &&
+  em++ $SIDEC -c hello.cpp -o pp.o && /usr/local/bin/em++ $SIDEC -c hello.cpp -o ppfast.o &&
+  cmp pp.o ppfast.o" >>"$WORKDIR/emcache.log" 2>&1 \
+  || { tail -30 "$WORKDIR/emcache.log"; die "/usr/local/bin/emcc compiles other bytes than emcc"; }
+rm -rf "$ROOTFS/tmp/prewarm" "$ROOTFS"/tmp/emcc-fast-*
 chown -R 1000:1000 "$ROOTFS/$EMCACHE"
 chmod -R a+rX "$ROOTFS/$EMCACHE"
 # pyconfig.h static checks against this emcc

@@ -73,6 +73,31 @@ def test_c_and_cxx_with_exceptions_compile_to_side_modules(
     assert log.startswith("+ bash -eo pipefail -c 'emcc ")
 
 
+def test_compile_shortcut_makes_the_bytes_emcc_makes(
+    toolchain_image: str, dirs: tuple[Path, Path],
+) -> None:
+    # /usr/local/bin/emcc and em++ (docker/emcc-fast) run clang straight for -c; Debian's
+    # /usr/bin/emcc is the reference. -O3 -msimd128 -MD as OpenBLAS and meson builds pass them.
+    src, out = dirs
+    flags = f"{PIC} -O3 -msimd128 -I /src -DX=1 -MD"
+    script = " && ".join([
+        f"/usr/bin/emcc {flags} -c /src/a.c -o a.ref.o",
+        f"emcc {flags} -c /src/a.c -o a.o", "cmp a.o a.ref.o",
+        f"/usr/bin/em++ {flags} -c /src/b.cpp -o b.ref.o",
+        f"em++ {flags} -c /src/b.cpp -o b.o", "cmp b.o b.ref.o",
+        # what it does not read goes to emcc: a link, preprocessing, emcc's own -g forms
+        f"emcc {SIDE} a.o -o a.so", "emcc -E /src/a.c > a.i",
+        f"emcc {PIC} -gsource-map -c /src/a.c -o g.o",
+        "command -v emcc > where"])
+    with DockerExecutor(toolchain_image, [Mount(src, "/src"), Mount(out, "/out", False)]) as ex:
+        result = ex.run(Step.script("compile", script, out, log=out / "build.log"))
+    assert result.ok, (out / "build.log").read_text()
+    assert (out / "where").read_text().strip() == "/usr/local/bin/emcc"
+    assert (out / "a.so").read_bytes()[:4] == b"\0asm"
+    assert "longjmp" in (out / "a.i").read_text()
+    assert (out / "a.d").read_text().startswith("a.o: /src/a.c")  # -MD went to clang too
+
+
 def test_container_has_no_network_and_read_only_inputs(
     toolchain_image: str, dirs: tuple[Path, Path],
 ) -> None:

@@ -63,7 +63,7 @@ def input_hash(docker_dir: Path, pyodide_version: str) -> str | None:
                 archive = line.split("=", 1)[1].strip()
     text = (f"suite={SUITE} pyodide={pyodide_version}\n"
             + "".join(f"{digest(n)}  -\n" for n in ("bootstrap.sh", "packages.lock",
-                                                   "wheelhouse.lock"))
+                                                   "wheelhouse.lock", "emcc-fast"))
             + f"{archive}\n")
     return hashlib.sha256(text.encode()).hexdigest()
 
