@@ -79,8 +79,12 @@ def test_compile_shortcut_makes_the_bytes_emcc_makes(
     # /usr/local/bin/emcc and em++ (docker/emcc-fast) run clang straight for -c; Debian's
     # /usr/bin/emcc is the reference. -O3 -msimd128 -MD as OpenBLAS and meson builds pass them.
     src, out = dirs
+    # clang's own -s... flags reach clang (a -std= taken for an emcc setting was once dropped)
+    (src / "std.c").write_text("#if __STDC_VERSION__ != 199901L\n#error not C99\n#endif\n"
+                               "int c99(void) { return 1; }\n")
     flags = f"{PIC} -O3 -msimd128 -I /src -DX=1 -MD"
     script = " && ".join([
+        f"emcc {PIC} -std=c99 -c /src/std.c -o std.o",
         f"/usr/bin/emcc {flags} -c /src/a.c -o a.ref.o",
         f"emcc {flags} -c /src/a.c -o a.o", "cmp a.o a.ref.o",
         f"/usr/bin/em++ {flags} -c /src/b.cpp -o b.ref.o",
