@@ -276,7 +276,6 @@ log "llvm-readobj: $readobj_want -> $(readlink "$ROOTFS$readobj_want")"
 ln -sf "$(readlink "$ROOTFS$readobj_want")" "$ROOTFS/usr/local/bin/llvm-readobj"
 # Debian's /usr/bin/emnm resolves its script as <dir of wrapper>/tools/emnm.py, which does not
 # exist; pyodide-build calls emnm for `exports: pyinit`, so every C extension needs a working one.
-mkdir -p "$ROOTFS/usr/local/bin"
 printf '#!/bin/sh\nexec python3 -E /usr/share/emscripten/tools/emnm.py "$@"\n' >"$ROOTFS/usr/local/bin/emnm"
 chmod 755 "$ROOTFS/usr/local/bin/emnm"
 in_root /usr/local/bin/emnm --version >/dev/null || die "emnm wrapper does not run"
