@@ -11,10 +11,13 @@
 //   screenshot  path of a PNG to write, or null
 //   optional: lockFileURL (default bundleURL + "pyodide-lock.json"),
 //             timeout (seconds for the whole check, default 180),
-//             chromium (executable, default /usr/bin/chromium, or $PYODIST_CHROMIUM)
+//             chromium (executable, default /usr/bin/chromium, or $PYODIST_CHROMIUM),
+//             snapshot (start from the bundle's snapshot.bin),
+//             routeAll (default true; false routes only the virtual page URLs, see below)
 //
 // stdout: ONE JSON line {ok, ready_seconds, load_errors, imports, workerfs,
-//   external_requests, console_errors, seconds, ...extra diagnostic fields}.
+//   external_requests, console_errors, seconds, ...extra diagnostic fields: stages (seconds
+//   of each start-up stage), resources (each fetch until Python was ready), ...}.
 // Exit status 0 whenever a verdict was produced (ok may be false); 2 when Chromium
 // cannot be started (or the input is unusable), still printing one JSON line.
 //
@@ -119,22 +122,33 @@ const lastLine = (e) => {
   const exc = s.filter((x) => /^[A-Za-z_][\\w.]*(Error|Exception|Exit|Interrupt)\\b/.test(x));
   return exc.length ? exc[exc.length - 1] : (s.length ? s[s.length - 1] : String(e));
 };
-const R = { ready_seconds: null, packages_seconds: null, imports_seconds: null, load_errors: [], load_messages: [],
+const R = { ready_seconds: null, stages: {}, resources: [], packages_seconds: null, imports_seconds: null, load_errors: [], load_messages: [],
             packages_requested: null, packages_loaded: [], imports: {}, workerfs: null,
             pyodide_version: null, python_version: null, error: null };
 try {
   const t0 = performance.now();
+  const mark = (name, since) => { R.stages[name] = +((performance.now() - since) / 1000).toFixed(3); };
   S.stage = 'import pyodide.mjs';
   const { loadPyodide } = await import(cfg.indexURL + 'pyodide.mjs');
+  mark('import pyodide.mjs', t0);
   let snapshot = {};
   if (cfg.snapshot) {
     S.stage = 'fetch snapshot.bin';
+    const ts = performance.now();
     const buf = await (await fetch(cfg.indexURL + 'snapshot.bin')).arrayBuffer();
     snapshot = { _loadSnapshot: new Uint8Array(buf) };
+    mark('fetch snapshot.bin', ts);
   }
   S.stage = 'loadPyodide';
+  const tl = performance.now();
   const py = await loadPyodide({ indexURL: cfg.indexURL, lockFileURL: cfg.lockFileURL, ...snapshot });
+  mark('loadPyodide', tl);
   R.ready_seconds = +((performance.now() - t0) / 1000).toFixed(3);
+  // where start-up went: each fetch until Python was ready (seconds from navigation)
+  R.resources = performance.getEntriesByType('resource').map((e) => ({
+    name: e.name.split('/').pop(), start: +(e.startTime / 1000).toFixed(3),
+    seconds: +(e.duration / 1000).toFixed(3), transfer_bytes: e.transferSize,
+    body_bytes: e.decodedBodySize }));
   R.pyodide_version = py.version;
   R.python_version = py.runPython('import sys; sys.version.split()[0]');
   window.pyodide = py;
@@ -267,7 +281,13 @@ async function main() {
   result.browser_version = browser.version();
   try {
     const context = await browser.newContext({ serviceWorkers: 'block' });
-    await context.route('**/*', async (route) => {
+    // routeAll false: only the two virtual URLs are routed (external requests are still
+    // recorded from the 'request' event and cannot resolve): routing every request adds a
+    // round trip to this process per fetch, which a timing run may want to leave out
+    const routed = input.routeAll === false
+      ? ((u) => u.pathname.endsWith('/' + PAGE_NAME) || u.pathname.endsWith('/' + WORKER_NAME))
+      : '**/*';
+    await context.route(routed, async (route) => {
       const url = route.request().url();
       let u; try { u = new URL(url); } catch { u = null; }
       if (!u || u.origin !== origin) { noteExternal(url, 'route'); return route.abort('blockedbyclient'); }
@@ -313,6 +333,8 @@ async function main() {
       ready_seconds: r.ready_seconds ?? null,
       packages_seconds: r.packages_seconds ?? null,
       imports_seconds: r.imports_seconds ?? null,
+      stages: r.stages || {},
+      resources: r.resources || [],
       load_errors: r.load_errors || [],
       load_messages: r.load_messages || [],
       packages_requested: r.packages_requested ?? null,
