@@ -11,13 +11,14 @@ cached):
   loading and importing pandas, scikit-learn and matplotlib for science);
 - time to ready in headless Chromium (Debian's, a fresh browser per run, the bundle served
   by `pyodist serve`'s server with its .br siblings), median of 5, for stock core, slim,
-  fast and science (and science with the stack loaded and imported).
+  fast and science (and science with the stack loaded and imported), and fast again served
+  without its .br/.gz siblings (what decoding them costs; the stock core has none).
 
 - `pyodist python` on fullstack: `-c pass` and `-c "import numpy"`, loading packages on
   import (the default) and all at start (`--preload`), next to a bare node process running
   the stock loader on the same bundle.
 
-Usage: python bench/bundle.py [--runs N]
+Usage: python bench/bundle.py [--runs N] [--python-only]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -139,7 +141,13 @@ def node_seconds(folder: Path, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--python-only", action="store_true",
+                        help="only the `pyodist python` rows (fullstack bundle)")
     args = parser.parse_args()
+    if args.python_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print_python_rows(python_rows_of(build("fullstack", Path(tmp)), args.runs), args.runs)
+        return
     stock = ensure_runtime(RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY),
                            default_cache_dir(os.environ))
     rows = []
@@ -166,23 +174,20 @@ def main() -> None:
             ready, total = cold_start(folder, args.runs, packages, snapshot)
             rows.append((label, raw, gz, br, total if packages else ready))
         snap_raw, _, snap_br = sizes([fast / "snapshot.bin"])
+        # the same fast bundle without its .br/.gz siblings: what decoding costs the browser
+        # (the stock core, from the npm package, has none either)
+        fast_raw = Path(tmp) / "fast-uncompressed"
+        shutil.copytree(fast, fast_raw, ignore=shutil.ignore_patterns("*.br", "*.gz"))
         browser = [("stock Pyodide 314.0.7 core", chromium_ready(stock, args.runs)),
                    ("pyodist slim", chromium_ready(slim, args.runs)),
                    ("pyodist fast (slim + memory snapshot)",
                     chromium_ready(fast, args.runs, snapshot=True)),
+                   ("pyodist fast, served without its .br/.gz siblings",
+                    chromium_ready(fast_raw, args.runs, snapshot=True)),
                    ("pyodist science", chromium_ready(science, args.runs)),
                    (f"pyodist science + {STACK_LABEL}",
                     chromium_ready(science, args.runs, packages=STACK))]
-        python_rows = [
-            ("bare loadPyodide on fullstack (node process)", node_seconds(full, args.runs)),
-            ("pyodist python fullstack -c pass", python_seconds(full, args.runs, "pass")),
-            ("pyodist python --preload fullstack -c pass (all packages at start)",
-             python_seconds(full, args.runs, "pass", "--preload")),
-            ("pyodist python fullstack -c 'import numpy'",
-             python_seconds(full, args.runs, "import numpy")),
-            ("pyodist python --preload fullstack -c 'import numpy'",
-             python_seconds(full, args.runs, "import numpy", "--preload")),
-        ]
+        python_rows = python_rows_of(full, args.runs)
     base = rows[0][4]
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
@@ -194,15 +199,33 @@ def main() -> None:
         size = f"{raw / 1e6:.2f} | {gz / 1e6:.2f} | {br / 1e6:.2f}" if raw else " |  | "
         print(f"| {label} | {size} | {seconds:.2f} | {seconds / base:.2f}x |")
     print(f"\nHeadless Chromium, navigation to Python ready, median of {args.runs} fresh "
-          "browsers:\n")
+          "browsers, served from 127.0.0.1 by `pyodist serve`'s server (a pyodist bundle with "
+          "its brotli siblings, so the browser decodes what it fetches; the stock core has "
+          "none):\n")
     print("| bundle | seconds | vs stock |")
     print("|---|---|---|")
     for label, seconds in browser:
         print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
     print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
           "brotli (in the fast row's sizes above).\n")
+    print_python_rows(python_rows, args.runs)
+
+
+def python_rows_of(full: Path, runs: int) -> list[tuple[str, float]]:
+    return [
+        ("bare loadPyodide on fullstack (node process)", node_seconds(full, runs)),
+        ("pyodist python fullstack -c pass", python_seconds(full, runs, "pass")),
+        ("pyodist python --preload fullstack -c pass (all packages at start)",
+         python_seconds(full, runs, "pass", "--preload")),
+        ("pyodist python fullstack -c 'import numpy'", python_seconds(full, runs, "import numpy")),
+        ("pyodist python --preload fullstack -c 'import numpy'",
+         python_seconds(full, runs, "import numpy", "--preload")),
+    ]
+
+
+def print_python_rows(python_rows: list[tuple[str, float]], runs: int) -> None:
     print(f"`pyodist python`, wall time of a fresh process (pyodist's own start-up included), "
-          f"median of {args.runs}:\n")
+          f"median of {runs}:\n")
     print("| what | seconds | vs bare loadPyodide |")
     print("|---|---|---|")
     for label, seconds in python_rows:

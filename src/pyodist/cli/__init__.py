@@ -8,39 +8,73 @@ is printed here, without a traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pyodist import __version__
-from pyodist.cli import (
-    build_cmd,
-    bundle_cmd,
-    fetch_cmd,
-    lock_cmd,
-    plan_cmd,
-    python_cmd,
-    recipes_cmd,
-    release_cmd,
-    skeleton_cmd,
-    test_cmd,
-    toolchain_cmd,
-)
 from pyodist.errors import INTERNAL_ERROR_EXIT, INTERRUPTED_EXIT, PyodistError, exit_code_summary
 from pyodist.options import resolve_options
 from pyodist.urls import redact_url
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-_COMMAND_GROUPS = (recipes_cmd, skeleton_cmd, fetch_cmd, plan_cmd, build_cmd, lock_cmd, bundle_cmd,
-                   test_cmd, python_cmd, release_cmd, toolchain_cmd)
+# Each command group's module (in `--help` order) and the commands it adds. A run imports
+# only the module of the command it runs (`pyodist python` should not pay for the builder's
+# imports); `--help`, and anything that names no known command, builds the whole parser.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "recipes_cmd": ("recipes",), "skeleton_cmd": ("skeleton",), "fetch_cmd": ("fetch",),
+    "plan_cmd": ("plan",), "build_cmd": ("build",), "lock_cmd": ("lock",),
+    "bundle_cmd": ("bundle", "verify"), "test_cmd": ("test", "serve"),
+    "python_cmd": ("python", "venv"), "release_cmd": ("release",),
+    "toolchain_cmd": ("toolchain",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pyodist",
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The module of the command ``argv`` runs, or None (help, or no known command)."""
+    if any(a in ("-h", "--help", "--version") for a in argv):
+        return None
+    pre = _global_parser(add_help=False, parser_class=_QuietParser)
+    try:
+        _known, rest = pre.parse_known_args(list(argv))
+    except _ParseError:  # a malformed global option: the full parser says what is wrong
+        return None
+    if not rest:
+        return None
+    return next((mod for mod, cmds in COMMANDS.items() if rest[0] in cmds), None)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every command, or with ``only`` the commands of that one
+    module of :data:`COMMANDS`."""
+    parser = _global_parser(add_help=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in ([only] if only else COMMANDS):
+        importlib.import_module(f"pyodist.cli.{name}").add_parser(sub)
+    return parser
+
+
+class _ParseError(Exception):
+    pass
+
+
+class _QuietParser(argparse.ArgumentParser):
+    """Raises instead of printing usage and exiting (for the look-ahead parse)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ParseError(message)
+
+
+def _global_parser(*, add_help: bool,
+                   parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+                   ) -> argparse.ArgumentParser:
+    parser = parser_class(
+        prog="pyodist", add_help=add_help,
         description="Reproducible WebAssembly build toolchain for Pyodide distributions: "
                     "read meta.yaml recipes, build wheels with Emscripten in a pinned Docker "
                     "toolchain, and assemble versioned runtime bundles.",
@@ -76,9 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--artifact-store-optional", action="store_true",
                         help="an artifact store that does not answer is a warning and local "
                              "builds, not an error (also PYODIST_ARTIFACT_STORE_OPTIONAL=1)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in _COMMAND_GROUPS:
-        group.add_parser(sub)
     return parser
 
 
@@ -88,7 +119,8 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_module(argv))
     args = parser.parse_args(argv)
     debug = args.debug
     if threading.current_thread() is threading.main_thread():

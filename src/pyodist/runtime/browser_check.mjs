@@ -133,11 +133,13 @@ try {
   mark('import pyodide.mjs', t0);
   let snapshot = {};
   if (cfg.snapshot) {
-    S.stage = 'fetch snapshot.bin';
+    // a promise: loadPyodide awaits it only after it has started fetching and compiling the
+    // runtime, so the two downloads overlap
     const ts = performance.now();
-    const buf = await (await fetch(cfg.indexURL + 'snapshot.bin')).arrayBuffer();
-    snapshot = { _loadSnapshot: new Uint8Array(buf) };
-    mark('fetch snapshot.bin', ts);
+    snapshot = { _loadSnapshot: fetch(cfg.indexURL + 'snapshot.bin').then((r) => {
+      if (!r.ok) throw new Error('snapshot.bin: HTTP ' + r.status);
+      return r.arrayBuffer();
+    }).then((b) => { mark('fetch snapshot.bin', ts); return b; }) };
   }
   S.stage = 'loadPyodide';
   const tl = performance.now();
