@@ -14,9 +14,9 @@ cached):
   fast and science (and science with the stack loaded and imported), and fast again served
   without its .br/.gz siblings (what decoding them costs; the stock core has none).
 
-- `pyodist python` on fullstack: `-c pass` and `-c "import numpy"`, loading packages on
-  import (the default) and all at start (`--preload`), next to a bare node process running
-  the stock loader on the same bundle.
+- with --python-only instead (`bench/run_all bundle_python`): `pyodist python` on fullstack,
+  `-c pass` and `-c "import numpy"`, loading packages on import (the default) and all at start
+  (`--preload`), next to a bare node process running the stock loader on the same bundle.
 
 Usage: python bench/bundle.py [--runs N] [--python-only]
 """
@@ -187,7 +187,6 @@ def main() -> None:
                    ("pyodist science", chromium_ready(science, args.runs)),
                    (f"pyodist science + {STACK_LABEL}",
                     chromium_ready(science, args.runs, packages=STACK))]
-        python_rows = python_rows_of(full, args.runs)
     base = rows[0][4]
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
@@ -207,8 +206,7 @@ def main() -> None:
     for label, seconds in browser:
         print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
     print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
-          "brotli (in the fast row's sizes above).\n")
-    print_python_rows(python_rows, args.runs)
+          "brotli (in the fast row's sizes above).")
 
 
 def python_rows_of(full: Path, runs: int) -> list[tuple[str, float]]:

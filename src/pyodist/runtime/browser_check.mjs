@@ -12,8 +12,7 @@
 //   optional: lockFileURL (default bundleURL + "pyodide-lock.json"),
 //             timeout (seconds for the whole check, default 180),
 //             chromium (executable, default /usr/bin/chromium, or $PYODIST_CHROMIUM),
-//             snapshot (start from the bundle's snapshot.bin),
-//             routeAll (default true; false routes only the virtual page URLs, see below)
+//             snapshot (start from the bundle's snapshot.bin)
 //
 // stdout: ONE JSON line {ok, ready_seconds, load_errors, imports, workerfs,
 //   external_requests, console_errors, seconds, ...extra diagnostic fields: stages (seconds
@@ -283,13 +282,7 @@ async function main() {
   result.browser_version = browser.version();
   try {
     const context = await browser.newContext({ serviceWorkers: 'block' });
-    // routeAll false: only the two virtual URLs are routed (external requests are still
-    // recorded from the 'request' event and cannot resolve): routing every request adds a
-    // round trip to this process per fetch, which a timing run may want to leave out
-    const routed = input.routeAll === false
-      ? ((u) => u.pathname.endsWith('/' + PAGE_NAME) || u.pathname.endsWith('/' + WORKER_NAME))
-      : '**/*';
-    await context.route(routed, async (route) => {
+    await context.route('**/*', async (route) => {
       const url = route.request().url();
       let u; try { u = new URL(url); } catch { u = null; }
       if (!u || u.origin !== origin) { noteExternal(url, 'route'); return route.abort('blockedbyclient'); }
