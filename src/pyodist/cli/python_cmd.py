@@ -7,7 +7,6 @@ import json
 import subprocess
 from pathlib import Path
 
-from pyodist.bundle.venv import create_venv
 from pyodist.errors import UsageError
 from pyodist.options import Options
 from pyodist.runtime.node import harness, node_binary
@@ -111,6 +110,9 @@ def _python(args: argparse.Namespace, options: Options) -> int:
 
 
 def _venv(args: argparse.Namespace, options: Options) -> int:
+    # not at the top: it imports the wheel builder, which `pyodist python` does not need
+    from pyodist.bundle.venv import create_venv  # noqa: PLC0415 - pyodist python's start-up
+
     made = create_venv(args.bundle, args.dir)
     print(f"created {made}: run {made / 'bin' / 'python'}")
     return 0
