@@ -1,29 +1,35 @@
 """Bundle size and cold start, stock Pyodide core vs our profiles, side by side in one run.
 
 For each of: the stock Pyodide 314.0.7 core (npm package: loader, runtime, stdlib), our
-`slim` bundle, `fast` (slim with a memory snapshot, started with the stock loader's
-`_loadSnapshot`), our `fullstack` and `science` bundles (built first with `pyodist bundle`,
-cached):
+`slim`, `fullstack` and `science` bundles (built first with `pyodist bundle`, cached):
 - bytes of what a page must fetch to start Python (loader + asm.mjs + wasm + stdlib) plus,
   for our bundles, all their packages; raw, gzip -9 and brotli -q 11;
 - cold start in Node: a fresh `node` process runs the stock `loadPyodide({indexURL,
   lockFileURL})` until Python is ready; median of 5 (and of `import micropip` for slim, of
   loading and importing pandas, scikit-learn and matplotlib for science);
 - time to ready in headless Chromium (Debian's, a fresh browser per run, the bundle served
-  by `pyodist serve`'s server with its .br siblings), median of 5, for stock core, slim,
-  fast and science (and science with the stack loaded and imported), and fast again served
-  without its .br/.gz siblings (what decoding them costs; the stock core has none).
+  by `pyodist serve`'s server with its .br siblings), median of 5, for stock core, slim
+  and science (and science with the stack loaded and imported).
+
+- with --fast-start instead (`bench/run_all bundle_fast`): the memory snapshot. Stock core,
+  slim and `fast` (slim with a snapshot): sizes, cold start in Node, and in Chromium, where
+  fast is started the way "Using a bundle" shows (the runtime compiles while the snapshot
+  downloads), with the snapshot handed over as a plain promise (the loader waits for it
+  before compiling), and served without its .br/.gz siblings (what decoding costs; the
+  stock core has none). The Chromium runs take turns, one run of each row per round, so a
+  busy spell of the machine falls on every row alike.
 
 - with --python-only instead (`bench/run_all bundle_python`): `pyodist python` on fullstack,
   `-c pass` and `-c "import numpy"`, loading packages on import (the default) and all at start
   (`--preload`), next to a bare node process running the stock loader on the same bundle.
 
-Usage: python bench/bundle.py [--runs N] [--python-only]
+Usage: python bench/bundle.py [--runs N] [--python-only | --fast-start]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -92,8 +98,7 @@ def cold_start(folder: Path, runs: int, packages: list[str],
     return statistics.median(ready), statistics.median(total)
 
 
-def chromium_ready(folder: Path, runs: int, snapshot: bool = False,
-                   packages: list[str] | None = None) -> float:
+def chromium_ready(folder: Path, runs: int, packages: list[str] | None = None) -> float:
     """Median seconds to Python ready; with ``packages``, to those loaded and imported."""
     setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
     times = []
@@ -101,8 +106,7 @@ def chromium_ready(folder: Path, runs: int, snapshot: bool = False,
         for _ in range(runs):
             data = run_harness("browser_check.mjs", {"bundleURL": server.url,
                                                      "packages": packages or [],
-                                                     "worker": False, "screenshot": None,
-                                                     "snapshot": snapshot},
+                                                     "worker": False, "screenshot": None},
                                timeout=600, extra_env=setup.env)
             if data.get("ready_seconds") is None or (packages and not data.get("ok")):
                 sys.exit(f"Chromium could not start Python from {folder}: {data}")
@@ -138,11 +142,105 @@ def node_seconds(folder: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+NodeRow = tuple[str, int, int, int, float]
+
+
+def node_rows(cases: list[tuple[str, Path, list[str], bool]], stock: Path,
+              runs: int) -> list[NodeRow]:
+    """(label, raw, gzip, brotli bytes to start, cold start s) of each (label, folder,
+    packages, snapshot) case; sizes are left out (0) for rows that load packages."""
+    rows = []
+    for label, folder, packages, snapshot in cases:
+        start = [folder / f for f in START_FILES]
+        if folder != stock:
+            lock = json.loads((folder / "pyodide-lock.json").read_text())
+            start += [folder / p["file_name"] for p in lock["packages"].values()]
+        if snapshot:
+            start.append(folder / "snapshot.bin")
+        raw, gz, br = sizes(start) if not packages else (0, 0, 0)
+        ready, total = cold_start(folder, runs, packages, snapshot)
+        rows.append((label, raw, gz, br, total if packages else ready))
+    return rows
+
+
+def chromium_rounds(cases: list[tuple[str, Path, bool, str]],
+                    runs: int) -> list[tuple[str, float]]:
+    """Median seconds to Python ready of each (label, folder, snapshot, snapshotLoad) case,
+    one run of every case per round."""
+    setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
+    times: dict[str, list[float]] = {label: [] for label, *_ in cases}
+    with contextlib.ExitStack() as stack:
+        servers = {folder: stack.enter_context(running_server(folder))
+                   for folder in {case[1] for case in cases}}
+        for _ in range(runs):
+            for label, folder, snapshot, how in cases:
+                data = run_harness("browser_check.mjs", {
+                    "bundleURL": servers[folder].url, "packages": [], "worker": False,
+                    "screenshot": None, "snapshot": snapshot, "snapshotLoad": how},
+                    timeout=600, extra_env=setup.env)
+                if data.get("ready_seconds") is None:
+                    sys.exit(f"Chromium could not start Python from {folder}: {data}")
+                times[label].append(float(data["ready_seconds"]))
+    return [(label, statistics.median(times[label])) for label, *_ in cases]
+
+
+def print_node_rows(rows: list[NodeRow], runs: int) -> None:
+    base = rows[0][4]
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True,
+                          check=False).stdout.strip()
+    print(f"Node {node}, {os.cpu_count()} cores; cold start = a fresh process until Python is "
+          f"ready, median of {runs}:\n")
+    print("| bundle | raw MB | gzip MB | brotli MB | cold start s | vs stock |")
+    print("|---|---|---|---|---|---|")
+    for label, raw, gz, br, seconds in rows:
+        size = f"{raw / 1e6:.2f} | {gz / 1e6:.2f} | {br / 1e6:.2f}" if raw else " |  | "
+        print(f"| {label} | {size} | {seconds:.2f} | {seconds / base:.2f}x |")
+
+
+def print_browser_rows(browser: list[tuple[str, float]], runs: int, how: str) -> None:
+    print(f"\nHeadless Chromium, from the page's script start to Python ready, median of "
+          f"{runs} fresh browsers{how}, served from 127.0.0.1 by `pyodist serve`'s server (a "
+          "pyodist bundle with its brotli siblings, so the browser decodes what it fetches; "
+          "the stock core has none):\n")
+    print("| bundle | seconds | vs stock |")
+    print("|---|---|---|")
+    for label, seconds in browser:
+        print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
+
+
+def fast_start(stock: Path, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        slim = build("slim", Path(tmp))
+        fast = build("fast", Path(tmp))
+        rows = node_rows([("stock Pyodide 314.0.7 core", stock, [], False),
+                          ("pyodist slim", slim, [], False),
+                          ("pyodist fast (slim + memory snapshot)", fast, [], True)],
+                         stock, runs)
+        # the same fast bundle without its .br/.gz siblings: what decoding costs the browser
+        fast_raw = Path(tmp) / "fast-uncompressed"
+        shutil.copytree(fast, fast_raw, ignore=shutil.ignore_patterns("*.br", "*.gz"))
+        browser = chromium_rounds([
+            ("stock Pyodide 314.0.7 core", stock, False, ""),
+            ("pyodist slim", slim, False, ""),
+            ("pyodist fast (slim + memory snapshot)", fast, True, "overlap"),
+            ("pyodist fast, the snapshot handed over as a plain promise", fast, True, "promise"),
+            ("pyodist fast, served without its .br/.gz siblings", fast_raw, True, "overlap")],
+            runs)
+        snap_raw, _, snap_br = sizes([fast / "snapshot.bin"])
+    print_node_rows(rows, runs)
+    print_browser_rows(browser, runs, " (the rows take turns, one run of each per round)")
+    print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
+          "brotli (in the fast row's sizes above).")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--python-only", action="store_true",
-                        help="only the `pyodist python` rows (fullstack bundle)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--python-only", action="store_true",
+                      help="only the `pyodist python` rows (fullstack bundle)")
+    mode.add_argument("--fast-start", action="store_true",
+                      help="only the memory-snapshot rows: stock core, slim and fast")
     args = parser.parse_args()
     if args.python_only:
         with tempfile.TemporaryDirectory() as tmp:
@@ -150,63 +248,27 @@ def main() -> None:
         return
     stock = ensure_runtime(RuntimeSpec(DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY),
                            default_cache_dir(os.environ))
-    rows = []
+    if args.fast_start:
+        fast_start(stock, args.runs)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         slim = build("slim", Path(tmp))
-        fast = build("fast", Path(tmp))
         full = build("fullstack", Path(tmp))
         science = build("science", Path(tmp))
-        cases = [("stock Pyodide 314.0.7 core", stock, [], False),
-                 ("pyodist slim", slim, [], False),
-                 ("pyodist slim + import micropip", slim, ["micropip"], False),
-                 ("pyodist fast (slim + memory snapshot)", fast, [], True),
-                 ("pyodist fullstack", full, [], False),
-                 ("pyodist science", science, [], False),
-                 (f"pyodist science + {STACK_LABEL}", science, STACK, False)]
-        for label, folder, packages, snapshot in cases:
-            start = [folder / f for f in START_FILES]
-            if folder != stock:
-                lock = json.loads((folder / "pyodide-lock.json").read_text())
-                start += [folder / p["file_name"] for p in lock["packages"].values()]
-            if snapshot:
-                start.append(folder / "snapshot.bin")
-            raw, gz, br = sizes(start) if not packages else (0, 0, 0)
-            ready, total = cold_start(folder, args.runs, packages, snapshot)
-            rows.append((label, raw, gz, br, total if packages else ready))
-        snap_raw, _, snap_br = sizes([fast / "snapshot.bin"])
-        # the same fast bundle without its .br/.gz siblings: what decoding costs the browser
-        # (the stock core, from the npm package, has none either)
-        fast_raw = Path(tmp) / "fast-uncompressed"
-        shutil.copytree(fast, fast_raw, ignore=shutil.ignore_patterns("*.br", "*.gz"))
+        rows = node_rows([("stock Pyodide 314.0.7 core", stock, [], False),
+                          ("pyodist slim", slim, [], False),
+                          ("pyodist slim + import micropip", slim, ["micropip"], False),
+                          ("pyodist fullstack", full, [], False),
+                          ("pyodist science", science, [], False),
+                          (f"pyodist science + {STACK_LABEL}", science, STACK, False)],
+                         stock, args.runs)
         browser = [("stock Pyodide 314.0.7 core", chromium_ready(stock, args.runs)),
                    ("pyodist slim", chromium_ready(slim, args.runs)),
-                   ("pyodist fast (slim + memory snapshot)",
-                    chromium_ready(fast, args.runs, snapshot=True)),
-                   ("pyodist fast, served without its .br/.gz siblings",
-                    chromium_ready(fast_raw, args.runs, snapshot=True)),
                    ("pyodist science", chromium_ready(science, args.runs)),
                    (f"pyodist science + {STACK_LABEL}",
                     chromium_ready(science, args.runs, packages=STACK))]
-    base = rows[0][4]
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True,
-                          check=False).stdout.strip()
-    print(f"Node {node}, {os.cpu_count()} cores; cold start = a fresh process until Python is "
-          f"ready, median of {args.runs}:\n")
-    print("| bundle | raw MB | gzip MB | brotli MB | cold start s | vs stock |")
-    print("|---|---|---|---|---|---|")
-    for label, raw, gz, br, seconds in rows:
-        size = f"{raw / 1e6:.2f} | {gz / 1e6:.2f} | {br / 1e6:.2f}" if raw else " |  | "
-        print(f"| {label} | {size} | {seconds:.2f} | {seconds / base:.2f}x |")
-    print(f"\nHeadless Chromium, navigation to Python ready, median of {args.runs} fresh "
-          "browsers, served from 127.0.0.1 by `pyodist serve`'s server (a pyodist bundle with "
-          "its brotli siblings, so the browser decodes what it fetches; the stock core has "
-          "none):\n")
-    print("| bundle | seconds | vs stock |")
-    print("|---|---|---|")
-    for label, seconds in browser:
-        print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
-    print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
-          "brotli (in the fast row's sizes above).")
+    print_node_rows(rows, args.runs)
+    print_browser_rows(browser, args.runs, "")
 
 
 def python_rows_of(full: Path, runs: int) -> list[tuple[str, float]]:

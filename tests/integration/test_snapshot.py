@@ -110,6 +110,20 @@ def test_the_snapshot_starts_in_node_and_chromium(fast: dict[str, Any]) -> None:
         assert report["environments"][env]["checks"]["start from the memory snapshot"]["ok"]
 
 
+def test_the_console_page_starts_from_the_snapshot(fast: dict[str, Any], tmp_path: Path) -> None:
+    """`pyodist serve`'s page compiles the runtime while the snapshot downloads, then
+    restores it: modules the snapshot imported are there, and random is reseeded."""
+    from pyodist.bundle.testing import browser_setup, console_screenshot  # noqa: PLC0415
+
+    code = ("import sys, random\n"
+            "print('email.parser' in sys.modules, random.random() != 0.8444218515250481)")
+    result = console_screenshot(Path(fast["folder"]), browser_setup(ROOT), code,
+                                tmp_path / "console.png")
+    assert result["ok"], result
+    assert "(from snapshot.bin)" in result["status"]
+    assert "True True" in result["output"]
+
+
 def test_python_loads_packages_when_first_imported(slim: dict[str, Any]) -> None:
     """`-c pass` installs nothing; an import installs that package (sha256-checked)."""
     code = ("import importlib.metadata as md\n"
