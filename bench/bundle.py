@@ -13,11 +13,13 @@ For each of: the stock Pyodide 314.0.7 core (npm package: loader, runtime, stdli
 
 - with --fast-start instead (`bench/run_all bundle_fast`): the memory snapshot. Stock core,
   slim and `fast` (slim with a snapshot): sizes, cold start in Node, and in Chromium, where
-  fast is started the way "Using a bundle" shows (the runtime compiles while the snapshot
-  downloads), with the snapshot handed over as a plain promise (the loader waits for it
-  before compiling), and served without its .br/.gz siblings (what decoding costs; the
-  stock core has none). The Chromium runs take turns, one run of each row per round, so a
-  busy spell of the machine falls on every row alike.
+  fast is started the way "Using a bundle" shows (the runtime compiles while the snapshot,
+  fetched at low priority, downloads), with the snapshot handed over as a plain promise
+  (the loader waits for it before compiling), and served without its .br/.gz siblings (what
+  decoding costs; the stock core has none); then the same over an emulated 50 Mbit/s link
+  with a 20 ms round trip, the stock core served with brotli siblings too. The Chromium
+  runs take turns, one run of each row per round, so a busy spell of the machine falls on
+  every row alike.
 
 - with --python-only instead (`bench/run_all bundle_python`): `pyodist python` on fullstack,
   `-c pass` and `-c "import numpy"`, loading packages on import (the default) and all at start
@@ -74,6 +76,10 @@ def sizes(paths: list[Path]) -> tuple[int, int, int]:
 STACK = ["pandas", "scikit-learn", "matplotlib"]
 STACK_LABEL = "load and import pandas, sklearn, matplotlib"
 
+# the --fast-start rows over a network: Chromium's emulation of a link of this bandwidth and
+# round-trip time (a good home connection)
+LINK = {"mbps": 50.0, "rtt_ms": 20.0}
+
 
 def build(profile: str, out: Path, project: Path | None = None) -> Path:
     proc = subprocess.run([sys.executable, "-m", "pyodist", "bundle", "--profile", profile,
@@ -86,16 +92,13 @@ def build(profile: str, out: Path, project: Path | None = None) -> Path:
     return Path(json.loads(proc.stdout)["folder"])
 
 
-def cold_start(folder: Path, runs: int, packages: list[str],
-               snapshot: bool = False) -> tuple[float, float]:
-    ready, total = [], []
-    for _ in range(runs):
-        result = load_bundle(folder, packages, snapshot=snapshot)
-        if not result.get("ok"):
-            sys.exit(f"loading {folder} failed: {result}")
-        ready.append(result["ready_seconds"])
-        total.append(result["seconds"])
-    return statistics.median(ready), statistics.median(total)
+def cold_start(folder: Path, packages: list[str], snapshot: bool) -> float:
+    """One fresh Node process: seconds to Python ready, or with ``packages`` to those
+    loaded and imported."""
+    result = load_bundle(folder, packages, snapshot=snapshot)
+    if not result.get("ok"):
+        sys.exit(f"loading {folder} failed: {result}")
+    return float(result["seconds"] if packages else result["ready_seconds"])
 
 
 def chromium_ready(folder: Path, runs: int, packages: list[str] | None = None) -> float:
@@ -149,8 +152,12 @@ def node_rows(cases: list[tuple[str, Path, list[str], bool]], stock: Path,
               runs: int) -> list[NodeRow]:
     """(label, raw, gzip, brotli bytes to start, cold start s) of each (label, folder,
     packages, snapshot) case; sizes are left out (0) for rows that load packages."""
+    times: list[list[float]] = [[] for _ in cases]
+    for _ in range(runs):  # one run of every case per round
+        for i, (_label, folder, packages, snapshot) in enumerate(cases):
+            times[i].append(cold_start(folder, packages, snapshot))
     rows = []
-    for label, folder, packages, snapshot in cases:
+    for (label, folder, packages, snapshot), seconds in zip(cases, times, strict=True):
         start = [folder / f for f in START_FILES]
         if folder != stock:
             lock = json.loads((folder / "pyodide-lock.json").read_text())
@@ -158,15 +165,14 @@ def node_rows(cases: list[tuple[str, Path, list[str], bool]], stock: Path,
         if snapshot:
             start.append(folder / "snapshot.bin")
         raw, gz, br = sizes(start) if not packages else (0, 0, 0)
-        ready, total = cold_start(folder, runs, packages, snapshot)
-        rows.append((label, raw, gz, br, total if packages else ready))
+        rows.append((label, raw, gz, br, statistics.median(seconds)))
     return rows
 
 
-def chromium_rounds(cases: list[tuple[str, Path, bool, str]],
-                    runs: int) -> list[tuple[str, float]]:
+def chromium_rounds(cases: list[tuple[str, Path, bool, str]], runs: int,
+                    link: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """Median seconds to Python ready of each (label, folder, snapshot, snapshotLoad) case,
-    one run of every case per round."""
+    one run of every case per round; over an emulated ``link`` ({mbps, rtt_ms}) if given."""
     setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
     times: dict[str, list[float]] = {label: [] for label, *_ in cases}
     with contextlib.ExitStack() as stack:
@@ -176,7 +182,8 @@ def chromium_rounds(cases: list[tuple[str, Path, bool, str]],
             for label, folder, snapshot, how in cases:
                 data = run_harness("browser_check.mjs", {
                     "bundleURL": servers[folder].url, "packages": [], "worker": False,
-                    "screenshot": None, "snapshot": snapshot, "snapshotLoad": how},
+                    "screenshot": None, "snapshot": snapshot, "snapshotLoad": how,
+                    "link": link},
                     timeout=600, extra_env=setup.env)
                 if data.get("ready_seconds") is None:
                     sys.exit(f"Chromium could not start Python from {folder}: {data}")
@@ -189,7 +196,7 @@ def print_node_rows(rows: list[NodeRow], runs: int) -> None:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
                           check=False).stdout.strip()
     print(f"Node {node}, {os.cpu_count()} cores; cold start = a fresh process until Python is "
-          f"ready, median of {runs}:\n")
+          f"ready, median of {runs} (the rows take turns, one run of each per round):\n")
     print("| bundle | raw MB | gzip MB | brotli MB | cold start s | vs stock |")
     print("|---|---|---|---|---|---|")
     for label, raw, gz, br, seconds in rows:
@@ -226,9 +233,28 @@ def fast_start(stock: Path, runs: int) -> None:
             ("pyodist fast, the snapshot handed over as a plain promise", fast, True, "promise"),
             ("pyodist fast, served without its .br/.gz siblings", fast_raw, True, "overlap")],
             runs)
+        # over a link slower than loopback the transfer counts: the stock core is served
+        # with brotli siblings too, as a CDN would serve it
+        stock_br = Path(tmp) / "stock-br"
+        shutil.copytree(stock, stock_br)
+        for name in START_FILES:
+            data = (stock_br / name).read_bytes()
+            (stock_br / f"{name}.br").write_bytes(brotli.compress(data, quality=11))
+        over_link = chromium_rounds([
+            ("stock Pyodide 314.0.7 core, with .br siblings", stock_br, False, ""),
+            ("pyodist slim", slim, False, ""),
+            ("pyodist fast (slim + memory snapshot)", fast, True, "overlap"),
+            ("pyodist fast, the snapshot handed over as a plain promise", fast, True, "promise")],
+            runs, LINK)
         snap_raw, _, snap_br = sizes([fast / "snapshot.bin"])
     print_node_rows(rows, runs)
     print_browser_rows(browser, runs, " (the rows take turns, one run of each per round)")
+    print(f"\nThe same over a link Chromium emulates ({LINK['mbps']:.0f} Mbit/s, "
+          f"{LINK['rtt_ms']:.0f} ms round trip), the rows taking turns:\n")
+    print("| bundle | seconds | vs stock |")
+    print("|---|---|---|")
+    for label, seconds in over_link:
+        print(f"| {label} | {seconds:.2f} | {seconds / over_link[0][1]:.2f}x |")
     print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
           "brotli (in the fast row's sizes above).")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pyodist.bundle.assemble import check_profile_targets
-from pyodist.bundle.config import Profile, load_project, parse_size
+from pyodist.bundle.config import Profile, find_project, load_project, parse_size
 from pyodist.bundle.features import optimization, recipe_features
 from pyodist.bundle.lock import (
     ShippedPackage,
@@ -21,6 +21,7 @@ from pyodist.bundle.lock import (
 )
 from pyodist.bundle.verify import compare_folders, verify_bundle
 from pyodist.errors import BundleError, ConfigError
+from pyodist.options import resolve_options
 from pyodist.recipe import load_recipe_dirs
 from tests.conftest import WriteRecipe, simple_recipe
 
@@ -55,6 +56,15 @@ def test_project_defaults(tmp_path: Path) -> None:
     assert project.default_profile == "slim"
     assert slim.size_budget == 12_000_000 and slim.stdlib == "pyc" and slim.wheels == "py"
     assert project.recipe_dirs == ((tmp_path / "recipes").resolve(),)
+
+
+def test_the_project_option_takes_the_file_or_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "pyodist.toml").write_text(GOOD)
+    options = resolve_options(cwd=tmp_path / "elsewhere", environ={})
+    by_folder = find_project(options, tmp_path)
+    assert by_folder.path == (tmp_path / "pyodist.toml").resolve()
+    assert find_project(options, tmp_path / "pyodist.toml").path == by_folder.path
+    assert find_project(resolve_options(cwd=tmp_path, environ={})).path == by_folder.path
 
 
 def test_project_problems_are_reported_together(tmp_path: Path) -> None:

@@ -395,8 +395,10 @@ def load_project(path: Path) -> Project:
 
 
 def find_project(options: Options, path: Path | None = None) -> Project:
-    """The project ``path`` names (``--project``), else ./pyodist.toml, loaded and validated."""
-    return load_project((path or options.project_root / PROJECT_FILE).resolve())
+    """The project ``path`` names (``--project``: the file, or a folder holding pyodist.toml),
+    else ./pyodist.toml, loaded and validated."""
+    path = (path or options.project_root / PROJECT_FILE).resolve()
+    return load_project(path / PROJECT_FILE if path.is_dir() else path)
 
 
 def with_project_store(options: Options) -> Options:

@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     bundle.add_argument("--profile", metavar="NAME",
                         help="profile of pyodist.toml (default: its default-profile)")
     bundle.add_argument("--project", type=Path, metavar="FILE",
-                        help=f"project file (default: ./{PROJECT_FILE})")
+                        help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     bundle.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR",
                         help="output folder (default: dist)")
     bundle.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     verify.add_argument("--rebuild", action="store_true",
                         help="rebuild from clean caches and compare (slow)")
     verify.add_argument("--project", type=Path, metavar="FILE",
-                        help=f"project file for --rebuild (default: ./{PROJECT_FILE})")
+                        help=f"project file or folder for --rebuild (default: ./{PROJECT_FILE})")
     verify.add_argument("--json", action="store_true", help="print a JSON report")
     verify.set_defaults(handler=_verify)
 

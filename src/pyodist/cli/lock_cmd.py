@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "their current requirements are kept unless --upgrade.",
     )
     lock.add_argument("--project", type=Path, metavar="FILE",
-                      help=f"project file (default: ./{PROJECT_FILE})")
+                      help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     lock.add_argument("--profile", action="append", default=[], metavar="NAME",
                       help="only this profile (repeatable; default: all)")
     lock.add_argument("--upgrade", action="store_true",

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     release.add_argument("--profile", action="append", default=[], metavar="NAME",
                          help="profile to release, repeatable (default: every profile)")
     release.add_argument("--project", type=Path, metavar="FILE",
-                         help=f"project file (default: ./{PROJECT_FILE})")
+                         help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     release.add_argument("--out", type=Path, default=Path("dist/release"), metavar="DIR",
                          help="where the release folder is written (default: dist/release)")
     release.add_argument("-j", "--jobs", type=int, default=2, metavar="N",

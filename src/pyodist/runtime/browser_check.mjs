@@ -13,7 +13,9 @@
 //             timeout (seconds for the whole check, default 180),
 //             chromium (executable, default /usr/bin/chromium, or $PYODIST_CHROMIUM),
 //             snapshot (start from the bundle's snapshot.bin), snapshotLoad ("promise":
-//             hand the loader the snapshot as a plain promise, for comparison)
+//             hand the loader the snapshot as a plain promise, fetched at the default
+//             priority, for comparison),
+//             link ({mbps, rtt_ms}: emulate a network link of that bandwidth and latency)
 //
 // stdout: ONE JSON line {ok, ready_seconds, load_errors, imports, workerfs,
 //   external_requests, console_errors, seconds, ...extra diagnostic fields: stages (seconds
@@ -143,11 +145,13 @@ try {
   let snapshot = {};
   if (cfg.snapshot) {
     const ts = performance.now();
-    const bytes = fetch(cfg.indexURL + 'snapshot.bin').then((r) => {
+    const plain = cfg.snapshotLoad === 'promise';
+    // at low priority (but in the plain way): the runtime's own files come first
+    const bytes = fetch(cfg.indexURL + 'snapshot.bin', plain ? {} : { priority: 'low' }).then((r) => {
       if (!r.ok) throw new Error('snapshot.bin: HTTP ' + r.status);
       return r.arrayBuffer();
     }).then((b) => { mark('fetch snapshot.bin', ts); return new Uint8Array(b); });
-    if (cfg.snapshotLoad === 'promise') {
+    if (plain) {
       // the plain way (bench/bundle.py's comparison row): the loader awaits the promise
       // before it compiles the runtime
       snapshot = { _loadSnapshot: bytes };
@@ -340,6 +344,15 @@ async function main() {
       } catch { /* ignore */ }
     });
     const page = await context.newPage();
+    if (input.link) {
+      // Chromium's own network emulation: a link of this bandwidth and round-trip time for
+      // every request of the page (bench/bundle.py's rows over a slower network than loopback)
+      const cdp = await context.newCDPSession(page);
+      const bytesPerSecond = Number(input.link.mbps) * 1e6 / 8;
+      await cdp.send('Network.emulateNetworkConditions', { offline: false,
+        latency: Number(input.link.rtt_ms) || 0, downloadThroughput: bytesPerSecond,
+        uploadThroughput: bytesPerSecond });
+    }
     watched = watchPage(page);
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push('pageerror: ' + e.message));
