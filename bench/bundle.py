@@ -209,10 +209,14 @@ def print_browser_rows(browser: list[tuple[str, float]], runs: int, how: str) ->
           f"{runs} fresh browsers{how}, served from 127.0.0.1 by `pyodist serve`'s server (a "
           "pyodist bundle with its brotli siblings, so the browser decodes what it fetches; "
           "the stock core has none):\n")
+    print_seconds_table(browser)
+
+
+def print_seconds_table(rows: list[tuple[str, float]]) -> None:
     print("| bundle | seconds | vs stock |")
     print("|---|---|---|")
-    for label, seconds in browser:
-        print(f"| {label} | {seconds:.2f} | {seconds / browser[0][1]:.2f}x |")
+    for label, seconds in rows:
+        print(f"| {label} | {seconds:.2f} | {seconds / rows[0][1]:.2f}x |")
 
 
 def fast_start(stock: Path, runs: int) -> None:
@@ -251,10 +255,7 @@ def fast_start(stock: Path, runs: int) -> None:
     print_browser_rows(browser, runs, " (the rows take turns, one run of each per round)")
     print(f"\nThe same over a link Chromium emulates ({LINK['mbps']:.0f} Mbit/s, "
           f"{LINK['rtt_ms']:.0f} ms round trip), the rows taking turns:\n")
-    print("| bundle | seconds | vs stock |")
-    print("|---|---|---|")
-    for label, seconds in over_link:
-        print(f"| {label} | {seconds:.2f} | {seconds / over_link[0][1]:.2f}x |")
+    print_seconds_table(over_link)
     print(f"\nThe memory snapshot of `fast`: {snap_raw / 1e6:.2f} MB raw, {snap_br / 1e6:.2f} MB "
           "brotli (in the fast row's sizes above).")
 

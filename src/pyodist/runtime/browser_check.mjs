@@ -135,8 +135,10 @@ try {
   const t0 = performance.now();
   const mark = (name, since) => { R.stages[name] = +((performance.now() - since) / 1000).toFixed(3); };
   S.stage = 'import pyodide.mjs';
-  // snapshot.json (the snapshot's size) is fetched while the loader is imported
-  const info = cfg.snapshot ? fetch(cfg.indexURL + 'snapshot.json').then((r) => {
+  const plain = cfg.snapshotLoad === 'promise';
+  // snapshot.json (the snapshot's size, which only the overlapping way needs) is fetched
+  // while the loader is imported
+  const info = cfg.snapshot && !plain ? fetch(cfg.indexURL + 'snapshot.json').then((r) => {
     if (!r.ok) throw new Error('snapshot.json: HTTP ' + r.status);
     return r.json();
   }) : null;
@@ -145,8 +147,7 @@ try {
   let snapshot = {};
   if (cfg.snapshot) {
     const ts = performance.now();
-    const plain = cfg.snapshotLoad === 'promise';
-    // at low priority (but in the plain way): the runtime's own files come first
+    // at low priority, so the runtime's own files come first (the plain way: the default)
     const bytes = fetch(cfg.indexURL + 'snapshot.bin', plain ? {} : { priority: 'low' }).then((r) => {
       if (!r.ok) throw new Error('snapshot.bin: HTTP ' + r.status);
       return r.arrayBuffer();
