@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYODIST := $(VENV)/bin/pyodist
 
-.PHONY: all venv host-deps node-deps engine image dist test lint unit bench science-tests clean
+.PHONY: all venv host-deps node-deps engine image dist test test-slow test-all lint unit bench \
+	science-tests clean
 
 all: dist
 
@@ -54,10 +55,24 @@ unit: venv
 	$(VENV)/bin/pytest tests/unit -q
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
-test: lint host-deps node-deps image
-	@$(VENV)/bin/pytest -q --durations=30 -m "not science_profile"; code=$$?; \
+PYTEST_RUN = run() { "$$@"; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
-	exit $$code
+	exit $$code; }; run $(VENV)/bin/pytest -q --durations=30
+
+# make test: everything but the slow tier and the science bundle's tests, with a per-test
+# time budget (seconds of setup and call; a test over it fails unless it is marked slow).
+# Packages it needs come from the user's artifact cache, which `make dist` filled.
+TEST_BUDGET ?= 300
+test: lint host-deps node-deps image
+	@$(PYTEST_RUN) --test-budget $(TEST_BUDGET) -m "not slow and not science_profile"
+
+# The slow tier: cold builds of every recipe, cold releases of every profile but science,
+# the dataframes bundle (pandas, matplotlib), numpy-noblas. No budget.
+test-slow: venv host-deps node-deps image
+	@$(PYTEST_RUN) -m "slow and not science_profile"
+
+# Every tier: make test, make test-slow, make science-tests.
+test-all: test test-slow science-tests
 
 # The science stack's own test suites (SciPy, pandas, matplotlib and scikit-learn subsets) in
 # the science bundle (bundled first, SciPy's build included, when dist/ lacks it), with a

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.budget import pytest_addoption, pytest_runtest_makereport  # noqa: F401 - hooks
+
 WriteRecipe = Callable[..., Path]
 
 SHA = "a" * 64
@@ -94,3 +96,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for what, count in sorted(HARDENING.items()):
         terminalreporter.write_line(f"{what}: {count}")
     terminalreporter.write_line(f"failed tests in this run: {failed}")
+

@@ -34,7 +34,7 @@ from pyodist.bundle.testing import (
 from pyodist.bundle.verify import verify_bundle
 from pyodist.errors import PyodistError, RuntimeCheckError, VerifyError
 from pyodist.fsutil import replace_dir, write_atomic
-from pyodist.graph import RecipeGraph
+from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.options import Options
 from pyodist.recipe import Recipe, load_recipe_dirs
 from pyodist.sources.cache import sha256_file
@@ -161,8 +161,8 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
     checked = stage("recipes")
     with _stage(checked, on_stage):
         loaded = load_recipe_dirs(options.recipe_dirs)
-        loaded.raise_errors()
-        graph = RecipeGraph(loaded.recipes)
+        graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, [
+            word for name in profiles for word in project.profile(name).packages]))
         for name in profiles:
             for picked in graph.select(list(project.profile(name).packages)).order:
                 selection[picked] = graph.recipes[picked]
@@ -209,7 +209,9 @@ def _profile_stages(session: BuildSession, project: Project, profile: str, dest:
         made = make_bundle(session, project, profile, dest, jobs=jobs)
         folder, tarball = made.folder, made.tarball
         bundled.detail = {"tarball": tarball.name, "sha256": sha256_file(tarball),
-                          "bytes": tarball.stat().st_size}
+                          "bytes": tarball.stat().st_size,
+                          # how many packages were built and how many came from the cache
+                          "packages": dict(made.build["counts"]) if made.build else {}}
     if bundled.status != "ok":
         return None
     options = session.options

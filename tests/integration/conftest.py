@@ -176,6 +176,13 @@ def runtime_dir() -> Path:
     return ensure_runtime(spec, default_cache_dir(os.environ))
 
 
+def fresh_cache(path: Path, runtime_dir: Path) -> Path:
+    """A new cache that shares the already fetched Pyodide runtime (npm is slow)."""
+    (path / "runtime").mkdir(parents=True)
+    (path / "runtime" / runtime_dir.name).symlink_to(runtime_dir)
+    return path
+
+
 @dataclass
 class OciRegistry:
     """The CNCF distribution registry (Debian's docker-registry) on a free loopback port."""

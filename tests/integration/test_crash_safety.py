@@ -35,7 +35,7 @@ from pyodist.builder.cache import META
 from pyodist.sources.cache import sha256_file
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.docker import PID_LABEL
-from tests.integration.conftest import FileServer
+from tests.integration.conftest import FileServer, fresh_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDSET = ROOT / "tests" / "data" / "buildset"
@@ -90,13 +90,6 @@ def run_killed(args: Sequence[str], cache: Path, delay: float, logs: Path, *,
             proc.wait()
             return proc.pid
     return None
-
-
-def fresh_cache(path: Path, runtime_dir: Path) -> Path:
-    """A new cache that shares the already fetched Pyodide runtime (npm is slow)."""
-    (path / "runtime").mkdir(parents=True)
-    (path / "runtime" / runtime_dir.name).symlink_to(runtime_dir)
-    return path
 
 
 def leftovers(*roots: Path) -> list[str]:

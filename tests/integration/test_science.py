@@ -195,8 +195,14 @@ def test_numpy_wheel_is_a_wasm_wheel_with_split_tests(science: dict[str, Any]) -
     assert "numpy-tests.zip" in files  # unvendor-tests: tests shipped separately
 
 
-@pytest.mark.parametrize(("which", "recipe", "blas"), [("science", "numpy", "openblas"),
-                                                       ("science_noblas", "numpy-noblas", None)])
+# numpy-noblas is not in what `make dist` builds: its cold build (a few minutes) is make
+# test-slow's
+NOBLAS = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("which", "recipe", "blas"), [
+    ("science", "numpy", "openblas"),
+    pytest.param("science_noblas", "numpy-noblas", None, marks=NOBLAS)])
 def test_numpy_smoke_in_node(which: str, recipe: str, blas: str | None,
                              request: pytest.FixtureRequest, runtime_dir: Path) -> None:
     built = request.getfixturevalue(which)
@@ -224,8 +230,8 @@ def test_numpy_smoke_in_node(which: str, recipe: str, blas: str | None,
     assert got["int_divide"] == "divide by zero encountered in floor_divide"
 
 
-@pytest.mark.parametrize(("which", "recipe"), [("science", "numpy"),
-                                               ("science_noblas", "numpy-noblas")])
+@pytest.mark.parametrize(("which", "recipe"), [
+    ("science", "numpy"), pytest.param("science_noblas", "numpy-noblas", marks=NOBLAS)])
 def test_package_built_against_numpy_headers(which: str, recipe: str,
                                              request: pytest.FixtureRequest,
                                              runtime_dir: Path) -> None:
@@ -242,3 +248,32 @@ def test_package_built_against_numpy_headers(which: str, recipe: str,
     assert got["nanmean"] == pytest.approx(8.0 / 3.0)
     assert got["move_mean"] == [None, 0.5, 1.5, 2.5, 3.5]
     assert got["rankdata"] == [3.0, 1.0, 2.0]
+
+
+CONTOURS = """
+import json
+import numpy as np
+import contourpy
+z = np.add.outer(np.arange(5.0), np.arange(5.0))  # z[y, x] = x + y
+lines = contourpy.contour_generator(z=z, name="serial").lines(3.0)
+filled = contourpy.contour_generator(z=z).filled(1.0, 2.0)
+json.dumps({"lines": [line.tolist() for line in lines], "version": contourpy.__version__,
+            "filled_parts": len(filled[0])})
+"""
+
+
+def test_meson_python_and_cxx_against_numpy(science: dict[str, Any], runtime_dir: Path) -> None:
+    """`make test`'s small check of the stack `make test-slow` bundles (pandas, matplotlib):
+    contourpy, one of matplotlib's, built like pandas and SciPy (meson-python's cross build
+    against numpy's wasm headers; C++ with pybind11 and wasm exceptions), gives the
+    contour a native contourpy gives."""
+    built = build("contourpy")
+    result = run_python(runtime_dir, wheels(science, "numpy") + wheels(built, "contourpy"),
+                        CONTOURS)
+    assert result["ok"], result.get("error")
+    got = result["result"]
+    assert got["version"] == "1.4.0"
+    [line] = got["lines"]
+    assert sorted([line[0], line[-1]]) == [pytest.approx([0.0, 3.0]), pytest.approx([3.0, 0.0])]
+    assert all(x + y == pytest.approx(3.0) for x, y in line)
+    assert got["filled_parts"] == 1

@@ -1,9 +1,10 @@
 """The science stack for real: NumPy, pandas and matplotlib (Agg) in the `dataframes` bundle
-(make test), SciPy and scikit-learn in the `science` bundle (marked science_profile: their
-cold builds take most of an hour, so make test deselects them and make science-tests runs
-them).
+(marked slow: pandas' and matplotlib's cold builds take about 10 minutes on 2 cores, so make
+test-slow runs them, and make test keeps a smaller check, contourpy's build and contours in
+test_science.py), SciPy and scikit-learn in the `science` bundle (marked science_profile:
+their cold builds take most of an hour, so make science-tests runs them).
 
-make test, on the dataframes bundle:
+make test-slow, on the dataframes bundle:
 - pandas reads the example's CSV and matplotlib writes a PNG to the host through NODEFS,
   checked as a PNG with the plot's size and colours;
 - a figure drawn on `pyodist serve`'s console page in headless Chromium: the screenshot has
@@ -33,6 +34,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "science"
+# the dataframes bundle's cold build is make test-slow's
+DATAFRAMES = pytest.mark.slow
 
 
 def pyodist(*args: str, cwd: Path = ROOT, timeout: int = 3600) -> subprocess.CompletedProcess[str]:
@@ -143,6 +146,7 @@ def check_plot(path: Path) -> None:
     assert coloured_share(rows) > 0.005  # the scatter points, not a blank canvas
 
 
+@DATAFRAMES
 def test_pandas_and_matplotlib_write_a_plot_under_node(dataframes: Path, tmp_path: Path) -> None:
     work = tmp_path / "example"
     copy_example(work)
@@ -224,6 +228,7 @@ print("figure", fig.get_size_inches().tolist())
 """
 
 
+@DATAFRAMES
 def test_figure_on_the_console_page_in_chromium(dataframes: Path, tmp_path: Path) -> None:
     from pyodist.bundle.testing import browser_setup, console_screenshot  # noqa: PLC0415
 
@@ -256,6 +261,7 @@ def run_on_the_console_page(folder: Path, script: Path, shot: Path) -> dict[str,
     return result
 
 
+@DATAFRAMES
 def test_a_script_with_its_files_on_the_console_page(dataframes: Path, tmp_path: Path) -> None:
     script = tmp_path / "plot.py"
     script.write_text(PLOT)
@@ -277,6 +283,7 @@ SUITES = {
 }
 
 
+@DATAFRAMES
 @pytest.mark.parametrize("package", sorted(SUITES))
 def test_a_slice_of_the_package_tests(dataframes: Path, tmp_path: Path, package: str) -> None:
     wheels = tmp_path / "wheels"
