@@ -22,11 +22,12 @@ import difflib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pyodist.errors import GraphError, SelectionError
+from pyodist.errors import GraphError, RecipeError, SelectionError
 from pyodist.recipe.spec import Recipe, canonical_name
 
-__all__ = ["RecipeGraph", "Selection", "parse_selection", "without_broken"]
+__all__ = ["RecipeGraph", "Selection", "parse_selection", "usable_recipes", "without_broken"]
 
 ALWAYS_TAG = "always"
 
@@ -94,6 +95,35 @@ def without_broken(recipes: Mapping[str, Recipe],
                 changed = True
     left_out = {n: tuple(sorted(bad[canonical_name(n)])) for n in recipes if n not in kept}
     return kept, left_out
+
+
+def usable_recipes(recipes: Mapping[str, Recipe], errors: Mapping[Path, RecipeError],
+                   selection: Sequence[str]) -> dict[str, Recipe]:
+    """The recipes ``selection`` may draw on: those that load and need none that does not.
+
+    ``errors`` are the recipe files (or recipe directories) that did not load. Raises the
+    RecipeError of each one the selection reaches: named, needed by a selected recipe, or
+    every one for ``*``; a missing recipe directory is always an error. A broken recipe the
+    selection does not reach blocks nothing.
+    """
+    if not errors:
+        return dict(recipes)
+    broken = {meta.parent.name: meta for meta in errors if meta.name == "meta.yaml"}
+    kept, needs = without_broken(recipes, broken)
+    words = parse_selection(list(selection))
+    everything = any(kind == "all" for exclude, kind, _ in words if not exclude)
+    named = {canonical_name(v) for exclude, kind, v in words if kind == "name" and not exclude}
+    tags = {v for exclude, kind, v in words if kind == "tag" and not exclude}
+    reached = {canonical_name(n) for n in broken if everything or canonical_name(n) in named}
+    for name, roots in needs.items():
+        if everything or canonical_name(name) in named or tags & set(recipes[name].package.tag):
+            reached.update(canonical_name(r) for r in roots)
+    problems = [p for path, err in errors.items()
+                if path.name != "meta.yaml" or canonical_name(path.parent.name) in reached
+                for p in err.problems]
+    if problems:
+        raise RecipeError(problems)
+    return kept
 
 
 class RecipeGraph:

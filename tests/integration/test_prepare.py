@@ -151,6 +151,19 @@ def test_path_source_is_copied_not_used_in_place(tmp_path: Path) -> None:
     assert not (tree / ".git").exists()
 
 
+def test_a_siblings_build_tree_that_is_not_there_says_why(tmp_path: Path) -> None:
+    """Pyodide's numpy-tests builds from ../numpy/build/numpy-2.4.6, numpy's in-place build
+    tree; pyodist keeps no build tree in recipe folders, and says so."""
+    folder = tmp_path / "recipes" / "numpy-tests"
+    folder.mkdir(parents=True)
+    (folder / "meta.yaml").write_text("package: {name: numpy-tests, version: '1'}\n"
+                                      "source: {path: ../numpy/build/numpy-1}\n")
+    with pytest.raises(SourceError) as err:
+        prepare_source(load_recipe(folder), None, tmp_path / "work" / "numpy-tests")
+    assert "in the folder of the recipe 'numpy'" in str(err.value)
+    assert "fresh tree" in (err.value.hint or "")
+
+
 def test_extras_cannot_escape_the_tree(tmp_path: Path) -> None:
     folder = _recipe(tmp_path, {}, extras=False)
     meta = folder / "meta.yaml"

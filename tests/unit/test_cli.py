@@ -157,3 +157,16 @@ def test_python_tests_roots_pytest_at_the_bundles_site_packages(tmp_path: Path) 
     # an unreadable lock: no guessed rootdir
     (tmp_path / "pyodide-lock.json").write_text("{")
     assert "--rootdir" not in _pytest_addopts(tmp_path)
+
+
+def test_a_broken_recipe_outside_the_selection_blocks_no_command(
+        capsys: pytest.CaptureFixture[str], write_recipe: WriteRecipe) -> None:
+    write_recipe("certifi", simple_recipe("certifi"))
+    bad = write_recipe("numpy-tests", "package: {name: numpy-tests, version: '1'}\n"
+                       "source: {path: /etc}\n")
+    code, out, err = _run(capsys, "plan", "certifi", "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["selection"] == ["certifi"]
+    code, _out, err = _run(capsys, "plan", "numpy-tests")
+    assert code == 3
+    assert f"{bad}:2:" in err and "leads outside the recipes folder" in err

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.errors import GraphError
-from pyodist.graph import RecipeGraph, parse_selection
-from pyodist.recipe import load_recipe_dirs
+from pyodist.errors import GraphError, RecipeError
+from pyodist.graph import RecipeGraph, parse_selection, usable_recipes
+from pyodist.recipe import LoadResult, load_recipe_dirs
 from tests.conftest import WriteRecipe, simple_recipe
 
 
@@ -169,3 +169,41 @@ def test_variant_errors(recipe_dir: Path, write_recipe: WriteRecipe) -> None:
     with pytest.raises(GraphError, match="both variants of 'b'"):
         _graph(recipe_dir, write_recipe, {"b": {}, "b1": {"variant_of": "b"},
                                           "b2": {"variant_of": "b"}}).select(["b1", "b2"])
+
+
+# -- a recipe that does not load blocks only the selections that reach it --------------------
+
+def _tree_with_a_broken_recipe(write_recipe: WriteRecipe, recipe_dir: Path) -> LoadResult:
+    write_recipe("certifi", simple_recipe("certifi"))
+    write_recipe("numpy", simple_recipe("numpy", tags=["science"]))
+    write_recipe("numpy-tests", "package: {name: numpy-tests, version: '1'}\n"
+                 "source: {path: ../../elsewhere}\n")
+    write_recipe("uses-tests", simple_recipe("uses-tests", run=["numpy-tests"], tags=["t"]))
+    return load_recipe_dirs([recipe_dir])
+
+
+@pytest.mark.parametrize("selection", [["certifi"], ["numpy", "certifi"], ["tag:science"]])
+def test_a_broken_recipe_the_selection_does_not_reach_blocks_nothing(
+        write_recipe: WriteRecipe, recipe_dir: Path, selection: list[str]) -> None:
+    loaded = _tree_with_a_broken_recipe(write_recipe, recipe_dir)
+    usable = usable_recipes(loaded.recipes, loaded.errors, selection)
+    assert set(usable) == {"certifi", "numpy"}
+    assert RecipeGraph(usable).select(selection).order
+
+
+@pytest.mark.parametrize("selection", [["numpy-tests"], ["uses-tests"], ["tag:t"], ["*"],
+                                       ["*", "!numpy-tests"]])
+def test_a_selection_that_reaches_a_broken_recipe_gets_its_error(
+        write_recipe: WriteRecipe, recipe_dir: Path, selection: list[str]) -> None:
+    loaded = _tree_with_a_broken_recipe(write_recipe, recipe_dir)
+    with pytest.raises(RecipeError) as err:
+        usable_recipes(loaded.recipes, loaded.errors, selection)
+    [problem] = err.value.problems
+    assert problem.file == recipe_dir / "numpy-tests" / "meta.yaml"
+    assert problem.key == "source/path" and "leads outside the recipes folder" in problem.message
+
+
+def test_a_missing_recipe_directory_is_always_an_error(recipe_dir: Path) -> None:
+    loaded = load_recipe_dirs([recipe_dir / "nowhere"])
+    with pytest.raises(RecipeError, match="recipe directory not found"):
+        usable_recipes(loaded.recipes, loaded.errors, ["certifi"])

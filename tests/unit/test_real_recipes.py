@@ -9,6 +9,7 @@ import pytest
 
 from pyodist.builder.logs import failure_cause, first_error, network_reach
 from pyodist.builder.session import BuildSession
+from pyodist.errors import RecipeError
 from pyodist.graph import without_broken
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
@@ -55,9 +56,17 @@ def test_keep_going_plans_past_recipes_that_do_not_load(folder: Path, tmp_path: 
     assert named.order == ("good",) and not named.unloadable and not named.needs_unloadable
 
 
-def test_without_keep_going_a_bad_recipe_is_an_error(folder: Path, tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="source/url"):
-        _session(folder, tmp_path).plan(("good",))
+@pytest.mark.parametrize("selection", [("*",), ("bad",), ("needs-needs-bad",), ("tag:core",)])
+def test_without_keep_going_a_bad_recipe_the_selection_reaches_is_an_error(
+        folder: Path, tmp_path: Path, selection: tuple[str, ...]) -> None:
+    with pytest.raises(RecipeError, match="source/url"):
+        _session(folder, tmp_path).plan(selection)
+
+
+def test_a_bad_recipe_the_selection_does_not_reach_blocks_nothing(folder: Path,
+                                                                  tmp_path: Path) -> None:
+    plan = _session(folder, tmp_path).plan(("good-user",))
+    assert plan.order == ("good", "good-user") and not plan.unloadable
 
 
 def test_a_script_reaching_for_the_network_is_named(tmp_path: Path) -> None:

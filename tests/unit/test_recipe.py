@@ -460,8 +460,16 @@ def test_path_like_source_values_are_refused_by_the_loader(write_recipe: WriteRe
     assert [(p.key, message in p.message) for p in err.value.problems] == [(key, True)]
 
 
-def test_a_source_path_outside_the_recipe_folder_is_refused(write_recipe: WriteRecipe) -> None:
-    for path in ("../elsewhere", "/etc"):
-        with pytest.raises(RecipeError, match="leads outside the recipe folder"):
+def test_a_source_path_outside_the_recipes_folder_is_refused(write_recipe: WriteRecipe) -> None:
+    for path in ("../..", "../../elsewhere", "..", "/etc"):
+        with pytest.raises(RecipeError, match="leads outside the recipes folder"):
             load_recipe(write_recipe("out", f"package: {{name: out, version: '1'}}\n"
-                                            f"source: {{path: {path}}}\n"))
+                                            f"source: {{path: '{path}'}}\n"))
+
+
+def test_a_source_path_in_a_sibling_recipe_is_allowed(write_recipe: WriteRecipe,
+                                                      recipe_dir: Path) -> None:
+    """As Pyodide's numpy-tests reads ../numpy/build/numpy-2.4.6 (built first)."""
+    recipe = load_recipe(write_recipe("numpy-tests", "package: {name: numpy-tests, version: '1'}\n"
+                                      "source: {path: ../numpy/build/numpy-1}\n"))
+    assert recipe.source.path == (recipe_dir / "numpy" / "build" / "numpy-1").resolve()

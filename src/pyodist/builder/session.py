@@ -31,7 +31,7 @@ from pyodist.builder.workspace import (
 )
 from pyodist.errors import BuildError
 from pyodist.events import BuildPlanned, EventSink, StoreNotice, ignore
-from pyodist.graph import RecipeGraph, parse_selection, without_broken
+from pyodist.graph import RecipeGraph, parse_selection, usable_recipes, without_broken
 from pyodist.options import Options
 from pyodist.recipe import canonical_name, load_recipe_dirs
 from pyodist.runtime.pyodide import RuntimeFacts, runtime_facts
@@ -106,8 +106,8 @@ class BuildSession:
         """
         loaded = load_recipe_dirs(self.options.recipe_dirs)
         if not keep_going or not loaded.errors:
-            loaded.raise_errors()
-            return self._plan(RecipeGraph(loaded.recipes), selection, force)
+            usable = usable_recipes(loaded.recipes, loaded.errors, selection)
+            return self._plan(RecipeGraph(usable), selection, force)
         broken = {meta.parent.name: err for meta, err in loaded.errors.items()}
         recipes, needs = without_broken(loaded.recipes, broken)
         words = parse_selection(list(selection))

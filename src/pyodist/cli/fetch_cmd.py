@@ -8,7 +8,7 @@ from pyodist.builder.backends import backend_wheelhouse, prefetch_backends
 from pyodist.cli.progress import event_sink, human_size
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import PyodistError, RecipeError, SourceError
-from pyodist.graph import RecipeGraph, without_broken
+from pyodist.graph import RecipeGraph, usable_recipes, without_broken
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 from pyodist.runtime.pyodide import runtime_facts
@@ -46,10 +46,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _fetch(args: argparse.Namespace, options: Options) -> int:
     result = load_recipe_dirs(options.recipe_dirs)
     broken = {meta.parent.name: err for meta, err in result.errors.items()}
-    if broken and "*" not in args.selection:
-        result.raise_errors()
-    # '*' over a folder with bad recipes: fetch what the others need, report the bad ones
-    usable, _needs = without_broken(result.recipes, broken)
+    if "*" in args.selection:
+        # '*' over a folder with bad recipes: fetch what the others need, report the bad ones
+        usable, _needs = without_broken(result.recipes, broken)
+    else:  # a bad recipe the selection does not reach blocks nothing
+        usable = usable_recipes(result.recipes, result.errors, args.selection)
+        broken = {}
     graph = RecipeGraph(usable)
     selection = graph.select(args.selection)
     recipes = [graph.recipes[n] for n in selection.order]

@@ -11,7 +11,7 @@ from pyodist.bundle.index_lock import check_no_overlap, update_lock
 from pyodist.bundle.make import target_platform
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import UsageError
-from pyodist.graph import RecipeGraph
+from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.options import Options
 from pyodist.recipe import canonical_name, load_recipe_dirs
 from pyodist.sources import configured_index
@@ -53,8 +53,8 @@ def _lock(args: argparse.Namespace, options: Options) -> int:
     needs_recipes = [p for p in project.profiles.values() if p.index_packages and p.packages]
     if needs_recipes:
         loaded = load_recipe_dirs(options.recipe_dirs)
-        loaded.raise_errors()
-        graph = RecipeGraph(loaded.recipes)
+        graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, [
+            word for profile in needs_recipes for word in profile.packages]))
         for profile in needs_recipes:
             chosen = graph.select(list(profile.packages))
             picked = graph.choosing(chosen.variants)

@@ -10,7 +10,7 @@ from pyodist.builder.shards import split
 from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import emit_json
-from pyodist.graph import RecipeGraph
+from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
 
@@ -40,8 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _plan(args: argparse.Namespace, options: Options) -> int:
     options = with_project_store(options)
     loaded = load_recipe_dirs(options.recipe_dirs)
-    loaded.raise_errors()
-    graph = RecipeGraph(loaded.recipes)
+    graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, args.selection))
     chosen = graph.select(list(args.selection))
     graph = graph.choosing(chosen.variants)
     deps = {n: tuple(sorted(graph.deps[n] & chosen.closure)) for n in chosen.order}

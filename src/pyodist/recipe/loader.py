@@ -210,10 +210,13 @@ def _check_source_path(bad: Report, values: dict[str, Any], folder: Path, raw: s
         bad("path", f"unusable source path {short(raw)}: {exc}",
             "write a folder path relative to the recipe folder, e.g. 'src'")
         return
-    if not resolved.is_relative_to(folder.resolve()):
-        bad("path", f"{short(raw)} leads outside the recipe folder {folder}",
-            "keep the source tree in the recipe folder (e.g. 'path: src'); the build copies "
-            "it and must not read other host folders")
+    # inside the recipe folder, or inside the recipes root: Pyodide's recipes may build from
+    # a sibling's tree (numpy-tests reads ../numpy/build/...), a sibling built first
+    root = folder.resolve().parent
+    if not resolved.is_relative_to(root) or resolved == root:
+        bad("path", f"{short(raw)} leads outside the recipes folder {root}",
+            "keep the source tree in the recipe folder (e.g. 'path: src') or in a sibling "
+            "recipe's folder; the build copies it and must not read other host folders")
     else:  # whether it is a folder is checked when the build prepares it
         values["path"] = resolved
 

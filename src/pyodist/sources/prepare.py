@@ -38,8 +38,7 @@ def prepare_source(recipe: Recipe, fetched: FetchResult | None, dest: Path, *,
     try:
         if src.path is not None:
             if not src.path.is_dir():
-                raise SourceError(f"{recipe.path}: source/path {src.path} is not a folder",
-                                  hint="point 'source/path' at the package's source folder")
+                raise _missing_source_path(recipe, src.path)
             shutil.copytree(src.path, staging / "tree", symlinks=True, ignore=_VCS_DIRS)
             root = staging / "tree"
         elif fetched is not None:
@@ -86,3 +85,18 @@ def _add_archives(recipe: Recipe, fetched: Sequence[FetchResult], root: Path, st
             raise SourceError(f"{where}: dest {spec.dest!r} leaves the source tree",
                               hint="write 'dest' as a folder relative to the source tree")
         shutil.copytree(part, target, symlinks=True, dirs_exist_ok=True)
+
+
+def _missing_source_path(recipe: Recipe, path: Path) -> SourceError:
+    folder = recipe.folder.resolve()
+    if path.is_relative_to(folder):
+        return SourceError(f"{recipe.path}: source/path {path} is not a folder",
+                           hint="point 'source/path' at the package's source folder")
+    sibling = path.relative_to(folder.parent).parts[0]
+    return SourceError(
+        f"{recipe.path}: source/path {path} is not a folder: it is in the folder of the "
+        f"recipe {sibling!r}, where Pyodide's build leaves that package's build tree",
+        hint=f"pyodist builds every package in a fresh tree of its own and keeps none in "
+             f"the recipe folders, so it cannot build from {sibling}'s; build the package "
+             f"from its own source (a url and sha256), or ship the files from {sibling}'s "
+             "recipe (for tests: build/unvendor-tests makes NAME-tests.zip)")
