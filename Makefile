@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYODIST := $(VENV)/bin/pyodist
 
-.PHONY: all venv host-deps node-deps engine image dist test test-slow test-all lint unit bench \
+.PHONY: all venv host-deps node-deps engine image packages dist test test-slow test-all lint unit bench \
 	science-tests clean
 
 all: dist
@@ -40,6 +40,11 @@ image: venv engine
 
 JOBS ?= 2
 
+# The default profile's packages in the user's artifact cache, which the tests take them from:
+# what `make dist` builds, so a no-op after it (and the build itself where it has not run).
+packages: venv host-deps image
+	$(PYODIST) build --profile -j $(JOBS)
+
 # The main job: build the default profile of pyodist.toml (every recipe, cached by content)
 # into dist/<name>-<version>-<profile>/ and its .tar.gz; PROFILE=slim for the small one.
 PROFILE ?=
@@ -63,12 +68,12 @@ PYTEST_RUN = run() { "$$@"; code=$$?; \
 # time budget (seconds of setup and call; a test over it fails unless it is marked slow).
 # Packages it needs come from the user's artifact cache, which `make dist` filled.
 TEST_BUDGET ?= 300
-test: lint host-deps node-deps image
+test: lint host-deps node-deps packages
 	@$(PYTEST_RUN) --test-budget $(TEST_BUDGET) -m "not slow and not science_profile"
 
 # The slow tier: cold builds of every recipe, cold releases of every profile but science,
 # the dataframes bundle (pandas, matplotlib), numpy-noblas. No budget.
-test-slow: venv host-deps node-deps image
+test-slow: venv host-deps node-deps packages
 	@$(PYTEST_RUN) -m "slow and not science_profile"
 
 # Every tier: make test, make test-slow, make science-tests.

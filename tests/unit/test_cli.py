@@ -170,3 +170,23 @@ def test_a_broken_recipe_outside_the_selection_blocks_no_command(
     code, _out, err = _run(capsys, "plan", "numpy-tests")
     assert code == 3
     assert f"{bad}:2:" in err and "leads outside the recipes folder" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["build", "six", "--profile", "slim"], "give a SELECTION or --profile, not both"),
+    (["build", "--project", "x.toml"], "--project goes with --profile"),
+])
+def test_build_profile_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                    message: str) -> None:
+    code, _out, err = _run(capsys, *argv)
+    assert code == 2 and err.startswith(f"error: {message}")
+
+
+def test_build_of_a_profile_with_no_recipe_package(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "pyodist.toml").write_text(
+        '[distribution]\nname = "d"\nversion = "1"\n[runtime]\npyodide = "314.0.7"\n'
+        '[profiles.web]\nindex-packages = ["attrs"]\n')
+    code, _out, err = _run(capsys, "build", "--profile", "web")
+    assert (code, err) == (0, "profile 'web' takes no package from a recipe: nothing to build\n")

@@ -7,12 +7,13 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 from pyodist.builder.report import BuildReport
 from pyodist.builder.session import BuildRequest, BuildSession
 from pyodist.builder.shards import ShardPlan, ShardSpec, parse_shard
-from pyodist.bundle.config import with_project_store
+from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project, with_project_store
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import ConfigError, UsageError
@@ -34,8 +35,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "its dependents. Each wheel's test.imports are imported in Pyodide under "
                     "Node; a wheel that does not import is a failed build.",
     )
-    build.add_argument("selection", nargs="*", default=["*"], metavar="SELECTION",
+    build.add_argument("selection", nargs="*", default=[], metavar="SELECTION",
                        help="'*' (default), NAME, tag:TAG, !NAME")
+    build.add_argument("--profile", nargs="?", const="", default=None, metavar="NAME",
+                       help="build what profile NAME of the project file needs (no NAME: its "
+                            "default-profile), with the project's recipe folders, as 'pyodist "
+                            "bundle' would; the bundle itself is not assembled")
+    build.add_argument("--project", type=Path, metavar="FILE",
+                       help=f"with --profile: the project file, or its folder (default: "
+                            f"./{PROJECT_FILE})")
     build.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                        help="packages built at once (default 1)")
     build.add_argument("-k", "--keep-going", action="store_true",
@@ -66,10 +74,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _build(args: argparse.Namespace, options: Options) -> int:
+    selection = tuple(args.selection) or ("*",)
+    if args.profile is not None:
+        if args.selection:
+            raise UsageError("give a SELECTION or --profile, not both",
+                             hint="--profile builds the packages the profile lists")
+        project = find_project(options, args.project)
+        options = apply_project(options, project)
+        profile = project.profile(args.profile or None)
+        selection = tuple(profile.packages)
+        if not selection:
+            print(f"profile {profile.name!r} takes no package from a recipe: nothing to build",
+                  file=sys.stderr)
+            return 0
+    elif args.project is not None:
+        raise UsageError("--project goes with --profile",
+                         hint="add --profile NAME, or leave --project out")
     options = with_project_store(options)
     session = BuildSession(options)
     shard, shard_plan = _shard_args(args)
-    request = BuildRequest(tuple(args.selection), jobs=args.jobs, keep_going=args.keep_going,
+    request = BuildRequest(selection, jobs=args.jobs, keep_going=args.keep_going,
                            force=args.force, import_check=not args.no_import_check,
                            keep_work=args.keep_work, shard=shard, shard_plan=shard_plan)
     with build_sink(plain=options.plain, quiet=args.json) as sink:
