@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,6 +182,15 @@ def fresh_cache(path: Path, runtime_dir: Path) -> Path:
     (path / "runtime").mkdir(parents=True)
     (path / "runtime" / runtime_dir.name).symlink_to(runtime_dir)
     return path
+
+
+@pytest.fixture(scope="session")
+def slim(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> dict[str, Any]:
+    """The project's slim bundle (`pyodist bundle --json`'s report), made once for every
+    module that reads it: a test that changes a bundle changes a copy."""
+    from tests.integration.test_bundle import bundle  # noqa: PLC0415 - its own helpers
+
+    return bundle("slim", tmp_path_factory.mktemp("slim"))
 
 
 @dataclass

@@ -26,11 +26,6 @@ def fast(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> dict
     return bundle("fast", tmp_path_factory.mktemp("fast"))
 
 
-@pytest.fixture(scope="module")
-def slim(tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> dict[str, Any]:
-    return bundle("slim", tmp_path_factory.mktemp("slim"))
-
-
 def python(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pyodist", "python", *args[:-2], str(folder),
                            *args[-2:]], cwd=ROOT, capture_output=True, text=True,

@@ -10,7 +10,6 @@ is checked before anything is published.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 from pyodist import __version__
 from pyodist.builder.archive import write_tar
 from pyodist.builder.wheel import normalize_wheel, normalize_zip
+from pyodist.bundle.compress import compress_folder
 from pyodist.bundle.config import Profile, Project
 from pyodist.bundle.features import check_targets, optimization
 from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
@@ -130,23 +130,6 @@ def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPacka
                 normalize_wheel(wheel, epoch=inputs.epoch, store=stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _compress(folder: Path, kinds: Sequence[str]) -> None:
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        data = path.read_bytes()
-        if "gz" in kinds:
-            with gzip.GzipFile(path.with_name(path.name + ".gz"), "wb", compresslevel=9,
-                               mtime=0) as gz:
-                gz.write(data)
-        if "br" in kinds:
-            try:
-                import brotli  # noqa: PLC0415 - optional, only for profiles asking for .br
-            except ImportError:
-                raise BundleError("the profile asks for .br files but the brotli module is "
-                                  "missing", hint="pip install brotli") from None
-            # quality 11 even for a 31 MB memory snapshot: about 60 s, and 16% smaller than 9
-            path.with_name(path.name + ".br").write_bytes(brotli.compress(data, quality=11))
 
 
 def _bundle_files(folder: Path) -> dict[str, Path]:
@@ -262,7 +245,9 @@ def _lock_and_index(inputs: BundleInputs, staging: Path, shipped: Sequence[Shipp
     return info, snapshot
 
 
-def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
+def assemble(inputs: BundleInputs, out_dir: Path, *,
+             compressed: Path | None = None) -> BundleResult:
+    """Assemble the bundle into ``out_dir``; ``compressed`` caches the .br/.gz siblings."""
     project, profile = inputs.project, inputs.profile
     name = bundle_name(project, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -297,7 +282,7 @@ def assemble(inputs: BundleInputs, out_dir: Path) -> BundleResult:
         _compile(inputs, staging, shipped)
         info, snapshot = _lock_and_index(inputs, staging, shipped, owners)
         total = _check_budget(inputs, staging, owners)
-        _compress(staging, profile.compress)
+        compress_folder(staging, profile.compress, cache=compressed)
         files = {rel: _file_entry(p) for rel, p in _bundle_files(staging).items()}
         digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
         bom = sbom(inputs.project, inputs.packages, shipped_inputs, digest, epoch=inputs.epoch)

@@ -78,7 +78,8 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
     packages += index_package_inputs(pins, make_fetcher(options),
                                      options.cache_dir / "index-wheels", project.root / LOCK_FILE)
     result = assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
-                                   packages, options.source_date_epoch), out)
+                                   packages, options.source_date_epoch), out,
+                      compressed=options.cache_dir / "compressed")
     return dataclasses.replace(result, build=report.to_json() if report else None)
 
 
