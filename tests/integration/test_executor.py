@@ -102,6 +102,58 @@ def test_compile_shortcut_makes_the_bytes_emcc_makes(
     assert (out / "a.d").read_text().startswith("a.o: /src/a.c")  # -MD went to clang too
 
 
+# The compile shortcut against emcc over a corpus of flags and files: for each, the object
+# emcc makes and the one the shortcut makes (straight to clang, or back to emcc for what it
+# does not read) must be the same bytes. SIMD emulation flags (-msse*, -mavx, -mfpu=neon) are
+# emcc's to translate: clang refuses them.
+SIMD_SOURCES = {
+    "sse2.c": "#include <emmintrin.h>\ndouble f(const double *x) { __m128d v = _mm_loadu_pd(x);"
+              " v = _mm_add_pd(v, v); double o[2]; _mm_storeu_pd(o, v); return o[0] + o[1]; }\n",
+    "sse42.c": "#include <nmmintrin.h>\n__m128i f(__m128i a, __m128i b) "
+               "{ return _mm_cmpgt_epi64(a, b); }\n",
+    "avx.c": "#include <immintrin.h>\n__m256d f(__m256d a, __m256d b) "
+             "{ return _mm256_add_pd(a, b); }\n",
+    "neon.c": "#include <arm_neon.h>\nfloat32x4_t f(float32x4_t a, float32x4_t b) "
+              "{ return vaddq_f32(a, b); }\n",
+}
+FLAG_CORPUS = [
+    ("a.c", "-O2"), ("a.c", "-O3 -msimd128"), ("a.c", "-Oz"), ("a.c", "-O0 -g"),
+    ("a.c", "-O1 -g2"), ("a.c", "-O2 -ffast-math"), ("a.c", "-Os -fno-strict-aliasing"),
+    ("a.c", "-O2 -fvisibility=hidden -DNDEBUG -std=c11 -Wall"),
+    ("a.c", "-O2 -mbulk-memory -mnontrapping-fptoint -msign-ext"),
+    ("a.c", "-O2 -msimd128 -mrelaxed-simd"),
+    ("a.c", "-O2 -sSUPPORT_LONGJMP=wasm -fwasm-exceptions"),
+    ("sse2.c", "-O2 -msimd128 -msse2"), ("sse2.c", "-O3 -msimd128 -msse -msse2 -msse3"),
+    ("sse42.c", "-O2 -msimd128 -msse4.2"), ("avx.c", "-O2 -msimd128 -mavx"),
+    ("neon.c", "-O2 -msimd128 -mfpu=neon"),
+    ("b.cpp", "-O2 -fwasm-exceptions"), ("b.cpp", "-O2 -fexceptions"),
+    ("b.cpp", "-O2 -std=c++17 -fwasm-exceptions -fvisibility-inlines-hidden"),
+]
+
+
+def test_compile_shortcut_matches_emcc_over_a_corpus_of_flags(
+    toolchain_image: str, dirs: tuple[Path, Path],
+) -> None:
+    src, out = dirs
+    for name, text in SIMD_SOURCES.items():
+        (src / name).write_text(text)
+    lines = []
+    for i, (name, flags) in enumerate(FLAG_CORPUS):
+        cc = "em++" if name.endswith(".cpp") else "emcc"
+        lines.append(f"/usr/bin/{cc} -fPIC {flags} -c /src/{name} -o ref{i}.o && "
+                     f"{cc} -fPIC {flags} -c /src/{name} -o fast{i}.o && "
+                     f"{{ cmp -s ref{i}.o fast{i}.o && echo 'same {i}' || echo 'DIFFERENT {i}'; }}")
+    with DockerExecutor(toolchain_image, [Mount(src, "/src"), Mount(out, "/out", False)]) as ex:
+        result = ex.run(Step.script("corpus", "\n".join(["set -e", *lines]), out,
+                                    log=out / "build.log"))
+    log = (out / "build.log").read_text()
+    assert result.ok, log[-4000:]
+    outcome = {int(line.split()[1]): line.split()[0] for line in log.splitlines()
+               if line.startswith(("same ", "DIFFERENT "))}
+    assert outcome == dict.fromkeys(range(len(FLAG_CORPUS)), "same"), [
+        FLAG_CORPUS[i] for i, what in outcome.items() if what != "same"]
+
+
 def test_container_has_no_network_and_read_only_inputs(
     toolchain_image: str, dirs: tuple[Path, Path],
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from pyodist.builder.logs import failure_cause, first_error, network_reach
 from pyodist.builder.session import BuildSession
+from pyodist.builder.steps import PackageFailed, _refuse_rust_backend
 from pyodist.errors import RecipeError
 from pyodist.graph import without_broken
 from pyodist.options import Options
@@ -114,3 +115,17 @@ def test_a_failed_build_names_its_first_real_error(tmp_path: Path) -> None:
     log.write_text("error: subprocess-exited-with-error\n")
     assert first_error(log) is None
     assert first_error(tmp_path / "missing.log") is None
+
+
+@pytest.mark.parametrize("requires", [["setuptools", "setuptools-rust>=1.7"], ["maturin>=1,<2"],
+                                      ["Setuptools_Rust[toml]; python_version >= '3.8'"]])
+def test_a_rust_build_backend_is_refused_before_the_build(requires: list[str]) -> None:
+    with pytest.raises(PackageFailed) as err:
+        _refuse_rust_backend(requires)
+    assert err.value.cause == "rust" and "index-packages" in str(err.value)
+
+
+@pytest.mark.parametrize("requires", [["setuptools", "cython"], ["maturin; python_version < '3'"],
+                                      ["not a requirement ((("]])
+def test_other_build_backends_pass(requires: list[str]) -> None:
+    _refuse_rust_backend(requires)

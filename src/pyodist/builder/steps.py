@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
 
 from pyodist.builder.archive import extract_tar, write_tar
 from pyodist.builder.backends import BackendWheelhouse, backend_requirements
@@ -38,7 +40,7 @@ from pyodist.builder.wheel import normalize_wheel, normalize_zip, scrub_random_p
 from pyodist.builder.workspace import IMAGE_WHEELHOUSE, driver_path
 from pyodist.errors import BuildError
 from pyodist.events import BuildPhase, EventSink, ignore
-from pyodist.recipe.spec import Recipe
+from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import ImportReport, check_imports
 from pyodist.sources.cache import sha256_file
 from pyodist.sources.fetch import Fetcher
@@ -53,6 +55,28 @@ DRIVER = "guest_build.sh"
 # what a failure is put down to, in reports and in bench/corpus.py's table
 Cause = str  # source | rust | tool | network | compile | link | import | limits | build
 RUST_TOOLS = ("rustc", "cargo", "rustup")
+
+
+RUST_BACKENDS = ("maturin", "setuptools-rust")
+
+
+def _refuse_rust_backend(requires: Sequence[str]) -> None:
+    """A build backend that compiles Rust cannot work here: said before anything is installed."""
+    names = set()
+    for text in requires:
+        with contextlib.suppress(InvalidRequirement):  # pip says what is wrong with it
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate(
+                    {"python_version": "3.14", "sys_platform": "emscripten"}):
+                names.add(canonical_name(requirement.name))
+    rust = sorted(names & set(RUST_BACKENDS))
+    if rust:
+        raise PackageFailed(
+            f"its build backend needs Rust ({', '.join(rust)} in the source's "
+            "build-system.requires), which the toolchain cannot compile for "
+            "wasm32-unknown-emscripten (no Rust standard library for that target); take the "
+            "project's published Pyodide wheel instead: index-packages in pyodist.toml, or a "
+            "recipe whose source is that wheel", cause="rust")
 
 
 class PackageFailed(Exception):
@@ -246,6 +270,7 @@ class PackageBuilder:
         if recipe.build.type != "package":
             return {}
         requires = backend_requirements(recipe, tree, [c for c, _ in cross])
+        _refuse_rust_backend(requires)
         return self.wheelhouse.ensure(requires, where=str(recipe.path),
                                       constraints=recipe.requirements.constraint)
 
