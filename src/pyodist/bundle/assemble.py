@@ -31,6 +31,7 @@ from pyodist.bundle.pylock import PYLOCK, write_pylock
 from pyodist.bundle.sbom import sbom
 from pyodist.bundle.simple_index import write_simple_index
 from pyodist.bundle.snapshot import SNAPSHOT, SNAPSHOT_INFO, make_snapshot
+from pyodist.bundle.stepcache import StepCache
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
@@ -80,10 +81,30 @@ def _startup_files(inputs: BundleInputs, shipped: Sequence[ShippedPackage],
     return list(data["stdlib"]), list(data["site"])
 
 
-def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPackage]) -> None:
-    """Write the stdlib (and, per profile, wheels) with .pyc made by the runtime itself."""
-    profile = inputs.profile
+def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPackage],
+             steps: StepCache) -> None:
+    """Write the stdlib (and, per profile, wheels) with .pyc made by the runtime itself, or
+    take them from the step cache when the same inputs were compiled before."""
+    profile, runtime = inputs.profile, inputs.runtime
     wheels = [f for s in shipped for f in s.files if f.suffix == ".whl"]
+    key = steps.key("pyc", {
+        "core": {name: sha256_file(runtime.folder / name) for name in CORE_FILES},
+        "prefixes": [runtime.stdlib_prefix, runtime.site_packages],
+        "wheels": [[w.name, sha256_file(w)] for w in wheels],
+        "top_level": [[s.recipe.name, list(s.recipe.package.top_level)] for s in shipped],
+        "profile": [profile.stdlib, profile.wheels, list(profile.drop_stdlib),
+                    profile.strip_docstrings, profile.source_form, profile.pyc_debug_ranges,
+                    profile.wheel_compression],
+        "epoch": inputs.epoch})
+    if steps.restore("pyc", key, staging) is not None:
+        return
+    _compile_now(inputs, staging, shipped, wheels)
+    steps.store("pyc", key, staging, [STDLIB_ZIP, *(w.name for w in wheels)])
+
+
+def _compile_now(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPackage],
+                 wheels: Sequence[Path]) -> None:
+    profile = inputs.profile
     hot_stdlib: list[str] | None = None
     hot_site: list[str] | None = None
     if "startup-pyc" in (profile.stdlib, profile.wheels):
@@ -226,7 +247,8 @@ def check_profile_targets(project: Project, profile: Profile,
 
 
 def _lock_and_index(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPackage],
-                    owners: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                    owners: dict[str, str],
+                    steps: StepCache) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """What describes the shipped files: the runtime's lock, pylock.toml, the simple/ index
     and (per profile) the memory snapshot made from all of them; the lock's ``info`` and the
     snapshot's description."""
@@ -239,15 +261,25 @@ def _lock_and_index(inputs: BundleInputs, staging: Path, shipped: Sequence[Shipp
         owners[rel] = owners.get(rel.removesuffix(".metadata"), "simple/ index")
     snapshot = None
     if profile.snapshot_imports is not None:
-        snapshot = make_snapshot(staging, profile.snapshot_imports, profile=profile.name,
-                                 epoch=inputs.epoch)
+        # made from every file of the bundle so far, in the bundle's own runtime
+        key = steps.key("snapshot", {
+            "files": {rel: sha256_file(p) for rel, p in _bundle_files(staging).items()},
+            "imports": list(profile.snapshot_imports), "epoch": inputs.epoch})
+        kept = steps.restore("snapshot", key, staging)
+        if kept is not None:
+            snapshot = kept["info"]
+        else:
+            snapshot = make_snapshot(staging, profile.snapshot_imports, profile=profile.name,
+                                     epoch=inputs.epoch)
+            steps.store("snapshot", key, staging, [SNAPSHOT, SNAPSHOT_INFO], {"info": snapshot})
         owners.update(dict.fromkeys((SNAPSHOT, SNAPSHOT_INFO), "memory snapshot"))
     return info, snapshot
 
 
-def assemble(inputs: BundleInputs, out_dir: Path, *,
-             compressed: Path | None = None) -> BundleResult:
-    """Assemble the bundle into ``out_dir``; ``compressed`` caches the .br/.gz siblings."""
+def assemble(inputs: BundleInputs, out_dir: Path, *, cache: Path | None = None) -> BundleResult:
+    """Assemble the bundle into ``out_dir``. ``cache`` (a folder of the user's cache) keeps
+    what the slow steps made, by content: the .pyc compile, the snapshot, the .br/.gz files."""
+    steps = StepCache(cache / "steps" if cache else None)
     project, profile = inputs.project, inputs.profile
     name = bundle_name(project, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -279,10 +311,11 @@ def assemble(inputs: BundleInputs, out_dir: Path, *,
             if copied:
                 shipped.append(ShippedPackage(pkg.recipe, copied))
                 shipped_inputs.append(pkg)
-        _compile(inputs, staging, shipped)
-        info, snapshot = _lock_and_index(inputs, staging, shipped, owners)
+        _compile(inputs, staging, shipped, steps)
+        info, snapshot = _lock_and_index(inputs, staging, shipped, owners, steps)
         total = _check_budget(inputs, staging, owners)
-        compress_folder(staging, profile.compress, cache=compressed)
+        compress_folder(staging, profile.compress,
+                        cache=cache / "compressed" if cache else None)
         files = {rel: _file_entry(p) for rel, p in _bundle_files(staging).items()}
         digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
         bom = sbom(inputs.project, inputs.packages, shipped_inputs, digest, epoch=inputs.epoch)

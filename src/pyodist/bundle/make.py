@@ -79,7 +79,7 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
                                      options.cache_dir / "index-wheels", project.root / LOCK_FILE)
     result = assemble(BundleInputs(project, profile, runtime, session.toolchain.summary,
                                    packages, options.source_date_epoch), out,
-                      compressed=options.cache_dir / "compressed")
+                      cache=options.cache_dir)
     return dataclasses.replace(result, build=report.to_json() if report else None)
 
 
