@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
 
 from pyodist.bundle.features import ENGINES, EngineTarget, parse_target
 from pyodist.errors import ConfigError, Problem
@@ -65,6 +66,17 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
 _UNITS = {None: 1, "B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 1000**2,
           "MiB": 1024**2, "GB": 1000**3, "GiB": 1024**3}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _version_ok(text: str) -> bool:
+    """A PEP 440 version, written with the characters of a file name (no '/', no '+..')."""
+    if len(text) > 100 or not _NAME_RE.match(text):
+        return False
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -352,6 +364,9 @@ def load_project(path: Path) -> Project:
         reader.problem("distribution.name", f"{name!r} is not usable in a file name",
                        "use letters, digits, '.', '_' and '-'")
     version = reader.string(dist, "distribution", "version")
+    if version is not None and not _version_ok(version):
+        reader.problem("distribution.version", f"{version[:80]!r} is not a version number "
+                       "usable in a file name", 'write a PEP 440 version, e.g. "1.0.2"')
     runtime_t = reader.table(data, "runtime", {"pyodide", "integrity", "path"})
     pyodide = reader.string(runtime_t, "runtime", "pyodide")
     integrity = runtime_t.get("integrity")

@@ -14,6 +14,7 @@ taken.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,12 +82,28 @@ def _profiles(data: Mapping[str, object]) -> dict[str, LockedProfile]:
     if not isinstance(table, dict):
         raise TypeError("'profiles' is not a table")
     for name, entry in table.items():
-        pins = tuple(IndexPin(str(p["name"]), str(p["version"]), str(p["file"]),
-                              str(p["sha256"]), str(p["url"]), bool(p["requested"]))
-                     for p in entry.get("packages", []))
+        pins = tuple(_pin(name, p) for p in entry.get("packages", []))
         profiles[name] = LockedProfile(tuple(entry["requirements"]), str(entry["platform"]),
                                        str(entry["python"]), pins)
     return profiles
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]*\.whl")
+
+
+def _pin(profile: str, entry: Mapping[str, object]) -> IndexPin:
+    """One locked wheel; its hash and file name become cache paths, so both are checked."""
+    pin = IndexPin(str(entry["name"]), str(entry["version"]), str(entry["file"]),
+                   str(entry["sha256"]), str(entry["url"]), bool(entry["requested"]))
+    if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(pin.sha256):
+        raise ValueError(f"profiles.{profile}: the sha256 of {pin.name[:80]!r} is not 64 "
+                         "lowercase hex digits")
+    if not isinstance(entry["file"], str) or not _FILE.fullmatch(pin.filename) \
+            or ".." in pin.filename:
+        raise ValueError(f"profiles.{profile}: the file of {pin.name[:80]!r} is not a plain "
+                         "wheel file name")
+    return pin
 
 
 def _toml(value: object) -> str:

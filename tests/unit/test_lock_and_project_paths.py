@@ -1,0 +1,62 @@
+"""Values of pyodist.lock and pyodist.toml that become paths are checked when they are read:
+a lock pin's sha256 and file name (cache paths), the distribution's version (the bundle's
+folder name)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyodist.bundle.config import load_project
+from pyodist.bundle.index_lock import read_lock
+from pyodist.errors import ConfigError
+
+PROJECT = ('[distribution]\nname = "demo"\nversion = "{version}"\n'
+           '[runtime]\npyodide = "314.0.7"\n[profiles.web]\nindex-packages = ["attrs"]\n')
+GOOD_SHA = "ab" * 32
+GOOD_FILE = "attrs-25.4.0-py3-none-any.whl"
+
+
+def _lock(tmp_path: Path, sha: str, file: str) -> Path:
+    (tmp_path / "pyodist.toml").write_text(PROJECT.format(version="1.0"))
+    (tmp_path / "pyodist.lock").write_text(
+        'version = 1\n[profiles.web]\nrequirements = ["attrs"]\nplatform = "p"\n'
+        'python = "3.14"\n[[profiles.web.packages]]\nname = "attrs"\nversion = "25.4.0"\n'
+        f"file = {file}\nsha256 = {sha}\n"
+        'url = "https://example.invalid/attrs.whl"\nrequested = true\n')
+    return tmp_path / "pyodist.toml"
+
+
+def test_a_good_pin_reads(tmp_path: Path) -> None:
+    lock = read_lock(load_project(_lock(tmp_path, f'"{GOOD_SHA}"', f'"{GOOD_FILE}"')))
+    [pin] = lock.profiles["web"].pins
+    assert (pin.sha256, pin.filename) == (GOOD_SHA, GOOD_FILE)
+
+
+@pytest.mark.parametrize("sha", ['"/etc/passwd"', '"../../x"', f'"{GOOD_SHA}\\n"',
+                                 f'"{GOOD_SHA.upper()}"', '""', "1", f'"{GOOD_SHA}0"'])
+def test_a_pin_whose_sha256_is_not_a_digest_is_refused(tmp_path: Path, sha: str) -> None:
+    with pytest.raises(ConfigError, match="sha256 of 'attrs' is not 64 lowercase hex digits"):
+        read_lock(load_project(_lock(tmp_path, sha, f'"{GOOD_FILE}"')))
+
+
+@pytest.mark.parametrize("file", ['"../attrs-1-py3-none-any.whl"', '"/tmp/a.whl"', '""',
+                                  '"a/b.whl"', '"a\\u0000.whl"', '"..whl"', '"attrs.tar.gz"'])
+def test_a_pin_whose_file_is_not_a_wheel_name_is_refused(tmp_path: Path, file: str) -> None:
+    with pytest.raises(ConfigError, match="file of 'attrs' is not a plain wheel file name"):
+        read_lock(load_project(_lock(tmp_path, f'"{GOOD_SHA}"', file)))
+
+
+@pytest.mark.parametrize("version", ["1.0/../../x", "../1", "1.0 beta", "not-a-version",
+                                     "1" * 200, ""])
+def test_a_version_that_is_no_file_name_is_refused(tmp_path: Path, version: str) -> None:
+    (tmp_path / "pyodist.toml").write_text(PROJECT.format(version=version))
+    with pytest.raises(ConfigError, match=r"distribution\.version"):
+        load_project(tmp_path / "pyodist.toml")
+
+
+@pytest.mark.parametrize("version", ["1.0", "0.1.0", "2026.12.7", "1.0rc1", "1.0.post2"])
+def test_pep_440_versions_are_taken(tmp_path: Path, version: str) -> None:
+    (tmp_path / "pyodist.toml").write_text(PROJECT.format(version=version))
+    assert load_project(tmp_path / "pyodist.toml").version == version
