@@ -225,8 +225,8 @@ def _store_defaults(environ: Mapping[str, str], readonly: bool, optional: bool) 
     """Modes by flag or ``PYODIST_ARTIFACT_STORE_READONLY``/``_OPTIONAL``; credentials from
     ``PYODIST_STORE_USER``/``PYODIST_STORE_PASSWORD``."""
     return StoreSpec(
-        "", readonly=readonly or _truthy(environ.get(f"{ENV_PREFIX}ARTIFACT_STORE_READONLY")),
-        optional=optional or _truthy(environ.get(f"{ENV_PREFIX}ARTIFACT_STORE_OPTIONAL")),
+        "", readonly=readonly or _flag(environ, "ARTIFACT_STORE_READONLY"),
+        optional=optional or _flag(environ, "ARTIFACT_STORE_OPTIONAL"),
         username=_setting(environ, "STORE_USER"), password=_setting(environ, "STORE_PASSWORD"))
 
 
@@ -284,7 +284,24 @@ def _count(text: str, key: str) -> int:
 
 
 def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() not in ("", "0", "false", "no")
+    """CI's own variable: set to anything but a "no" means on (CI systems write their names)."""
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    """A PYODIST_* switch: 1/true/yes/on or 0/false/no/off (or unset); anything else is an
+    error rather than a guess."""
+    key = f"{ENV_PREFIX}{name}"
+    text = (environ.get(key) or "").strip().lower()
+    if text in _ON:
+        return True
+    if text in _OFF:
+        return False
+    raise ConfigError.single(f"{environ[key][:80]!r} is neither on nor off", key=key,
+                             hint=f"write {key}=1 to turn it on, or leave it unset")
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:
@@ -354,9 +371,9 @@ def resolve_options(
         project_root=root,
         recipe_dirs=dirs,
         cache_dir=cache,
-        debug=debug or _truthy(environ.get(f"{ENV_PREFIX}DEBUG")),
+        debug=debug or _flag(environ, "DEBUG"),
         plain=_truthy(environ.get("CI")) or not is_tty,
-        offline=offline or _truthy(environ.get(f"{ENV_PREFIX}OFFLINE")),
+        offline=offline or _flag(environ, "OFFLINE"),
         index_urls=tuple(index_urls),
         image=image or _setting(environ, "IMAGE")
         or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}",

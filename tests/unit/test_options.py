@@ -53,3 +53,20 @@ def test_negative_and_empty_settings_are_errors(key: str, value: str, expected: 
     with pytest.raises(ConfigError) as err:
         resolve_options(cwd=Path("/tmp"), environ={key: value})
     assert key in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", True), ("true", True), ("Yes", True),
+                                           (" on ", True), ("0", False), ("false", False),
+                                           ("no", False), ("off", False), ("", False)])
+def test_pyodist_switches_read_on_and_off(tmp_path: Path, value: str, on: bool) -> None:
+    options = resolve_options(cwd=tmp_path, environ={"PYODIST_OFFLINE": value,
+                                                     "HOME": str(tmp_path)})
+    assert options.offline is on
+
+
+@pytest.mark.parametrize("name", ["OFFLINE", "DEBUG", "ARTIFACT_STORE_READONLY"])
+def test_a_switch_that_is_neither_on_nor_off_is_an_error(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match="'nope' is neither on nor off"):
+        resolve_options(cwd=tmp_path, environ={f"PYODIST_{name}": "nope",
+                                               "PYODIST_ARTIFACT_STORE": "oci://127.0.0.1:1/x",
+                                               "HOME": str(tmp_path)})
