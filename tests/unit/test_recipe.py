@@ -473,3 +473,13 @@ def test_a_source_path_in_a_sibling_recipe_is_allowed(write_recipe: WriteRecipe,
     recipe = load_recipe(write_recipe("numpy-tests", "package: {name: numpy-tests, version: '1'}\n"
                                       "source: {path: ../numpy/build/numpy-1}\n"))
     assert recipe.source.path == (recipe_dir / "numpy" / "build" / "numpy-1").resolve()
+
+
+def test_a_sha256_or_name_with_a_trailing_newline_is_refused(write_recipe: WriteRecipe) -> None:
+    """Python's '$' matches before a final newline; the loader's patterns end at the end."""
+    text = simple_recipe("nl").replace(f"sha256: {SHA}", f'sha256: "{SHA}\\n"')
+    with pytest.raises(RecipeError, match="sha256"):
+        load_recipe(write_recipe("nl", text))
+    with pytest.raises(RecipeError, match="package/name"):
+        load_recipe(write_recipe("nl2", simple_recipe("nl2").replace("name: nl2",
+                                                                      'name: "nl2\\n"')))

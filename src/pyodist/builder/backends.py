@@ -55,8 +55,8 @@ _LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 _ALWAYS = ("wheel",)
 # temp names with the writer's pid: .download.<pid>.<random>/ and
 # resolved/.<key>.json.<pid>.<random>.tmp (fsutil.write_atomic)
-_DOWNLOAD = re.compile(r"^\.download\.(?P<pid>\d+)\.[0-9a-f]+$")
-_RECORD_TMP = re.compile(r"^\.[0-9a-f]{64}\.json\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
+_DOWNLOAD = re.compile(r"^\.download\.(?P<pid>\d+)\.[0-9a-f]+\Z")
+_RECORD_TMP = re.compile(r"^\.[0-9a-f]{64}\.json\.(?P<pid>\d+)\.[0-9a-f]+\.tmp\Z")
 
 
 @dataclass(frozen=True)

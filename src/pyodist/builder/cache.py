@@ -31,7 +31,7 @@ __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
 META = "artifact.json"
 # Bump when a change in pyodist itself changes what a build produces.
 BUILD_LOGIC_VERSION = "2"
-_STAGING = re.compile(r"^[0-9a-f]{64}\.(?P<pid>\d+)\.[0-9a-f]+$")
+_STAGING = re.compile(r"^[0-9a-f]{64}\.(?P<pid>\d+)\.[0-9a-f]+\Z")
 
 
 def artifact_key(parts: Mapping[str, Any]) -> str:

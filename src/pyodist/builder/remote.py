@@ -35,7 +35,7 @@ from pyodist.sources.cache import sha256_file
 
 __all__ = ["ARTIFACT_TYPE", "RemoteStore"]
 
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",)
 ARTIFACT_TYPE = "application/vnd.pyodist.artifact.v1"
 # (connect, read) seconds for every request to the store

@@ -27,7 +27,7 @@ GUEST_WORK = "/pyodist/work"
 GUEST_WHEELHOUSE = "/pyodist/wheelhouse"
 # the build-backend wheels baked into the toolchain image
 IMAGE_WHEELHOUSE = "/opt/wheelhouse"
-_RUN_FOLDER = re.compile(r"^run-(?P<pid>\d+)-\d+$")  # run-<pid>-<unix time>
+_RUN_FOLDER = re.compile(r"^run-(?P<pid>\d+)-\d+\Z")  # run-<pid>-<unix time>
 
 
 def driver_path() -> Path:

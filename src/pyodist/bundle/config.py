@@ -65,7 +65,7 @@ _COMPRESS = ("br", "gz")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
 _UNITS = {None: 1, "B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 1000**2,
           "MiB": 1024**2, "GB": 1000**3, "GiB": 1024**3}
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
 def _version_ok(text: str) -> bool:
@@ -300,7 +300,7 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     )
 
 
-_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 
 def _snapshot(reader: _Reader, table: str, value: Any) -> tuple[str, ...] | None:

@@ -20,7 +20,7 @@ from pyodist.recipe.spec import canonical_name
 
 __all__ = ["sbom"]
 
-_SPDX_EXPR = re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
+_SPDX_EXPR = re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*\Z")
 
 
 def _license(text: str | None) -> list[dict[str, Any]]:

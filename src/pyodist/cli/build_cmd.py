@@ -22,7 +22,7 @@ from pyodist.options import Options
 
 __all__ = ["add_parser"]
 
-_COPY_TMP = re.compile(r"^\..+\.(whl|zip)\.(?P<pid>\d+)\.tmp$")  # a killed -o copy
+_COPY_TMP = re.compile(r"^\..+\.(whl|zip)\.(?P<pid>\d+)\.tmp\Z")  # a killed -o copy
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -50,15 +50,15 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 BOOL_TAG = "tag:yaml.org,2002:bool"
 NULL_TAG = "tag:yaml.org,2002:null"
 
-NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-LIB_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_~-]*$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_URL_RE = re.compile(r"^(https?|file)://\S+$")
-_PYPI_RE = re.compile(r"^pypi:([A-Za-z0-9][A-Za-z0-9._-]*)/([^/\s]+)$")
+NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+LIB_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_~-]*\Z")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_URL_RE = re.compile(r"^(https?|file)://\S+\Z")
+_PYPI_RE = re.compile(r"^pypi:([A-Za-z0-9][A-Za-z0-9._-]*)/([^/\s]+)\Z")
 # Debian source package names: lowercase letters, digits, + - . (Debian policy 5.6.1)
-_DEBIAN_RE = re.compile(r"^debian:([a-z0-9][a-z0-9+.-]+)/([^/\s]+)$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_DEBIAN_RE = re.compile(r"^debian:([a-z0-9][a-z0-9+.-]+)/([^/\s]+)\Z")
+TAG_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
 
 
 class Bad(Exception):

@@ -31,7 +31,7 @@ from pyodist.urls import redact_url
 __all__ = ["SourceCache", "sha256_file"]
 
 _CHUNK = 1 << 20
-_PART_RE = re.compile(r"^[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.part$")
+_PART_RE = re.compile(r"^[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.part\Z")
 
 
 def sha256_file(path: Path) -> str:
