@@ -207,3 +207,22 @@ def test_every_request_target_gets_a_response(hardening: Hardening) -> None:
 
         check()
     hardening("fuzz: server request targets", tried)
+
+
+def test_links_that_lead_out_of_the_bundle_are_not_served(tmp_path: Path) -> None:
+    """A precompressed sibling or a folder's index.html that is a link to a host file."""
+    folder = _make_bundle(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(SECRET)
+    (folder / "data.json").write_text("{}\n")
+    (folder / "data.json.gz").symlink_to(secret)
+    (folder / "data.json.br").symlink_to(secret)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "index.html").symlink_to(secret)
+    (folder / "inside-link.json").symlink_to(folder / "data.json")  # stays inside: served
+    for target in ("/data.json", "/sub/", "/sub/index.html", "/data.json.gz"):
+        answer = _request(folder, target)
+        assert answer.startswith(b"HTTP/1."), target
+        assert SECRET not in answer, target
+    assert b"Content-Encoding" not in _request(folder, "/data.json")
+    assert _request(folder, "/inside-link.json").endswith(b"\r\n\r\n{}\n")

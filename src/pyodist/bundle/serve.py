@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -84,6 +86,8 @@ class BundleServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # a client that sends nothing (or stops reading) for this long is dropped
+    timeout = 60
     server: BundleServer
     # a request line without a version (a raw newline in a target) is answered as HTTP/1.0,
     # with a status line, not as HTTP/0.9's bare body
@@ -135,11 +139,14 @@ class _Handler(BaseHTTPRequestHandler):
         """The work folder and the start script (True when the request was one of them)."""
         server = self.server
         if rel == RUN_PATH:
-            if server.script is None:
+            try:
+                script = server.script.read_bytes() if server.script is not None else None
+            except OSError:  # deleted or unreadable since the server started
+                script = None
+            if script is None:
                 self._send_bytes(404, "text/plain", b"no script\n", body=body)
             else:
-                self._send_bytes(200, "text/x-python; charset=utf-8",
-                                 server.script.read_bytes(), body=body)
+                self._send_bytes(200, "text/x-python; charset=utf-8", script, body=body)
             return True
         if not rel.startswith(WORK_PREFIX):
             return False
@@ -184,7 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
             target = index
         elif target is not None and _is_file(target / "index.html"):
             target = target / "index.html"  # simple/NAME/: the bundle's package index
-        if target is None or not _is_file(target):
+        # what is sent is a regular file whose real path is inside the bundle: a link in it
+        # that leads out (an index.html, a .br sibling) is not followed
+        target = self._contained(target)
+        if target is None:
             message = b"not found\n"
             self._headers(404, "text/plain", len(message))
             if body:
@@ -194,17 +204,37 @@ class _Handler(BaseHTTPRequestHandler):
         encoding = None
         send = target
         for suffix, name in ((".br", "br"), (".gz", "gzip")):
-            sibling = target.with_name(target.name + suffix)
+            sibling = self._contained(target.with_name(target.name + suffix))
             # a sibling older than its file is stale (the file was edited): never serve it
-            if name in accepted and sibling.is_file() \
+            if name in accepted and sibling is not None \
                     and sibling.stat().st_mtime >= target.stat().st_mtime:
                 send, encoding = sibling, name
                 break
-        data = send.read_bytes()
         ctype = MIME_TYPES.get(target.suffix, "application/octet-stream")
-        self._headers(200, ctype, len(data), encoding)
-        if body:
-            self.wfile.write(data)
+        try:
+            handle = send.open("rb")
+        except OSError:
+            message = b"not found\n"
+            self._headers(404, "text/plain", len(message))
+            if body:
+                self.wfile.write(message)
+            return
+        with handle:  # streamed: a large file is never held in memory whole
+            self._headers(200, ctype, os.fstat(handle.fileno()).st_size, encoding)
+            if body:
+                shutil.copyfileobj(handle, self.wfile, 1 << 20)
+
+    def _contained(self, path: Path | None) -> Path | None:
+        """``path``'s real path, if it is a regular file inside the bundle."""
+        if path is None:
+            return None
+        root = self.server.root
+        try:
+            real = path.resolve()
+            inside = real == root or real.is_relative_to(root)
+            return real if inside and real.is_file() else None
+        except (OSError, ValueError, RuntimeError):
+            return None
 
 
 def _is_file(path: Path) -> bool:
