@@ -60,3 +60,38 @@ def test_a_version_that_is_no_file_name_is_refused(tmp_path: Path, version: str)
 def test_pep_440_versions_are_taken(tmp_path: Path, version: str) -> None:
     (tmp_path / "pyodist.toml").write_text(PROJECT.format(version=version))
     assert load_project(tmp_path / "pyodist.toml").version == version
+
+
+# -- nesting deeper than Python's parsers go: a one-line error, not a RecursionError ----------
+
+DEEP = 100_000
+
+
+def test_a_deeply_nested_project_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyodist.toml").write_text(PROJECT.format(version="1") + "x = " + "[" * DEEP)
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_project(tmp_path / "pyodist.toml")
+
+
+def test_a_deeply_nested_lock_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyodist.toml").write_text(PROJECT.format(version="1"))
+    (tmp_path / "pyodist.lock").write_text("version = " + "[" * DEEP + "]" * DEEP + "\n")
+    with pytest.raises(ConfigError, match="not a readable pyodist lock"):
+        read_lock(load_project(tmp_path / "pyodist.toml"))
+
+
+def test_a_deeply_nested_manifest_or_lock_is_a_verify_problem(tmp_path: Path) -> None:
+    from pyodist.bundle.verify import verify_bundle  # noqa: PLC0415
+
+    (tmp_path / "manifest.json").write_text("[" * DEEP + "]" * DEEP)
+    problems = verify_bundle(tmp_path)
+    assert any("manifest.json: unreadable" in p for p in problems), problems
+
+
+def test_a_deeply_nested_sdist_pyproject_is_a_build_error(tmp_path: Path) -> None:
+    from pyodist.builder.backends import build_requirements  # noqa: PLC0415
+    from pyodist.errors import BuildError  # noqa: PLC0415
+
+    (tmp_path / "pyproject.toml").write_text("x = " + "[" * DEEP)
+    with pytest.raises(BuildError, match="nested too deeply"):
+        build_requirements(tmp_path, where="recipes/x/meta.yaml")

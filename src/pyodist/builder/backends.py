@@ -126,8 +126,9 @@ def build_requirements(tree: Path, *, where: str) -> tuple[str, ...]:
         return _LEGACY_REQUIRES
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BuildError(f"{where}: the source's pyproject.toml does not parse: {exc}",
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise BuildError(f"{where}: the source's pyproject.toml does not parse: "
+                         f"{'nested too deeply' if isinstance(exc, RecursionError) else exc}",
                          hint="fix it with a patch in the recipe's source/patches") from None
     system = data.get("build-system")
     if not isinstance(system, dict):

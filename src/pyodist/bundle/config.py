@@ -68,6 +68,12 @@ _UNITS = {None: 1, "B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 1000**2,
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
+def why_unreadable(exc: Exception) -> str:
+    """What a parse error says; a RecursionError (nesting deeper than Python reads) says
+    nothing by itself."""
+    return "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
+
+
 def _version_ok(text: str) -> bool:
     """A PEP 440 version, written with the characters of a file name (no '/', no '+..')."""
     if len(text) > 100 or not _NAME_RE.match(text):
@@ -351,8 +357,8 @@ def load_project(path: Path) -> Project:
             hint=f"create {PROJECT_FILE} (see the README), or pass --project FILE")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError.single(f"not valid TOML: {exc}", file=path,
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ConfigError.single(f"not valid TOML: {why_unreadable(exc)}", file=path,
                                  hint="fix the syntax at the position given") from None
     reader = _Reader(path)
     for extra in sorted(set(data) - {"distribution", "runtime", "build", "profiles"}):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from pyodist.bundle.config import Profile, Project
+from pyodist.bundle.config import Profile, Project, why_unreadable
 from pyodist.errors import ConfigError
 from pyodist.fsutil import write_atomic
 from pyodist.recipe.spec import canonical_name
@@ -67,8 +67,8 @@ def read_lock(project: Project) -> ProjectLock:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         profiles = _profiles(data)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, KeyError,
-            TypeError, AttributeError) as exc:
-        raise ConfigError.single(f"not a readable pyodist lock ({exc})", file=path,
+            TypeError, AttributeError, RecursionError) as exc:
+        raise ConfigError.single(f"not a readable pyodist lock ({why_unreadable(exc)})", file=path,
                                  hint="restore it from version control, or delete it and run "
                                       "'pyodist lock'") from None
     return ProjectLock(path, profiles)

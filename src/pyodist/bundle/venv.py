@@ -52,7 +52,7 @@ def create_venv(bundle: Path, venv: Path) -> Path:
     try:
         lock = json.loads(lock_path.read_text())
         python = ".".join(str(lock["info"]["python"]).split(".")[:2])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise UsageError(f"{lock_path} does not say which Python the bundle runs "
                          f"(info.python: {exc.__class__.__name__})",
                          hint="pass a bundle written by 'pyodist bundle' (or rebuild it)") \

@@ -92,7 +92,7 @@ def _manifest_files(folder: Path) -> tuple[dict[str, Mapping[str, Any]] | None, 
         return None, f"{MANIFEST}: missing (or not a regular file); this is not a bundle"
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         return None, f"{MANIFEST}: unreadable ({exc.__class__.__name__}: {exc})"
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not all(
@@ -113,7 +113,7 @@ def _lock_problems(folder: Path, present: Mapping[str, Path]) -> list[str]:
         return []
     try:
         lock = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         return [f"{LOCK}: unreadable ({exc.__class__.__name__})"]
     packages = lock.get("packages") if isinstance(lock, dict) else None
     if not isinstance(packages, dict):

@@ -13,7 +13,13 @@ from pathlib import Path
 from pyodist.builder.report import BuildReport
 from pyodist.builder.session import BuildRequest, BuildSession
 from pyodist.builder.shards import ShardPlan, ShardSpec, parse_shard
-from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project, with_project_store
+from pyodist.bundle.config import (
+    PROJECT_FILE,
+    apply_project,
+    find_project,
+    why_unreadable,
+    with_project_store,
+)
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import ConfigError, UsageError
@@ -123,8 +129,9 @@ def _shard_args(args: argparse.Namespace) -> tuple[ShardSpec | None, ShardPlan |
         raise ConfigError.single(f"cannot read the shard plan: {exc.strerror}",
                                  file=args.shard_plan, key="--shard-plan",
                                  hint="write it with 'pyodist plan --shards N --json'") from None
-    except ValueError as exc:
-        raise ConfigError.single(f"the shard plan is not JSON ({exc})", file=args.shard_plan,
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError.single(f"the shard plan is not JSON ({why_unreadable(exc)})",
+                                 file=args.shard_plan,
                                  key="--shard-plan",
                                  hint="write it with 'pyodist plan --shards N --json'") from None
     if not isinstance(data, dict):

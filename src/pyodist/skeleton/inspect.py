@@ -176,7 +176,7 @@ def _pyproject(listing: ArchiveListing) -> dict[str, object]:
         return {}
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return {}
 
 
