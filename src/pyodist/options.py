@@ -276,9 +276,15 @@ def _seconds(text: str, key: str) -> float:
     return value
 
 
+# ASCII digits only (str.isdigit also takes other scripts' digits), and few enough of them
+_WHOLE = re.compile(r"[0-9]{1,18}")
+# zip files, which wheels and bundles are, keep years 1980 to 2107
+_LAST_ZIP_SECOND = 4354819199
+
+
 def _count(text: str, key: str) -> int:
-    if not text.isdigit():
-        raise ConfigError.single(f"{key}={text!r} is not a whole number", key=key,
+    if not _WHOLE.fullmatch(text):
+        raise ConfigError.single(f"{key}={text[:80]!r} is not a whole number", key=key,
                                  hint="write e.g. 4096, or none")
     return int(text)
 
@@ -355,9 +361,11 @@ def resolve_options(
             hint=f"use one of {', '.join(EXECUTOR_KINDS)}",
         )
     epoch_text = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch_text and not epoch_text.isdigit():
+    if epoch_text and (not _WHOLE.fullmatch(epoch_text)
+                       or int(epoch_text) > _LAST_ZIP_SECOND):
         raise ConfigError.single(
-            f"SOURCE_DATE_EPOCH={epoch_text!r} is not a whole number of seconds",
+            f"SOURCE_DATE_EPOCH={epoch_text[:80]!r} is not a whole number of seconds up to "
+            f"{_LAST_ZIP_SECOND} (the end of 2107, the last time a zip file can hold)",
             key="SOURCE_DATE_EPOCH", hint="unset it, or set it to e.g. $(git log -1 --format=%ct)",
         )
     env_cache = _setting(environ, "CACHE_DIR")

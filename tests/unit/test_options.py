@@ -70,3 +70,12 @@ def test_a_switch_that_is_neither_on_nor_off_is_an_error(tmp_path: Path, name: s
         resolve_options(cwd=tmp_path, environ={f"PYODIST_{name}": "nope",
                                                "PYODIST_ARTIFACT_STORE": "oci://127.0.0.1:1/x",
                                                "HOME": str(tmp_path)})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("SOURCE_DATE_EPOCH", "١٢٣"), ("SOURCE_DATE_EPOCH", "9" * 5000),
+    ("SOURCE_DATE_EPOCH", "4354819200"), ("PYODIST_PIDS", "٤٠٩٦"), ("PYODIST_PIDS", "9" * 5000)])
+def test_whole_numbers_are_ascii_and_bounded(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match="is not a whole number"):
+        options = resolve_options(cwd=tmp_path, environ={name: value, "HOME": str(tmp_path)})
+        options.limits  # noqa: B018 - the step limits are read when used

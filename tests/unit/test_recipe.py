@@ -483,3 +483,9 @@ def test_a_sha256_or_name_with_a_trailing_newline_is_refused(write_recipe: Write
     with pytest.raises(RecipeError, match="package/name"):
         load_recipe(write_recipe("nl2", simple_recipe("nl2").replace("name: nl2",
                                                                       'name: "nl2\\n"')))
+
+
+def test_a_version_of_thousands_of_digits_is_a_recipe_error(write_recipe: WriteRecipe) -> None:
+    text = simple_recipe("huge").replace('version: "1.0"', "version: " + "9" * 5000)
+    with pytest.raises(RecipeError, match="5000 characters long"):
+        load_recipe(write_recipe("huge", text))

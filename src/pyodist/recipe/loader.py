@@ -246,10 +246,13 @@ def _check_test(bad: Report, values: dict[str, Any], _folder: Path) -> None:
 
 def _check_version(chk: _FileChecker, version: str, build_type: str,
                    node: yaml.Node | None) -> None:
-    if build_type in ("package", "cpython_module"):
+    if len(version) > 200:  # packaging would turn a 5000-digit part into an int, and fail
+        chk.add("package/version", f"{version[:40]!r}... is {len(version)} characters long",
+                "use a version such as 1.2.3, 2.0rc1 or 1.0.post1", node)
+    elif build_type in ("package", "cpython_module"):
         try:
             Version(version)
-        except InvalidVersion:
+        except (InvalidVersion, ValueError):
             chk.add("package/version", f"{version!r} is not a valid PEP 440 version",
                     "use a version such as 1.2.3, 2.0rc1 or 1.0.post1", node)
     elif not LIB_VERSION_RE.match(version):
