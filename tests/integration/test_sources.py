@@ -326,3 +326,31 @@ def test_one_ctrl_c_stops_every_download_at_once(tmp_path: Path,
     assert "interrupted" in err
     leftovers = [p for p in cache.rglob("*") if p.is_file() and "locks" not in p.parts]
     assert leftovers == []
+
+
+def test_a_body_larger_than_a_download_may_be_is_stopped(tmp_path: Path,
+                                                         file_server: FileServer) -> None:
+    sha = file_server.add("big.tar.gz", b"x" * (3 << 20))
+    with pytest.raises(SourceError, match="is 3,145,728 bytes, more than the 1,048,576 a download"):
+        _fetcher(tmp_path, max_bytes=1 << 20).fetch_one(
+            "big", file_server.url("big.tar.gz"), sha, "big.tar.gz")
+    assert _entries(tmp_path / "cache") == []
+    # the same from a file:// URL (a link to an endless device would never end otherwise)
+    local = tmp_path / "big.tar.gz"
+    local.write_bytes(b"x" * (3 << 20))
+    with pytest.raises(SourceError, match="more than the 1,048,576 bytes"):
+        _fetcher(tmp_path, max_bytes=1 << 20).fetch_one("big", local.as_uri(), sha, "big.tar.gz")
+    assert _entries(tmp_path / "cache") == []
+
+
+def test_a_server_that_trickles_is_stopped_when_the_time_is_up(tmp_path: Path,
+                                                              file_server: FileServer) -> None:
+    # 64 KiB every 0.5 s: every read returns within the read timeout, the whole never would
+    sha = file_server.add("slow.tar.gz", b"y" * (2 << 20))
+    file_server.chunk_delay["slow.tar.gz"] = 0.5
+    start = time.monotonic()
+    with pytest.raises(SourceError, match="took more than 1 s; stopped"):
+        _fetcher(tmp_path, max_seconds=1.0).fetch_one(
+            "slow", file_server.url("slow.tar.gz"), sha, "slow.tar.gz")
+    assert time.monotonic() - start < 10
+    assert _entries(tmp_path / "cache") == []

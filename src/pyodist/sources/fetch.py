@@ -14,6 +14,7 @@ import hashlib
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,10 @@ __all__ = ["FetchCancelled", "FetchReport", "FetchResult", "Fetcher", "fetch_sou
            "index_file_project", "make_fetcher"]
 
 _CHUNK = 256 * 1024
+# What one download may take: bytes (the largest source a recipe here needs is ~100 MB) and
+# seconds in all (a server that sends a byte every few seconds never trips the read timeout)
+MAX_DOWNLOAD_BYTES = 2 * 1024**3
+MAX_DOWNLOAD_SECONDS = 1800.0
 # A file of the Python package index's file host, by the shape of its path (any host, so a
 # mirror of it too): the redirecting forms /packages/source/<l>/<project>/<file> and
 # /packages/<py-tag>/<l>/<project>/<file>, and the content-addressed
@@ -121,8 +126,12 @@ class Fetcher:
         backoff: float = 0.5,
         on_event: EventSink = ignore,
         debian_mirror: Callable[[], str] = debian.debian_mirror,
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+        max_seconds: float = MAX_DOWNLOAD_SECONDS,
     ) -> None:
         self.cache = cache
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
         self._debian_mirror = debian_mirror
         self._index_factory = index
         self._index: PackageIndex | None = None
@@ -234,6 +243,9 @@ class Fetcher:
         try:
             if real_url.startswith("file://"):
                 local = Path(urllib.parse.unquote(urllib.parse.urlparse(real_url).path))
+                if not local.is_file():  # a device such as /dev/zero never ends
+                    raise SourceError(f"{name}: {local} is not a regular file",
+                                      hint="point the link at a file")
                 chunks: Iterator[bytes] = _read_file(local)
             else:
                 resp = self.session.get(real_url, stream=True, timeout=self.timeout)
@@ -243,7 +255,7 @@ class Fetcher:
                 chunks = resp.iter_content(_CHUNK)
             digest = hashlib.sha256()
             with tmp.open("wb") as fh:
-                for chunk in chunks:
+                for chunk in self._bounded(chunks, name, real_url, None):
                     digest.update(chunk)
                     fh.write(chunk)
         except (OSError, requests.RequestException) as exc:
@@ -310,7 +322,8 @@ class Fetcher:
                 raise SourceError(f"{name}: {local} does not exist",
                                   hint="fix 'source/url' to point at an existing file")
             self.on_event(FetchStarted(name, filename, local.stat().st_size))
-            return self.cache.store(sha256, _read_file(local), filename=filename, origin=url)
+            return self.cache.store(sha256, self._bounded(_read_file(local), name, url, None),
+                                    filename=filename, origin=url)
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -351,19 +364,62 @@ class Fetcher:
             if not resp.ok:
                 raise SourceError(f"{name}: {url} answered HTTP {resp.status_code}",
                                   hint="check 'source/url' in the recipe")
-            total = int(resp.headers.get("content-length", 0)) or None
+            length = resp.headers.get("content-length", "").strip()
+            # a length that is no number is no length (the body's end says where it ends)
+            total = int(length) if re.fullmatch(r"[0-9]{1,18}", length) else None
+            total = total or None
             self.on_event(FetchStarted(name, filename, total))
+            # a read that never ends (a byte every few seconds keeps the read timeout happy)
+            # is cut when the download's time is up
+            expired = threading.Event()
+
+            def cut() -> None:
+                expired.set()
+                sock = _response_socket(resp)
+                with contextlib.suppress(OSError):
+                    if sock is not None:
+                        sock.shutdown(socket.SHUT_RDWR)
+
+            timer = threading.Timer(self.max_seconds, cut)
+            timer.daemon = True
+            timer.start()
             try:
                 return self.cache.store(
                     sha256, self._chunks(name, resp, total), filename=filename, origin=url)
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
+                if expired.is_set():
+                    raise self._too_long(name, url) from None
                 raise _Retryable(f"connection lost during download ({exc.__class__.__name__})")\
                     from None
+            finally:
+                timer.cancel()
+
+    def _bounded(self, chunks: Iterator[bytes], name: str, url: str,
+                 total: int | None) -> Iterator[bytes]:
+        """``chunks``, stopped with a SourceError past the size or time a download may take."""
+        limit = self.max_bytes
+        if total is not None and total > limit:
+            raise SourceError(f"{name}: {redact_url(url)} is {total:,} bytes, more than the "
+                              f"{limit:,} a download may be", hint="check 'source/url'")
+        start, done = time.monotonic(), 0
+        for chunk in chunks:
+            done += len(chunk)
+            if done > limit:
+                raise SourceError(f"{name}: {redact_url(url)} sent more than the {limit:,} bytes "
+                                  "a download may be; stopped", hint="check 'source/url'")
+            if time.monotonic() - start > self.max_seconds:
+                raise self._too_long(name, url)
+            yield chunk
+
+    def _too_long(self, name: str, url: str) -> SourceError:
+        return SourceError(f"{name}: downloading {redact_url(url)} took more than "
+                           f"{self.max_seconds:g} s; stopped",
+                           hint="check the network, or the server at that URL")
 
     def _chunks(self, name: str, resp: requests.Response, total: int | None) -> Iterator[bytes]:
         done = 0
-        for chunk in resp.iter_content(_CHUNK):
+        for chunk in self._bounded(resp.iter_content(_CHUNK), name, str(resp.url), total):
             self._check_cancelled()
             done += len(chunk)
             self.on_event(FetchProgress(name, done, total))
