@@ -95,3 +95,17 @@ def test_a_deeply_nested_sdist_pyproject_is_a_build_error(tmp_path: Path) -> Non
     (tmp_path / "pyproject.toml").write_text("x = " + "[" * DEEP)
     with pytest.raises(BuildError, match="nested too deeply"):
         build_requirements(tmp_path, where="recipes/x/meta.yaml")
+
+
+def test_venv_onto_a_dangling_link_is_refused(tmp_path: Path) -> None:
+    from pyodist.bundle.venv import create_venv  # noqa: PLC0415
+    from pyodist.errors import UsageError  # noqa: PLC0415
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "pyodide-lock.json").write_text('{"info": {"python": "3.14.2"}, "packages": {}}')
+    link = tmp_path / "venv"
+    link.symlink_to(tmp_path / "elsewhere" / "made-here")
+    with pytest.raises(UsageError, match="which does not exist"):
+        create_venv(bundle, link)
+    assert not (tmp_path / "elsewhere").exists()

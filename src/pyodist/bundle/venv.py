@@ -42,6 +42,9 @@ def create_venv(bundle: Path, venv: Path) -> Path:
     if not lock_path.is_file():
         raise UsageError(f"{bundle} is not a bundle folder (no pyodide-lock.json)",
                          hint="pass dist/<name>-<version>-<profile> written by pyodist bundle")
+    if venv.is_symlink() and not venv.exists():  # it would be made wherever the link points
+        raise UsageError(f"{venv} is a link to {venv.readlink()}, which does not exist",
+                         hint="remove the link, or give the folder it should point to")
     venv = venv.resolve()
     if venv.exists() and not venv.is_dir():
         raise UsageError(f"{venv} exists and is not a folder",
