@@ -109,3 +109,12 @@ def test_venv_onto_a_dangling_link_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="which does not exist"):
         create_venv(bundle, link)
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_profile_that_ships_no_wheel_has_a_valid_pylock(tmp_path: Path) -> None:
+    import tomllib  # noqa: PLC0415
+
+    from pyodist.bundle.pylock import write_pylock  # noqa: PLC0415
+
+    write_pylock(tmp_path / "pylock.toml", [], "3.14.2")
+    assert tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"] == []

@@ -47,6 +47,8 @@ def write_pylock(dest: Path, shipped: Sequence[ShippedPackage], python: str) -> 
                       f"path = {_string(wheel.name)}", f"size = {wheel.stat().st_size}",
                       f"hashes = {{sha256 = {_string(sha256_file(wheel))}}}"]
         lines.append("")
+    if not any(line == "[[packages]]" for line in lines):
+        lines.append("packages = []")  # a profile that ships no wheel: PEP 751 still wants it
     text = "\n".join(lines)
     _validate(text)
     dest.write_text(text)
