@@ -118,3 +118,23 @@ def test_a_profile_that_ships_no_wheel_has_a_valid_pylock(tmp_path: Path) -> Non
 
     write_pylock(tmp_path / "pylock.toml", [], "3.14.2")
     assert tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"] == []
+
+
+def test_pyodist_python_refuses_a_runtime_file_the_manifest_does_not_list(tmp_path: Path) -> None:
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from pyodist.cli.python_cmd import _check_runtime_files  # noqa: PLC0415
+    from pyodist.errors import VerifyError  # noqa: PLC0415
+
+    (tmp_path / "pyodide.mjs").write_text("export {}\n")
+    digest = hashlib.sha256(b"export {}\n").hexdigest()
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"files": {"pyodide.mjs": {"sha256": digest, "size": 10}}}))
+    _check_runtime_files(tmp_path)
+    (tmp_path / "pyodide.mjs").write_text("export {}\n// changed\n")
+    with pytest.raises(VerifyError, match="pyodide.mjs differs from the bundle's manifest"):
+        _check_runtime_files(tmp_path)
+    (tmp_path / "pyodide.mjs").unlink()
+    with pytest.raises(VerifyError):
+        _check_runtime_files(tmp_path)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 from pathlib import Path
 
-from pyodist.errors import UsageError
+from pyodist.errors import UsageError, VerifyError
 from pyodist.options import Options
 from pyodist.runtime.node import harness, node_binary
 
@@ -86,6 +87,7 @@ def _python(args: argparse.Namespace, options: Options) -> int:
     if not (bundle / "pyodide-lock.json").is_file():
         raise UsageError(f"{args.bundle} is not a bundle folder (no pyodide-lock.json)",
                          hint="pass dist/<name>-<version>-<profile> written by pyodist bundle")
+    _check_runtime_files(bundle)
     for wheel in args.wheels:
         if not wheel.is_file() or wheel.suffix != ".whl":
             raise UsageError(f"--with {wheel}: not a wheel file", hint="pass a .whl path")
@@ -107,6 +109,33 @@ def _python(args: argparse.Namespace, options: Options) -> int:
         "tests": args.tests, "timing": args.timing,
     }
     return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
+
+
+# what Node runs of the bundle before Python starts; the wheels are checked as they install
+_RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
+
+
+def _check_runtime_files(bundle: Path) -> None:
+    """The runtime files Node is about to run are the ones the bundle's manifest lists."""
+    manifest = bundle / "manifest.json"
+    if not manifest.is_file():
+        return  # a stock Pyodide folder: nothing vouches for it, nothing to compare
+    try:
+        files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        expected = {name: str(files[name]["sha256"]) for name in _RUNTIME_FILES if name in files}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise VerifyError(f"{manifest}: unreadable ({exc.__class__.__name__})",
+                          hint=f"run 'pyodist verify {bundle}'") from None
+    for name, digest in expected.items():
+        try:
+            with (bundle / name).open("rb") as fh:
+                actual = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            actual = "missing"
+        if actual != digest:
+            raise VerifyError(f"{bundle / name} differs from the bundle's manifest; not run",
+                              hint=f"run 'pyodist verify {bundle}' to see what changed, and "
+                                   "rebuild the bundle")
 
 
 def _venv(args: argparse.Namespace, options: Options) -> int:
