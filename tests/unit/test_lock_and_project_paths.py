@@ -133,7 +133,7 @@ def test_pyodist_python_refuses_a_runtime_file_the_manifest_does_not_list(tmp_pa
         {"files": {"pyodide.mjs": {"sha256": digest, "size": 10}}}))
     _check_runtime_files(tmp_path)
     (tmp_path / "pyodide.mjs").write_text("export {}\n// changed\n")
-    with pytest.raises(VerifyError, match="pyodide.mjs differs from the bundle's manifest"):
+    with pytest.raises(VerifyError, match=r"pyodide\.mjs differs from the bundle's manifest"):
         _check_runtime_files(tmp_path)
     (tmp_path / "pyodide.mjs").unlink()
     with pytest.raises(VerifyError):
