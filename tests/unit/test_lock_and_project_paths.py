@@ -138,3 +138,12 @@ def test_pyodist_python_refuses_a_runtime_file_the_manifest_does_not_list(tmp_pa
     (tmp_path / "pyodide.mjs").unlink()
     with pytest.raises(VerifyError):
         _check_runtime_files(tmp_path)
+
+
+def test_verify_of_a_folder_that_is_no_bundle_does_not_walk_it(tmp_path: Path) -> None:
+    from pyodist.bundle.verify import verify_bundle  # noqa: PLC0415
+
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "link").symlink_to("/proc/1/cwd")
+    assert verify_bundle(tmp_path) == [
+        "manifest.json: missing (or not a regular file); this is not a bundle"]

@@ -71,10 +71,17 @@ def bundle_listing(folder: Path) -> tuple[dict[str, Path], list[str], list[str]]
         for name in sorted([*dirs, *names]):
             path = Path(root, name)
             rel = path.relative_to(folder).as_posix()
-            mode = path.lstat().st_mode
+            try:
+                mode = path.lstat().st_mode
+            except OSError as exc:
+                odd.append(f"{rel}: unreadable ({exc.strerror})")
+                continue
             if stat.S_ISLNK(mode):
-                odd.append(f"{rel}: a symbolic link (to {path.readlink()}), which the "
-                           "manifest cannot vouch for")
+                try:
+                    to = f" (to {path.readlink()})"
+                except OSError:
+                    to = ""
+                odd.append(f"{rel}: a symbolic link{to}, which the manifest cannot vouch for")
                 if name in dirs:
                     dirs.remove(name)
             elif stat.S_ISREG(mode):
@@ -134,6 +141,9 @@ def _lock_problems(folder: Path, present: Mapping[str, Path]) -> list[str]:
 def verify_bundle(folder: Path) -> list[str]:
     """Problems found (empty when every file matches the manifest and the lock)."""
     listed, problem = _manifest_files(folder)
+    if listed is None and not (folder / MANIFEST).is_file():
+        # not a bundle: its tree (`pyodist verify /`) is not walked
+        return [problem or f"{MANIFEST}: missing"]
     present, folders, odd = bundle_listing(folder)
     if listed is None:
         return [problem or f"{MANIFEST}: unreadable", *odd]
