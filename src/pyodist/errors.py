@@ -8,6 +8,7 @@ wrapped where they enter our code, never allowed to reach the user raw.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,14 @@ from typing import ClassVar
 
 __all__ = [
     "EXIT_CODES",
+    "HOST_ERRNOS",
     "INTERNAL_ERROR_EXIT",
     "INTERRUPTED_EXIT",
     "BuildError",
     "BundleError",
     "ConfigError",
     "GraphError",
+    "HostError",
     "Problem",
     "PyodistError",
     "RecipeError",
@@ -191,6 +194,18 @@ class StoreError(PyodistError):
 
     exit_code = 12
     kind = "artifact store"
+
+
+class HostError(PyodistError):
+    """The host refused a read or write: a full disk, a read-only folder, a closed output."""
+
+    exit_code = 13
+    kind = "host files"
+
+
+# the errors of the host's file system that are the user's to fix, not pyodist's bugs
+HOST_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                         errno.EIO, errno.EFBIG})
 
 
 class RuntimeCheckError(PyodistError):

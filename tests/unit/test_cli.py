@@ -190,3 +190,18 @@ def test_build_of_a_profile_with_no_recipe_package(capsys: pytest.CaptureFixture
         '[profiles.web]\nindex-packages = ["attrs"]\n')
     code, _out, err = _run(capsys, "build", "--profile", "web")
     assert (code, err) == (0, "profile 'web' takes no package from a recipe: nothing to build\n")
+
+
+def test_an_output_that_takes_nothing_is_exit_13(capsys: pytest.CaptureFixture[str],
+                                                 write_recipe: WriteRecipe,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno  # noqa: PLC0415
+
+    write_recipe("six", simple_recipe("six"))
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pyodist.cli.recipes_cmd.table", full)
+    code, _out, err = _run(capsys, "recipes", "list")
+    assert code == 13 and "No space left on device" in err and "Traceback" not in err

@@ -8,7 +8,9 @@ is printed here, without a traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -17,7 +19,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pyodist import __version__
-from pyodist.errors import INTERNAL_ERROR_EXIT, INTERRUPTED_EXIT, PyodistError, exit_code_summary
+from pyodist.errors import (
+    HOST_ERRNOS,
+    INTERNAL_ERROR_EXIT,
+    INTERRUPTED_EXIT,
+    HostError,
+    PyodistError,
+    exit_code_summary,
+)
 from pyodist.options import resolve_options
 from pyodist.urls import redact_url
 
@@ -146,12 +155,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED_EXIT
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.errno not in HOST_ERRNOS:
+            raise
+        return _host_error(exc, debug)
     except Exception:  # noqa: BLE001 - last resort: say it is our bug, not the user's
         traceback.print_exc()
         print("error: internal error in pyodist (the traceback above is a bug; please report "
               "it)", file=sys.stderr)
         return INTERNAL_ERROR_EXIT
     return code
+
+
+def _host_error(exc: OSError, debug: bool) -> int:
+    """A full disk, a read-only folder, an output that takes nothing: one line, exit 13."""
+    if debug:
+        traceback.print_exc()
+    where = exc.filename or "the output"
+    with contextlib.suppress(OSError):  # the output that failed is not written to again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    with contextlib.suppress(OSError):
+        print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        print("  fix: free space, or choose a folder you can write to", file=sys.stderr)
+    return HostError.exit_code
 
 
 if __name__ == "__main__":
