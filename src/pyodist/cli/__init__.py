@@ -129,6 +129,10 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    for stream in (sys.stdout, sys.stderr):
+        # an output that cannot encode a name (PYTHONIOENCODING=ascii) shows it escaped
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     parser = build_parser(_command_module(argv))
     args = parser.parse_args(argv)
     debug = args.debug
