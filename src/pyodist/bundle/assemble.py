@@ -88,7 +88,7 @@ def _compile(inputs: BundleInputs, staging: Path, shipped: Sequence[ShippedPacka
     profile, runtime = inputs.profile, inputs.runtime
     wheels = [f for s in shipped for f in s.files if f.suffix == ".whl"]
     key = steps.key("pyc", {
-        "core": {name: sha256_file(runtime.folder / name) for name in CORE_FILES},
+        "core": {name: sha256_file(runtime.folder / name) for name in (*CORE_FILES, STDLIB_ZIP)},
         "prefixes": [runtime.stdlib_prefix, runtime.site_packages],
         "wheels": [[w.name, sha256_file(w)] for w in wheels],
         "top_level": [[s.recipe.name, list(s.recipe.package.top_level)] for s in shipped],
