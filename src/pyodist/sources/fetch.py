@@ -152,10 +152,7 @@ class Fetcher:
         with self._active_lock:
             active = list(self._active)
         for resp in active:
-            sock = _response_socket(resp)
-            with contextlib.suppress(OSError):
-                if sock is not None:
-                    sock.shutdown(socket.SHUT_RDWR)
+            _cut(resp)
 
     def _check_cancelled(self) -> None:
         if self._cancelled.is_set():
@@ -366,8 +363,7 @@ class Fetcher:
                                   hint="check 'source/url' in the recipe")
             length = resp.headers.get("content-length", "").strip()
             # a length that is no number is no length (the body's end says where it ends)
-            total = int(length) if re.fullmatch(r"[0-9]{1,18}", length) else None
-            total = total or None
+            total = int(length) or None if re.fullmatch(r"[0-9]{1,18}", length) else None
             self.on_event(FetchStarted(name, filename, total))
             # a read that never ends (a byte every few seconds keeps the read timeout happy)
             # is cut when the download's time is up
@@ -375,10 +371,7 @@ class Fetcher:
 
             def cut() -> None:
                 expired.set()
-                sock = _response_socket(resp)
-                with contextlib.suppress(OSError):
-                    if sock is not None:
-                        sock.shutdown(socket.SHUT_RDWR)
+                _cut(resp)
 
             timer = threading.Timer(self.max_seconds, cut)
             timer.daemon = True
@@ -439,6 +432,14 @@ def _response_socket(resp: requests.Response) -> socket.socket | None:
         if isinstance(found, socket.socket):
             return found
     return None
+
+
+def _cut(resp: requests.Response) -> None:
+    """Shut a streamed response's connection, so a read waiting on it returns at once."""
+    sock = _response_socket(resp)
+    with contextlib.suppress(OSError):
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read_file(path: Path) -> Iterator[bytes]:
