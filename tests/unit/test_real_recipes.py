@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.builder.logs import failure_cause, first_error, network_reach
+from pyodist.builder.logs import failure_cause, first_error, network_reach, port_download
 from pyodist.builder.session import BuildSession
 from pyodist.builder.steps import PackageFailed, _refuse_rust_backend
 from pyodist.errors import RecipeError
@@ -83,6 +83,24 @@ def test_a_script_reaching_for_the_network_is_named(tmp_path: Path) -> None:
         "the log says: pip: ERROR: Could not find a version that satisfies the requirement foo")
     log.write_text("error: expected ';' after expression\n")
     assert network_reach(log, {"build/script": "wget x\n"}) is None
+
+
+def test_a_download_tool_the_toolchain_lacks_is_a_reach_for_the_network(tmp_path: Path) -> None:
+    log = tmp_path / "b.log"
+    log.write_text("+ wget https://x.example/Python-3.14.2.tgz -O Python.tgz\n"
+                   "/tmp/build.sh: line 1: wget: command not found\n")
+    assert network_reach(log, {"build/script": "wget ${URL} -O Python.tgz\n"}) == \
+        "build/script line 1: wget ${URL} -O Python.tgz"
+
+
+def test_an_emscripten_port_download_is_named_with_its_host(tmp_path: Path) -> None:
+    log = tmp_path / "b.log"
+    log.write_text("embuilder:INFO: building zlib\n"
+                   "ports:INFO: retrieving port: zlib from https://git.example/madler/zlib/v1.tgz\n"
+                   "urllib.error.URLError: <urlopen error [Errno -3] Temporary failure>\n")
+    assert port_download(log) == ("zlib", "https://git.example")
+    log.write_text("a.c:3:1: error: unknown type name 'x'\n")
+    assert port_download(log) is None
 
 
 def test_link_failures_are_told_from_compile_failures(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 __all__ = ["LOG_TAIL_LINES", "failure_cause", "first_error", "log_tail", "network_reach",
-           "signature_mismatches"]
+           "port_download", "signature_mismatches"]
 
 LOG_TAIL_LINES = 25
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -19,7 +19,9 @@ _NO_NETWORK = re.compile(
     r"getaddrinfo failed|unable to access 'https?://|urlopen error|"
     r"Could not find a version that satisfies the requirement|"
     r"No matching distribution found|emscripten: (?:retrieving|downloading) port|"
-    r"Retrieving port|error: could not fetch", re.IGNORECASE)
+    r"Retrieving port|error: could not fetch|\b(?:wget|curl): command not found", re.IGNORECASE)
+# emscripten fetching a port's source (embuilder, -sUSE_ZLIB, --use-port): its project's host
+_PORT = re.compile(r"ports:INFO: retrieving port: (\S+) from (https?://[^/\s]+)\S*")
 # script lines that need the network: where to point the author
 _NETWORK_COMMAND = re.compile(
     r"\b(?:git\s+clone|git\s+fetch|git\s+submodule\s+update|wget|curl|pip3?\s+install|"
@@ -77,6 +79,16 @@ def network_reach(log: Path, scripts: dict[str, str | None]) -> str | None:
     start = text.rfind("\n", 0, sign.start()) + 1
     end = text.find("\n", sign.end())
     return "the log says: " + _ANSI.sub("", text[start:end if end != -1 else None]).strip()[:200]
+
+
+def port_download(log: Path) -> tuple[str, str] | None:
+    """(port, host) when a failed build's log ends with emscripten downloading a port.
+
+    Emscripten's ports (zlib, libjpeg, freetype ...) are not in the toolchain image: their
+    sources come from their projects' hosts at first use, and the build has no network.
+    """
+    found = list(_PORT.finditer(_log_end(log)))
+    return (found[-1].group(1), found[-1].group(2)) if found else None
 
 
 # the line that names why a build failed, most telling kind first: a compiler's or linker's

@@ -28,7 +28,7 @@ class BuildOutcome:
     error: str | None = None
     log_tail: str = ""
     blocked_by: tuple[str, ...] = ()
-    # for a failure: source, rust, tool, network, compile, link, import, limits or build
+    # for a failure: source, port, rust, tool, network, compile, link, import, limits or build
     cause: str | None = None
 
     def to_json(self) -> dict[str, Any]:

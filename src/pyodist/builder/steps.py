@@ -32,6 +32,7 @@ from pyodist.builder.logs import (
     first_error,
     log_tail,
     network_reach,
+    port_download,
     signature_mismatches,
 )
 from pyodist.builder.planner import BuildPlan, BuildTask
@@ -53,7 +54,7 @@ DRIVER = "guest_build.sh"
 
 
 # what a failure is put down to, in reports and in bench/corpus.py's table
-Cause = str  # source | rust | tool | network | compile | link | import | limits | build
+Cause = str  # source | port | rust | tool | network | compile | link | import | limits | build
 RUST_TOOLS = ("rustc", "cargo", "rustup")
 
 
@@ -336,6 +337,14 @@ class PackageBuilder:
                 f"of memory (limit {_gib(limits.memory)}; PYODIST_MEMORY raises it)", log,
                 "limits")
         if not result.ok:
+            port = port_download(log)
+            if port is not None:
+                raise PackageFailed(
+                    f"the build asks emscripten for its port {port[0]}, whose source emscripten "
+                    f"downloads from {port[1]} at first use (the toolchain runs with no "
+                    "network, and the image holds no port sources); build the library from a "
+                    "library recipe instead (a 'static_library' recipe, as recipes/libpng is)",
+                    log, "port")
             reach = network_reach(log, {"build/script": recipe.build.script,
                                         "build/post": recipe.build.post})
             if reach is not None:
