@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -141,6 +142,11 @@ def runtime_spec(version: str, integrity: str | None = None, path: Path | None =
     return RuntimeSpec(version, chosen)
 
 
+def packaged_docker_dir() -> Path:
+    """The toolchain image's files that ship inside pyodist (``pyodist/toolchain/docker``)."""
+    return Path(str(resources.files("pyodist.toolchain") / "docker"))
+
+
 @dataclass(frozen=True)
 class Options:
     project_root: Path
@@ -177,9 +183,16 @@ class Options:
         return self.runtime.version
 
     @property
+    def own_docker_dir(self) -> Path | None:
+        """The project's own ``docker/`` (one with a ``bootstrap.sh``), if it has one."""
+        own = self.project_root / "docker"
+        return own if (own / "bootstrap.sh").is_file() else None
+
+    @property
     def docker_dir(self) -> Path:
-        """The image recipes (bootstrap script, locks, Dockerfile) of this project."""
-        return self.project_root / "docker"
+        """What the toolchain image is bootstrapped from (bootstrap script, locks, Dockerfile):
+        the project's own ``docker/``, else the copy that ships inside pyodist."""
+        return self.own_docker_dir or packaged_docker_dir()
 
     @property
     def toolchain_work_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""``pyodist toolchain build | info | shell``."""
+"""``pyodist toolchain build | save | info | files | shell``."""
 
 from __future__ import annotations
 
@@ -27,15 +27,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     tsub = tc.add_subparsers(dest="toolchain_command", required=True, metavar="COMMAND")
     build = tsub.add_parser(
         "build", help="get the image: from here, the artifact store, a file, or bootstrapped",
-        description="Make the toolchain image of this checkout present, by the first way that "
-                    "works: an image here with the same input hash (of docker/'s script and "
+        description="Make the toolchain image present, by the first way that works: an "
+                    "image here with the same input hash (of the image folder's script and "
                     "locks); the artifact store's copy (--artifact-store); a 'docker save' "
                     "file (--load); the bootstrap from Debian packages pinned by "
-                    "docker/packages.lock (needs root); when pinned versions have left the "
+                    "packages.lock (needs root); when pinned versions have left the "
                     "mirror, a copy another runner re-resolved, else a bootstrap that "
                     "re-resolves (a loud warning: the image id and every artifact key change, "
-                    "and docker/packages.lock is rewritten). A bootstrapped image is pushed to "
-                    "a writable store.",
+                    "and the new lock is written to the project's docker/packages.lock, or "
+                    "to the cache's toolchain/ folder). A bootstrapped image is pushed to "
+                    "a writable store. The image folder is the project's own docker/ (one "
+                    "with a bootstrap.sh), else the one inside pyodist ('toolchain files' "
+                    "copies it out to change it).",
     )
     build.add_argument("--force", action="store_true",
                        help="bootstrap again even if an image with the input hash exists")
@@ -49,6 +52,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                                        "bootstrap.")
     save.add_argument("file", type=Path, metavar="FILE")
     save.set_defaults(handler=_save)
+    files = tsub.add_parser(
+        "files", help="copy the image's definition (bootstrap, locks) into a folder",
+        description="Copy the files the toolchain image is bootstrapped from (bootstrap.sh, "
+                    "packages.lock, wheelhouse and xbuildenv locks, Dockerfile) into DIR, "
+                    "for a project that pins or changes its own image: a docker/ folder "
+                    "beside pyodist.toml is used instead of pyodist's own.")
+    files.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
+    files.set_defaults(handler=_files)
     info = tsub.add_parser("info", help="show the versions recorded in the image")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_info)
@@ -90,6 +101,7 @@ def _build(args: argparse.Namespace, options: Options) -> int:
         client, image=options.image, docker_dir=options.docker_dir, workdir=work,
         pyodide_version=options.pyodide_version, store=store, load=args.load,
         force=args.force, log=work / "bootstrap.log",
+        lock_out=None if options.own_docker_dir else work / "packages.lock",
         on_line=None if args.json else print_line,
         warn=lambda text: print_line(f"warning: {text}"))
     if not args.json:
@@ -106,6 +118,23 @@ def _save(args: argparse.Namespace, options: Options) -> int:
     out = save_image(docker_client(), options.image, args.file)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.0f} MB); load it with 'pyodist toolchain "
           f"build --load {out}'")
+    return 0
+
+
+def _files(args: argparse.Namespace, options: Options) -> int:
+    out = (options.project_root / args.dir).resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ToolchainError(f"{out} exists and is not an empty folder",
+                             hint="name a new folder (the project's docker/ is read when it "
+                                  "has a bootstrap.sh)")
+    source = options.docker_dir
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__", "work"))
+    if out.exists():
+        out.rmdir()
+    os.replace(tmp, out)
+    print(f"copied the toolchain image's files from {source} to {out}")
     return 0
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pyodist.errors import ToolchainError
 from pyodist.process import child_env
+from pyodist.sources import debian
 
 __all__ = ["LABEL_PREFIX", "ToolchainInfo", "build_image", "inspect_image"]
 
@@ -89,13 +90,16 @@ def build_image(
     """
     script = docker_dir / "bootstrap.sh"
     if not script.is_file():
-        raise ToolchainError(f"{script} not found",
-                             hint="run pyodist from the project checkout that has docker/")
+        raise ToolchainError(f"{script} not found: {docker_dir} is not a toolchain image folder",
+                             hint="remove that docker/ folder to use pyodist's own, or copy "
+                                  "pyodist's into it with 'pyodist toolchain files docker'")
     if os.geteuid() != 0:
         raise ToolchainError("building the toolchain image needs root (debootstrap, chroot)",
                              hint="run 'sudo pyodist toolchain build', or 'docker load' a "
                                   "saved image")
-    env = child_env({"PYODIDE_VERSION": pyodide_version, "FORCE": "1" if force else "0"})
+    env = child_env({"PYODIDE_VERSION": pyodide_version, "FORCE": "1" if force else "0",
+                     # hostcfg.py reads the apt mirror with pyodist's own resolver
+                     "PYODIST_DEBIAN_MODULE": str(Path(debian.__file__).resolve())})
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with log.open("w") as out:

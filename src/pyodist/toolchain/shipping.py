@@ -172,9 +172,11 @@ def ensure_image(
     client: Any, *, image: str, docker_dir: Path, workdir: Path, pyodide_version: str,
     store: RemoteStore | None = None, load: Path | None = None, force: bool = False,
     log: Path, on_line: Say | None = None, warn: Say, local: bool = True,
+    lock_out: Path | None = None,
 ) -> EnsuredImage:
     """The toolchain image for this checkout, by the first way that works (module text);
-    ``local=False`` skips the images already here."""
+    ``local=False`` skips the images already here. A re-resolved lock is written to
+    ``lock_out`` (default: ``docker_dir``'s packages.lock)."""
     wanted = input_hash(docker_dir, pyodide_version)
     if not force and wanted is not None:
         found = _by_label(client, wanted) if local else None
@@ -206,12 +208,13 @@ def ensure_image(
                  "using the image another runner re-resolved from the same lock (its image "
                  "id differs from the pinned one's, so every artifact key changes)")
             return EnsuredImage(image, got, source)
+        out = lock_out or docker_dir / "packages.lock"
         warn("PINNED DEBIAN PACKAGES OF docker/packages.lock ARE GONE FROM THE MIRROR: "
              "re-resolving the toolchain from today's mirror. The image id changes, and with "
-             "it every artifact key (everything rebuilds); docker/packages.lock is rewritten "
+             f"it every artifact key (everything rebuilds); the new lock is written to {out} "
              "- commit it to pin the new set")
         _re_resolve(image=image, docker_dir=docker_dir, workdir=workdir,
-                    pyodide_version=pyodide_version, log=log, on_line=on_line)
+                    pyodide_version=pyodide_version, log=log, on_line=on_line, lock_out=out)
     info = inspect_image(client, image)
     if info is None:  # pragma: no cover - bootstrap.sh tags what it builds
         raise ToolchainError(f"the bootstrap did not leave {image!r}",
@@ -246,15 +249,16 @@ def _store_pull(store: RemoteStore, client: Any, tag: str, *, image: str, workdi
 
 
 def _re_resolve(*, image: str, docker_dir: Path, workdir: Path, pyodide_version: str,
-                log: Path, on_line: Say | None) -> None:
+                log: Path, on_line: Say | None, lock_out: Path) -> None:
     """Bootstrap from a copy of ``docker_dir`` without its packages.lock; the lock written
-    replaces the checkout's."""
+    replaces ``lock_out``."""
     with tempfile.TemporaryDirectory(prefix="pyodist-reresolve-") as tmp:
         copy = Path(tmp) / "docker"
         shutil.copytree(docker_dir, copy)
         (copy / "packages.lock").unlink()
         build_image(image=image, docker_dir=copy, workdir=workdir,
                     pyodide_version=pyodide_version, force=True, log=log, on_line=on_line)
-        new = docker_dir / f".packages.lock.{os.getpid()}.tmp"
+        lock_out.parent.mkdir(parents=True, exist_ok=True)
+        new = lock_out.with_name(f".packages.lock.{os.getpid()}.tmp")
         shutil.copyfile(copy / "packages.lock", new)
-        os.replace(new, docker_dir / "packages.lock")
+        os.replace(new, lock_out)

@@ -19,7 +19,10 @@ from pathlib import Path
 
 def debian_mirror() -> str:
     """First non-security 'deb' URI of the host's apt sources (pyodist's own resolver)."""
-    path = Path(__file__).resolve().parents[1] / "src" / "pyodist" / "sources" / "debian.py"
+    # pyodist names its own copy when it runs the bootstrap (a project's docker/ may be a copy
+    # of these files); else the package's, next to this folder (pyodist/toolchain/docker/)
+    given = os.environ.get("PYODIST_DEBIAN_MODULE")
+    path = Path(given) if given else Path(__file__).resolve().parents[2] / "sources" / "debian.py"
     spec = importlib.util.spec_from_file_location("_pyodist_debian", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
