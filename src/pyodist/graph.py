@@ -342,7 +342,9 @@ class RecipeGraph:
                    for ex, k, v in words if not ex)
         )
         requested = frozenset(included - excluded)
-        if not requested:
+        # '*' over folders without a recipe (a new project) is every one of none; a name, a
+        # tag, or '*' that excludes everything there is, is a mistake
+        if not requested and (self.recipes or not any(k == "all" for _, k, _v in words)):
             raise SelectionError("the selection matches no recipes",
                              hint="check the names and tags ('pyodist recipes list')")
         closure = self.closure(requested)

@@ -36,7 +36,8 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 # only the module of the command it runs (`pyodist python` should not pay for the builder's
 # imports); `--help`, and anything that names no known command, builds the whole parser.
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "recipes_cmd": ("recipes",), "skeleton_cmd": ("skeleton",), "fetch_cmd": ("fetch",),
+    "init_cmd": ("init",), "recipes_cmd": ("recipes",), "skeleton_cmd": ("skeleton",),
+    "fetch_cmd": ("fetch",),
     "plan_cmd": ("plan",), "build_cmd": ("build",), "lock_cmd": ("lock",),
     "bundle_cmd": ("bundle", "verify"), "test_cmd": ("test", "serve"),
     "python_cmd": ("python", "venv"), "release_cmd": ("release",),

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from pyodist.builder.session import BuildSession
-from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
-from pyodist.bundle.index_lock import check_no_overlap, update_lock
+from pyodist.bundle.config import PROJECT_FILE, Project, apply_project, find_project
+from pyodist.bundle.index_lock import ProjectLock, check_no_overlap, update_lock
 from pyodist.bundle.make import target_platform
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import UsageError
@@ -16,7 +16,7 @@ from pyodist.options import Options
 from pyodist.recipe import canonical_name, load_recipe_dirs
 from pyodist.sources import configured_index
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "lock_project"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,25 +47,8 @@ def _lock(args: argparse.Namespace, options: Options) -> int:
     project = find_project(options, args.project)
     for name in args.profile:
         project.profile(name)  # an unknown name fails here, with the known ones listed
-    options = apply_project(options, project)
-    # what the recipes of each profile provide is held at their versions, not pinned again
-    provided: dict[str, dict[str, str]] = {}
-    needs_recipes = [p for p in project.profiles.values() if p.index_packages and p.packages]
-    if needs_recipes:
-        loaded = load_recipe_dirs(options.recipe_dirs)
-        graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, [
-            word for profile in needs_recipes for word in profile.packages]))
-        for profile in needs_recipes:
-            chosen = graph.select(list(profile.packages))
-            picked = graph.choosing(chosen.variants)
-            recipes = [picked.recipes[n] for n in chosen.closure]
-            provided[profile.name] = {canonical_name(r.dist_name): r.version for r in recipes
-                                      if r.build.type == "package"}
-            check_no_overlap(project, profile, provided[profile.name])
-    target = target_platform(BuildSession(options).runtime)
-    lock, resolved = update_lock(project, target, configured_index(options.index_urls),
-                                 provided=provided, upgrade=args.upgrade,
-                                 only=tuple(args.profile))
+    lock, resolved = lock_project(options, project, upgrade=args.upgrade,
+                                  only=tuple(args.profile))
     if args.json:
         emit_json({"lock": str(lock.path), "resolved": resolved, "profiles": {
             name: {"requirements": list(entry.requirements), "platform": entry.platform,
@@ -87,3 +70,27 @@ def _lock(args: argparse.Namespace, options: Options) -> int:
                      for p in entry.pins]))
     print(f"\nwrote {lock.path}" if resolved else f"\n{lock.path} unchanged")
     return 0
+
+
+def lock_project(options: Options, project: Project, *, upgrade: bool = False,
+                 only: tuple[str, ...] = ()) -> tuple[ProjectLock, list[str]]:
+    """Resolve and write the pins of ``project``'s index-packages (``only``: those profiles);
+    the lock and the profiles resolved now."""
+    options = apply_project(options, project)
+    # what the recipes of each profile provide is held at their versions, not pinned again
+    provided: dict[str, dict[str, str]] = {}
+    needs_recipes = [p for p in project.profiles.values() if p.index_packages and p.packages]
+    if needs_recipes:
+        loaded = load_recipe_dirs(options.recipe_dirs)
+        graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, [
+            word for profile in needs_recipes for word in profile.packages]))
+        for profile in needs_recipes:
+            chosen = graph.select(list(profile.packages))
+            picked = graph.choosing(chosen.variants)
+            recipes = [picked.recipes[n] for n in chosen.closure]
+            provided[profile.name] = {canonical_name(r.dist_name): r.version for r in recipes
+                                      if r.build.type == "package"}
+            check_no_overlap(project, profile, provided[profile.name])
+    target = target_platform(BuildSession(options).runtime)
+    return update_lock(project, target, configured_index(options.index_urls),
+                       provided=provided, upgrade=upgrade, only=only)

@@ -55,6 +55,8 @@ def emit_json(data: Mapping[str, Any], out: TextIO | None = None) -> None:
 
 def build_summary(report: BuildReport) -> str:
     """The table of a build run, each failure with its log tail and what it blocked."""
+    if not report.outcomes:
+        return "nothing to build: the recipe folders hold no recipe the selection names"
     out: list[str] = []
     rows = []
     for name in report.names:
