@@ -28,7 +28,7 @@ def _documented_commands(text: str) -> set[tuple[str, ...]]:
     found = set()
     blocks = re.findall(r"(?ms)^```[a-z]*\n(.*?)^```", text)
     for block in blocks:
-        for match in re.finditer(r"(?m)^(?:\$ )?pyodist ([a-z]+(?: [a-z]+)?)", block):
+        for match in re.finditer(r"(?m)^(?:\$ )?pyodist ([a-z][a-z-]*(?: [a-z]+)?)", block):
             found.add(tuple(match.group(1).split()))
     return found
 

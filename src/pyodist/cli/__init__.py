@@ -37,10 +37,11 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 # imports); `--help`, and anything that names no known command, builds the whole parser.
 COMMANDS: dict[str, tuple[str, ...]] = {
     "init_cmd": ("init",), "recipes_cmd": ("recipes",), "skeleton_cmd": ("skeleton",),
-    "fetch_cmd": ("fetch",),
+    "fetch_cmd": ("fetch",), "wheel_cmd": ("wheel",),
     "plan_cmd": ("plan",), "build_cmd": ("build",), "lock_cmd": ("lock",),
     "bundle_cmd": ("bundle", "verify"), "test_cmd": ("test", "serve"),
-    "python_cmd": ("python", "venv"), "release_cmd": ("release",),
+    "python_cmd": ("python", "venv"), "testwheel_cmd": ("test-wheel",),
+    "release_cmd": ("release",),
     "toolchain_cmd": ("toolchain",),
 }
 

@@ -57,6 +57,15 @@ for (const [host, guest] of config.mounts) {
 // (always named: unpackArchive's default is the current folder, here the user's, on NODEFS).
 const SITE = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
 const installed = new Set();
+// a stock Pyodide folder (no pyodist manifest) lists every package of its release, most of
+// them not there: only the ones present are offered; a bundle missing one is broken
+const stock = !existsSync(path.join(dir, "manifest.json"));
+const present = (pkg) => existsSync(path.join(dir, pkg.file_name));
+// a --with wheel stands in for the lock's package of that name (a stock Pyodide folder lists
+// packages whose files it does not hold: pytest, packaging ...)
+for (const wheel of config.wheels) {
+  installed.add(path.basename(wheel).split("-")[0].toLowerCase().replace(/[_.]+/g, "-"));
+}
 const install = (key) => {
   const todo = [key];
   while (todo.length) {
@@ -67,7 +76,10 @@ const install = (key) => {
     todo.push(...pkg.depends);
     if (name.endsWith("-tests") && !config.tests) continue;
     const file = path.join(dir, pkg.file_name);
-    if (!existsSync(file)) fail(`${pkg.file_name} is missing from the bundle`);
+    if (!existsSync(file)) {
+      if (stock) continue;
+      fail(`${pkg.file_name} is missing from the bundle`);
+    }
     const bytes = readFileSync(file);
     if (sha256(bytes) !== pkg.sha256) fail(`${pkg.file_name}: sha256 does not match pyodide-lock.json`);
     // a Node Buffer is refused: a plain Uint8Array; wheels and test zips go to site-packages
@@ -98,7 +110,7 @@ if (config.preload) {
   if (config.tests) for (const key of Object.keys(lock.packages)) if (key.endsWith("-tests")) install(key);
   const provides = {};
   for (const [key, pkg] of Object.entries(lock.packages)) {
-    if (installed.has(key)) continue;
+    if (installed.has(key) || (stock && !present(pkg))) continue;
     for (const mod of pkg.imports) provides[mod] ??= key;
   }
   pyodide.registerJsModule("_pyodist_bundle", { install: (key) => install(key) });

@@ -1,0 +1,3 @@
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("cstats._core", sources=["src/cstats/_core.c"])])

@@ -1,0 +1,207 @@
+"""``pyodist test-wheel``: a package's own pytest suite, run in Pyodide under Node."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import parse_wheel_filename
+
+from pyodist.errors import SourceError, UsageError
+from pyodist.options import Options
+from pyodist.recipe.spec import canonical_name
+from pyodist.runtime.node import harness, node_binary
+
+__all__ = ["add_parser"]
+
+# Not passed into the runtime: they describe the host, not Pyodide's file system.
+_HOST_ONLY = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "SHELL", "TMPDIR"})
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tw = sub.add_parser(
+        "test-wheel", help="run a wheel's own pytest suite in Pyodide (Node)", allow_abbrev=False,
+        description="Install WHEEL into a Pyodide runtime under Node and run pytest on the "
+                    "package's tests (--tests DIR, default ./tests), like cibuildwheel's "
+                    "test-command. The runtime is BUNDLE (--bundle) or, by default, the "
+                    "stock Pyodide core of the configured version (fetched once into the "
+                    "cache). pytest, what --requires names and what the wheel requires "
+                    "(Requires-Dist, less what --with wheels provide) are resolved on the "
+                    "index for the runtime's platform and cached; the current folder is "
+                    "mounted at its own path. Exit code: pytest's. Arguments after -- go to "
+                    "pytest.",
+    )
+    tw.add_argument("wheel", type=Path, metavar="WHEEL")
+    tw.add_argument("--tests", type=Path, metavar="DIR",
+                    help="the test folder or file (default: ./tests)")
+    tw.add_argument("--bundle", type=Path, metavar="BUNDLE",
+                    help="a bundle folder to test in (default: the stock runtime core)")
+    tw.add_argument("--with", dest="wheels", action="append", default=[], type=Path,
+                    metavar="WHEEL", help="another local wheel to install (repeatable)")
+    tw.add_argument("--requires", action="append", default=[], metavar="REQ",
+                    help="another test requirement from the index, e.g. hypothesis "
+                         "(repeatable)")
+    tw.add_argument("--no-deps", action="store_true",
+                    help="do not install what the wheel's metadata requires")
+    tw.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML")
+    tw.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS")
+    tw.set_defaults(handler=_test_wheel, _parser=tw)
+
+
+def _requires_dist(wheel: Path) -> list[str]:
+    """The wheel's unconditional and platform-marked Requires-Dist (no extras)."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            meta = next(n for n in zf.namelist()
+                        if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+            text = zf.read(meta).decode("utf-8", "replace")
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        raise UsageError(f"{wheel}: not a wheel (no .dist-info/METADATA)",
+                         hint="pass the .whl that pyodist wheel wrote") from None
+    found = []
+    for line in Parser().parsestr(text).get_all("Requires-Dist") or []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is not None and "extra" in str(requirement.marker):
+            continue
+        found.append(line)
+    return found
+
+
+def _wheel_name(path: Path) -> str:
+    try:
+        return canonical_name(str(parse_wheel_filename(path.name)[0]))
+    except ValueError:
+        raise UsageError(f"{path}: not a wheel file name",
+                         hint="pass a .whl file (NAME-VERSION-TAGS.whl)") from None
+
+
+def _test_wheels(requirements: list[str], options: Options, platform: object) -> list[Path]:
+    """The wheels ``requirements`` resolve to for the runtime, from the cache when this set
+    was resolved before (so that a later run works offline)."""
+    from pyodist.sources import configured_index  # noqa: PLC0415 - the index is slow to load
+    from pyodist.sources.fetch import make_fetcher  # noqa: PLC0415
+    from pyodist.sources.resolve import IndexPin, TargetPlatform, resolve_requirements  # noqa: PLC0415
+
+    assert isinstance(platform, TargetPlatform)  # noqa: S101 - typed by the caller
+    key = hashlib.sha256(json.dumps([sorted(requirements), platform.platform_tag,
+                                     platform.python]).encode()).hexdigest()[:16]
+    record = options.cache_dir / "test-wheel" / f"pins-{key}.json"
+    pins: list[IndexPin]
+    if record.is_file():
+        pins = [IndexPin(**p) for p in json.loads(record.read_text())]
+    elif options.offline:
+        raise SourceError(f"the test requirements ({', '.join(requirements)}) were never "
+                          "resolved here, and --offline forbids asking the index",
+                          hint="run pyodist test-wheel once without --offline")
+    else:
+        pins = resolve_requirements(requirements, platform, configured_index(options.index_urls))
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([p.__dict__ for p in pins], indent=1))
+        os.replace(tmp, record)
+    fetcher = make_fetcher(options)
+    named = options.cache_dir / "test-wheel" / "wheels"
+    named.mkdir(parents=True, exist_ok=True)
+    out = []
+    for pin in pins:
+        cached = fetcher.fetch_one(pin.name, pin.url, pin.sha256, pin.filename).path
+        # the runtime loads a wheel by its file name: the cache holds it under its sha256
+        wheel = named / pin.sha256[:16] / pin.filename
+        if not wheel.is_file():
+            wheel.parent.mkdir(exist_ok=True)
+            tmp = wheel.with_name(f".{wheel.name}.{os.getpid()}.tmp")
+            shutil.copyfile(cached, tmp)
+            os.replace(tmp, wheel)
+        out.append(wheel)
+    return out
+
+
+def _split_after_wheel(parser: argparse.ArgumentParser,
+                       words: list[str]) -> tuple[list[str], list[str]]:
+    """The words after WHEEL: (pyodist's options, pytest's arguments)."""
+    actions = parser._option_string_actions
+    ours: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            return ours, words[i + 1:]
+        action = actions.get(word.split("=", 1)[0])
+        if action is None or action.dest == "help":
+            break
+        takes_value = action.nargs != 0 and "=" not in word
+        ours += words[i:i + 2] if takes_value else [word]
+        i += 2 if takes_value else 1
+    return ours, words[i:]
+
+
+def _test_wheel(args: argparse.Namespace, options: Options) -> int:
+    from pyodist.runtime.pyodide import runtime_facts  # noqa: PLC0415
+    from pyodist.sources.resolve import TargetPlatform  # noqa: PLC0415
+
+    # pyodist's options may follow WHEEL; from the first other word on (or after --), the
+    # words are pytest's
+    ours, theirs = _split_after_wheel(args._parser, list(args.pytest_args))
+    args._parser.parse_args([*ours, str(args.wheel)], namespace=args)
+    args.pytest_args = theirs
+    cwd = options.project_root
+    wheel = (cwd / args.wheel).resolve()
+    if not wheel.is_file() or wheel.suffix != ".whl":
+        raise UsageError(f"{args.wheel}: not a wheel file", hint="pass a .whl path")
+    extra = [(cwd / w).resolve() for w in args.wheels]
+    for path in extra:
+        if not path.is_file() or path.suffix != ".whl":
+            raise UsageError(f"--with {path}: not a wheel file", hint="pass a .whl path")
+    tests = (cwd / (args.tests or Path("tests"))).resolve()
+    if not tests.exists():
+        raise UsageError(f"no tests at {tests}",
+                         hint="pass --tests DIR (the package's test folder or file)")
+    if args.bundle is not None:
+        runtime_dir = (cwd / args.bundle).resolve()
+        if not (runtime_dir / "pyodide-lock.json").is_file():
+            raise UsageError(f"{args.bundle} is not a bundle folder (no pyodide-lock.json)",
+                             hint="pass dist/<name>-<version>-<profile> from pyodist bundle")
+        info = json.loads((runtime_dir / "pyodide-lock.json").read_text())["info"]
+        platform = TargetPlatform(str(info["python"]), str(info["abi_version"]))
+    else:
+        runtime = runtime_facts(options.runtime, options.cache_dir, offline=options.offline)
+        runtime_dir, platform = runtime.folder, TargetPlatform(runtime.python,
+                                                               runtime.abi_version)
+    provided = {_wheel_name(w) for w in [wheel, *extra]}
+    requirements = ["pytest", *args.requires]
+    if not args.no_deps:
+        requirements += [r for r in _requires_dist(wheel)
+                         if canonical_name(Requirement(r).name) not in provided]
+    deps = _test_wheels(requirements, options, platform)
+    pytest_args = list(args.pytest_args)
+    if args.junit is not None:
+        junit = (cwd / args.junit).resolve()
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        pytest_args.append(f"--junitxml={junit}")
+    mounts = [(str(cwd), str(cwd))]
+    for path in [tests, *([junit.parent] if args.junit is not None else [])]:
+        folder = path if path.is_dir() else path.parent
+        if not folder.is_relative_to(cwd):
+            mounts.append((str(folder), str(folder)))
+    env = {k: v for k, v in options.environ.items() if k not in _HOST_ONLY}
+    # the package comes from the wheel, not from a source folder beside the tests
+    env.setdefault("PYTEST_ADDOPTS", "--import-mode=importlib -p no:cacheprovider")
+    config = {
+        "bundle": str(runtime_dir),
+        "args": ["-m", "pytest", str(tests), *pytest_args], "cwd": str(cwd),
+        "mounts": mounts, "sites": [], "env": env,
+        "wheels": [str(p) for p in [*deps, *extra, wheel]], "preload": False,
+        "snapshot": False, "tests": False, "timing": False,
+    }
+    return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
