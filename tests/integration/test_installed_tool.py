@@ -89,11 +89,15 @@ def test_a_maintainers_package_builds_without_a_recipe_the_same_twice_and_passes
     _run([str(installed), "wheel", ".", "--force", "-o", "again"], cwd=package)
     assert hashlib.sha256((package / "again" / wheel.name).read_bytes()).hexdigest() == digest
 
-    tested = _run([str(installed), "test-wheel", str(wheel), "--junit", "out/junit.xml",
-                   "--", "-q"], cwd=package)
-    assert "4 passed" in tested.stdout, tested.stdout
-    junit = (package / "out" / "junit.xml").read_text()
-    assert 'tests="4"' in junit and 'failures="0"' in junit and "emscripten" in junit
+    # in Node, and in Chromium (playwright-core from the maintainer's node_modules)
+    (package / "node_modules").symlink_to(ROOT / "node_modules")
+    tested = _run([str(installed), "test-wheel", str(wheel), "--browser", "--junit",
+                   "out/junit.xml", "--", "-q"], cwd=package)
+    assert tested.stdout.count("4 passed") == 2 and "--- Chromium ---" in tested.stdout, \
+        tested.stdout
+    for name in ("junit.xml", "junit-chromium.xml"):
+        junit = (package / "out" / name).read_text()
+        assert 'tests="4"' in junit and 'failures="0"' in junit and "emscripten" in junit
 
     # a failing test fails the run, with pytest's exit code
     (package / "tests" / "test_broken.py").write_text(

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -51,7 +52,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                          "(repeatable)")
     tw.add_argument("--no-deps", action="store_true",
                     help="do not install what the wheel's metadata requires")
-    tw.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML")
+    tw.add_argument("--junit", type=Path, metavar="FILE",
+                    help="also write JUnit XML (with --browser, Chromium's run goes to "
+                         "FILE-chromium.xml)")
+    tw.add_argument("--browser", action="store_true",
+                    help="also run the tests in headless Chromium (Debian's chromium, driven "
+                         "by playwright-core; the tests are copied into the page)")
     tw.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS")
     tw.set_defaults(handler=_test_wheel, _parser=tw)
 
@@ -197,11 +203,60 @@ def _test_wheel(args: argparse.Namespace, options: Options) -> int:
     env = {k: v for k, v in options.environ.items() if k not in _HOST_ONLY}
     # the package comes from the wheel, not from a source folder beside the tests
     env.setdefault("PYTEST_ADDOPTS", "--import-mode=importlib -p no:cacheprovider")
+    wheel_paths = [str(p) for p in [*deps, *extra, wheel]]
     config = {
         "bundle": str(runtime_dir),
         "args": ["-m", "pytest", str(tests), *pytest_args], "cwd": str(cwd),
         "mounts": mounts, "sites": [], "env": env,
-        "wheels": [str(p) for p in [*deps, *extra, wheel]], "preload": False,
+        "wheels": wheel_paths, "preload": False,
         "snapshot": False, "tests": False, "timing": False,
     }
-    return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
+    code = subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
+    if args.browser:
+        browser_code = _in_browser(options, runtime_dir, wheels=wheel_paths, tests=tests,
+                                   pytest_args=pytest_args,
+                                   junit=junit if args.junit is not None else None)
+        code = code or browser_code
+    return code
+
+
+# the project files pytest reads its configuration from, copied into the page with the tests
+_CONFIG_FILES = ("pyproject.toml", "pytest.ini", "setup.cfg", "tox.ini", "conftest.py")
+_GUEST_ROOT = "/home/pyodide/project"
+
+
+def _in_browser(options: Options, runtime_dir: Path, *, wheels: list[str], tests: Path,
+                pytest_args: list[str], junit: Path | None) -> int:
+    """pytest in headless Chromium: the tests (and the project's pytest configuration)
+    copied into the page's memory file system, the runtime and wheels served by routing."""
+    from pyodist.bundle.testing import browser_setup  # noqa: PLC0415
+    from pyodist.runtime.node import run_harness  # noqa: PLC0415
+
+    cwd = options.project_root
+    setup = browser_setup(options.project_root, options.chromium)
+    base = cwd if tests.is_relative_to(cwd) else tests.parent
+    found = [tests] if tests.is_file() else sorted(
+        p for p in tests.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    found += [cwd / n for n in _CONFIG_FILES if (cwd / n).is_file() and base == cwd]
+    files = [[p.relative_to(base).as_posix(), str(p)] for p in found]
+    args = [f"{_GUEST_ROOT}/{tests.relative_to(base).as_posix()}",
+            *(a for a in pytest_args if not a.startswith("--junitxml="))]
+    guest_junit = f"{_GUEST_ROOT}/.pyodist-junit.xml" if junit is not None else None
+    if guest_junit:
+        args.append(f"--junitxml={guest_junit}")
+    result = run_harness("browser_pytest.mjs", {
+        "runtime": str(runtime_dir), "wheels": wheels, "files": files, "root": _GUEST_ROOT,
+        "args": args, "junit": guest_junit, "chromium": setup.chromium, "timeout": 600,
+    }, timeout=900, extra_env=setup.env)
+    print("--- Chromium ---")
+    print(result.get("output", ""), end="")
+    if result.get("error"):
+        print(f"pyodist test-wheel: the run in Chromium failed: {result['error']}",
+              file=sys.stderr)
+        return 1
+    if junit is not None and result.get("junit"):
+        out = junit.with_name(junit.stem + "-chromium" + junit.suffix)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        tmp.write_text(str(result["junit"]), encoding="utf-8")
+        os.replace(tmp, out)
+    return int(result.get("code") or 0)
