@@ -178,3 +178,13 @@ def test_in_a_git_tree_the_files_git_would_track_are_packed(tmp_path: Path) -> N
     assert "my_pkg-1.2/.gitignore" in names and "my_pkg-1.2/secret.txt" not in names
     # git does not ignore build/ here, so it is packed like any untracked file
     assert "my_pkg-1.2/src/my_pkg/_c.c" in names
+
+
+def test_a_package_on_numpys_c_api_builds_against_the_projects_numpy_recipe(
+        installed: Path, work: Path) -> None:
+    # bottleneck's build-system requires numpy: its headers come from the numpy recipe of the
+    # recipe folder given (its wheel from the cache when that recipe was built before)
+    done = _run([str(installed), "--recipe-dir", str(ROOT / "recipes"), "wheel",
+                 "bottleneck==1.6.0", "--json"], cwd=work)
+    (wheel,) = (work / "dist").glob("bottleneck-1.6.0-cp314-cp314-pyemscripten_*_wasm32.whl")
+    assert wheel.name in done.stdout
