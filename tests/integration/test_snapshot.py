@@ -131,3 +131,25 @@ def test_python_loads_packages_when_first_imported(slim: dict[str, Any]) -> None
     assert proc.stdout.strip() == "[] ['micropip']"
     preloaded = python(Path(slim["folder"]), "--preload", "-c", code)
     assert preloaded.stdout.strip() == "['micropip'] ['micropip']"
+
+
+def test_the_snapshot_is_the_same_wherever_pyodist_is_installed(tmp_path: Path,
+                                                                 runtime_dir: Path) -> None:
+    # the harness copied to two folders, as two installs of pyodist would hold it: the C
+    # runtime keeps the program's name in memory (argv[0], the environment's `_`)
+    source = Path(__file__).resolve().parents[2] / "src/pyodist/runtime/make_snapshot.mjs"
+    made = []
+    for where in ("a", "a-much/longer/install/path"):
+        folder = tmp_path / where
+        folder.mkdir(parents=True)
+        shutil.copy(source, folder / "make_snapshot.mjs")
+        out = tmp_path / f"{len(made)}.bin"
+        done = subprocess.run(
+            ["node", str(folder / "make_snapshot.mjs")], capture_output=True, text=True,
+            check=False, timeout=300, input=json.dumps({
+                "bundle": str(runtime_dir), "wheels": [], "imports": ["json"],
+                "out": str(out), "epoch": 315532800}))
+        assert json.loads(done.stdout.splitlines()[-1])["ok"], done.stdout + done.stderr
+        made.append(out.read_bytes())
+    assert made[0] == made[1]
+    assert str(tmp_path).encode() not in made[0]

@@ -35,7 +35,7 @@ from pyodist.bundle.stepcache import StepCache
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.recipe.spec import Recipe, canonical_name
-from pyodist.runtime.node import harness, run_harness
+from pyodist.runtime.node import run_harness
 from pyodist.runtime.pyodide import CORE_FILES, RUNTIME_LOCK, STDLIB_ZIP
 from pyodist.sources.cache import sha256_file
 
@@ -264,10 +264,7 @@ def _lock_and_index(inputs: BundleInputs, staging: Path, shipped: Sequence[Shipp
         # made from every file of the bundle so far, in the bundle's own runtime
         key = steps.key("snapshot", {
             "files": {rel: sha256_file(p) for rel, p in _bundle_files(staging).items()},
-            "imports": list(profile.snapshot_imports), "epoch": inputs.epoch,
-            # the snapshot's bytes depend on where the harness that makes it is installed
-            # (measured: two checkouts, one bundle, 31 MB that differ in a few bytes)
-            "harness": str(harness("make_snapshot.mjs").resolve())})
+            "imports": list(profile.snapshot_imports), "epoch": inputs.epoch})
         kept = steps.restore("snapshot", key, staging)
         if kept is not None:
             snapshot = kept["info"]

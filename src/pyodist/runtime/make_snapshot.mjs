@@ -15,6 +15,10 @@ import { pathToFileURL } from "node:url";
 import path from "node:path";
 
 const spec = JSON.parse(readFileSync(0, "utf8"));
+// Emscripten takes the program's name from argv[1] (this file's path) into the C runtime's
+// memory (argv[0], the environment's `_`): a fixed name keeps where pyodist is installed out
+// of the snapshot's bytes
+process.argv.splice(0, process.argv.length, "node", "/pyodist/make_snapshot.mjs");
 const dir = path.resolve(spec.bundle);
 
 let state = 0x9e3779b9;
