@@ -7,7 +7,7 @@ failure with the first line of its message, grouped by the message's kind.
 
 Usage: python bench/science_tests.py [--bundle DIR] [--suite NAME ...] [--timeout S]
 `make science-tests` runs it on dist/pyodist-demo-0.1.0-science (bundled first when it is
-not there); `bench/run_all science_tests` puts the table in the README.
+not there); `bench/run_all science_tests` puts the table in docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -39,4 +39,4 @@ def pytest_runtest_makereport(item: pytest.Item,
             f"over the time budget: {item.nodeid} took {spent:.1f} s (setup and call), more "
             f"than the {budget:g} s a test may take in this run (--test-budget). Make it "
             "faster, or mark it @pytest.mark.slow so that `make test-slow` runs it instead "
-            "(and say so in the README's test tiers).")
+            "(and say so in the README's table of test tiers).")

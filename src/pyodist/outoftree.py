@@ -28,7 +28,6 @@ import hashlib
 import io
 import os
 import re
-import subprocess
 import tarfile
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -38,7 +37,8 @@ from typing import Any
 
 import yaml
 
-from pyodist.errors import ConfigError, Problem, UsageError
+from pyodist.errors import ConfigError, Problem, ToolchainError, UsageError
+from pyodist.process import run
 from pyodist.recipe.spec import EXPORT_KINDS, canonical_name
 from pyodist.skeleton.inspect import SourceFacts, inspect_source, numpy_headers_needed
 
@@ -143,14 +143,13 @@ def _git_files(tree: Path) -> list[str] | None:
     if not (tree / ".git").exists():
         return None
     try:
-        proc = subprocess.run(["git", "-C", str(tree), "ls-files", "-z", "--cached",
-                               "--others", "--exclude-standard"],
-                              capture_output=True, check=False, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = run(["git", "-C", str(tree), "ls-files", "-z", "--cached", "--others",
+                    "--exclude-standard"], timeout=120)
+    except ToolchainError:  # no git, or it hung: the tree is walked instead
         return None
-    if proc.returncode != 0:
+    if not proc.ok:
         return None
-    return [n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    return [n for n in proc.stdout.split("\0") if n]
 
 
 def _walk(tree: Path) -> Iterator[str]:

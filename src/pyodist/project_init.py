@@ -34,7 +34,7 @@ class InitResult:
 def _project_file(name: str) -> str:
     return f"""\
 # The distribution `pyodist bundle` builds (`--profile NAME` for another profile). Every key is
-# explained in pyodist's README, "The project file".
+# explained in pyodist's docs/concepts.md ("Distributions").
 [distribution]
 name = "{name}"
 version = "0.1.0"

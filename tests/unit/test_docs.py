@@ -1,4 +1,5 @@
-"""The README and the example CI workflow stay truthful: the commands they show exist."""
+"""The README, the docs and the example CI workflows stay truthful: the commands they show
+exist, every link leads somewhere, and the README stays a guide."""
 
 from __future__ import annotations
 
@@ -33,9 +34,16 @@ def _documented_commands(text: str) -> set[tuple[str, ...]]:
     return found
 
 
+def _docs_text() -> str:
+    return "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))])
+
+
+DOCS = ROOT / "docs"
+
+
 def test_every_command_in_the_readme_exists() -> None:
     top = _subcommands(build_parser())
-    documented = _documented_commands((ROOT / "README.md").read_text())
+    documented = _documented_commands(_docs_text())
     assert len(documented) > 10
     for words in documented:
         assert words[0] in top, f"README shows 'pyodist {words[0]}', which does not exist"
@@ -45,9 +53,9 @@ def test_every_command_in_the_readme_exists() -> None:
 
 
 def test_every_command_has_a_readme_line() -> None:
-    documented = {w[0] for w in _documented_commands((ROOT / "README.md").read_text())}
+    documented = {w[0] for w in _documented_commands((DOCS / "commands.md").read_text())}
     missing = set(_subcommands(build_parser())) - documented
-    assert not missing, f"commands the README does not show: {sorted(missing)}"
+    assert not missing, f"commands docs/commands.md does not show: {sorted(missing)}"
 
 
 def test_example_workflow_is_valid_and_runs_the_pipeline() -> None:
@@ -62,8 +70,8 @@ def test_example_workflow_is_valid_and_runs_the_pipeline() -> None:
     assert any("image" in p for p in cached)
 
 
-def test_the_readme_exit_code_table_is_the_one_in_the_code() -> None:
-    text = (ROOT / "README.md").read_text()
+def test_the_documented_exit_code_table_is_the_one_in_the_code() -> None:
+    text = (DOCS / "commands.md").read_text()
     block = text.split("<!-- exit-codes -->", 1)[1].split("<!-- /exit-codes -->", 1)[0]
     rows = re.findall(r"(?m)^\| (\d+) \| ([a-z ]+) \|$", block)
     assert [(int(code), what) for code, what in rows] == list(EXIT_CODES)
@@ -93,3 +101,60 @@ def test_sharded_workflow_has_a_job_for_every_wave_of_the_recipes() -> None:
     runs = "\n".join(step.get("run", "") for step in jobs["wave-1"]["steps"])
     assert "--shard" in runs and "--wave" in runs and "--shard-plan" in runs
 
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _pages() -> list[Path]:
+    return [ROOT / "README.md", ROOT / "SECURITY.md", *sorted(DOCS.glob("*.md")),
+            *sorted((ROOT / "examples").glob("*/README.md"))]
+
+
+def test_every_link_in_the_docs_leads_somewhere() -> None:
+    anchors = {p.resolve(): {_slug(h) for h in re.findall(r"(?m)^#{1,6} (.+)$", p.read_text())}
+               for p in _pages()}
+    broken = []
+    for page in _pages():
+        text = re.sub(r"(?ms)^```.*?^```", "", page.read_text())  # not inside code blocks
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page.resolve()
+            if not dest.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and dest.suffix == ".md" and anchor not in anchors.get(dest, set()):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
+
+
+def test_the_readme_is_a_guide() -> None:
+    text = (ROOT / "README.md").read_text()
+    assert text.count("\n") <= 400
+    assert "make dist" in text and "make test" in text
+    for page in ("concepts", "commands", "recipes", "bundles", "releasing", "sharding",
+                 "security", "benchmarks", "architecture"):
+        assert f"(docs/{page}.md)" in text, page
+
+
+def test_the_architecture_page_names_every_module_and_only_real_ones() -> None:
+    text = (DOCS / "architecture.md").read_text()
+    layers = text.split("## Layers", 1)[1].split("## ", 1)[0]
+    src = ROOT / "src" / "pyodist"
+    real = {p.relative_to(src).as_posix() for p in src.rglob("*.py")
+            if p.name != "__init__.py" and "toolchain/docker/" not in p.as_posix()}
+    missing = []
+    for module in sorted(real):
+        name = module.rpartition("/")[2]
+        # a module is named in its package's line (name.py) or on its own (path/name.py)
+        if name not in layers and module not in layers:
+            missing.append(module)
+    assert not missing, f"docs/architecture.md's layers do not name: {missing}"
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", layers))
+    names = {m.rpartition("/")[2] for m in real}
+    assert named <= names, f"docs/architecture.md names modules that do not exist: " \
+                           f"{sorted(named - names)}"

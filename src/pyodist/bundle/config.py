@@ -354,7 +354,7 @@ def load_project(path: Path) -> Project:
     if not path.is_file():
         raise ConfigError.single(
             "project file not found", file=path,
-            hint=f"create {PROJECT_FILE} (see the README), or pass --project FILE")
+            hint=f"create {PROJECT_FILE} ('pyodist init DIR' writes one), or pass --project FILE")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
