@@ -35,9 +35,9 @@ from pyodist.bundle.verify import verify_bundle
 from pyodist.errors import PyodistError, RuntimeCheckError, VerifyError
 from pyodist.fsutil import replace_dir, write_atomic
 from pyodist.graph import RecipeGraph, usable_recipes
+from pyodist.hashing import sha256_file
 from pyodist.options import Options
 from pyodist.recipe import Recipe, load_recipe_dirs
-from pyodist.sources.cache import sha256_file
 from pyodist.sources.fetch import fetch_sources, make_fetcher
 
 __all__ = ["ReleaseReport", "StageResult", "run_release"]
@@ -170,10 +170,15 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
     fetched = stage("fetch")
     if checked.status == "ok":
         with _stage(fetched, on_stage):
-            sources = fetch_sources(make_fetcher(options), list(selection.values()))
+            # a package whose artifact the cache holds needs no source: its build is a lookup
+            plan = session.plan(tuple(selection))
+            needed = [r for n, r in selection.items()
+                      if n not in plan.tasks or not plan.tasks[n].cached]
+            sources = fetch_sources(make_fetcher(options), needed)
             if sources.failed:
                 raise next(iter(sources.failed.values()))
-            fetched.detail = {"sources": sources.files}
+            fetched.detail = {"sources": sources.files,
+                              "skipped_cached": len(selection) - len(needed)}
 
     built: dict[str, tuple[Path, Path]] = {}
     staging = out / f".{project.name}-{project.version}.staging"

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from pyodist.builder.cache import META
-from pyodist.sources.cache import sha256_file
+from pyodist.hashing import sha256_file
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.docker import PID_LABEL
 from tests.integration.conftest import FileServer, fresh_cache

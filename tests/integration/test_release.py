@@ -81,6 +81,9 @@ def test_release_of_the_default_project(which: str, tmp_path: Path, toolchain_im
         assert {p: d["packages"]["built"] for p, d in bundled.items()} == dict.fromkeys(
             profiles, 0), bundled
         assert bundled["fullstack"]["packages"]["cached"] > 20
+        # and no source fetched for them: every artifact was in the cache
+        fetched = next(s["detail"] for s in report["stages"] if s["stage"] == "fetch")
+        assert fetched["sources"] == 0 and fetched["skipped_cached"] > 20, fetched
     tarball = bundled["slim"]
     assert tarball["sha256"] == hashlib.sha256(
         (folder / "pyodist-demo-0.1.0-slim.tar.gz").read_bytes()).hexdigest()

@@ -33,10 +33,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pyodist.errors import BuildError, PyodistError
 from pyodist.fsutil import remove_stale, write_atomic
 from pyodist.graph import RecipeGraph
+from pyodist.hashing import sha256_file
 from pyodist.options import Options
 from pyodist.process import run
 from pyodist.recipe.spec import Recipe
-from pyodist.sources.cache import sha256_file
 from pyodist.sources.fetch import Fetcher
 from pyodist.sources.prepare import prepare_source
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from pyodist.errors import BuildError
 from pyodist.fsutil import entry_lock, remove_stale, replace_dir
-from pyodist.sources.cache import sha256_file
+from pyodist.hashing import sha256_file
 
 __all__ = ["Artifact", "ArtifactCache", "artifact_key"]
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from pyodist.builder.cache import META, Artifact, ArtifactCache
 from pyodist.errors import StoreError
+from pyodist.hashing import sha256_file
 from pyodist.options import StoreSpec
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["ARTIFACT_TYPE", "RemoteStore"]
 

@@ -41,9 +41,9 @@ from pyodist.builder.wheel import normalize_wheel, normalize_zip, scrub_random_p
 from pyodist.builder.workspace import IMAGE_WHEELHOUSE, driver_path
 from pyodist.errors import BuildError
 from pyodist.events import BuildPhase, EventSink, ignore
+from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import ImportReport, check_imports
-from pyodist.sources.cache import sha256_file
 from pyodist.sources.fetch import Fetcher
 from pyodist.sources.prepare import prepare_source
 from pyodist.toolchain.executor import Executor, Step

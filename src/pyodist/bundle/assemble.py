@@ -34,10 +34,10 @@ from pyodist.bundle.snapshot import SNAPSHOT, SNAPSHOT_INFO, make_snapshot
 from pyodist.bundle.stepcache import StepCache
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
+from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import run_harness
 from pyodist.runtime.pyodide import CORE_FILES, RUNTIME_LOCK, STDLIB_ZIP
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["MANIFEST", "SBOM", "BundleInputs", "BundleResult", "PackageInput", "assemble",
            "bundle_name", "check_profile_targets"]

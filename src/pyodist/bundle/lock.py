@@ -22,8 +22,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pyodist.builder.wheel import parse_wheel_name
 from pyodist.errors import BundleError
+from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import Recipe, canonical_name
-from pyodist.sources.cache import sha256_file
 
 __all__ = [
     "LockFile", "runtime_environment", "target_environment", "wheel_depends", "wheel_imports",

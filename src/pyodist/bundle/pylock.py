@@ -15,8 +15,8 @@ from pathlib import Path
 from pyodist import __version__
 from pyodist.bundle.lock import ShippedPackage
 from pyodist.errors import BundleError
+from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import canonical_name
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["PYLOCK", "write_pylock"]
 

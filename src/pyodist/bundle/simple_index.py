@@ -18,8 +18,8 @@ from email.parser import Parser
 from pathlib import Path
 
 from pyodist.bundle.lock import ShippedPackage
+from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import canonical_name
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["SIMPLE", "write_simple_index"]
 

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from pyodist.errors import BundleError
+from pyodist.hashing import sha256_file
 from pyodist.runtime.node import run_harness
 from pyodist.runtime.pyodide import RUNTIME_LOCK, STDLIB_ZIP
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["SNAPSHOT", "SNAPSHOT_INFO", "make_snapshot"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pyodist.fsutil import replace_dir
-from pyodist.sources.cache import sha256_file
+from pyodist.hashing import sha256_file
 
 __all__ = ["StepCache", "code_digest"]
 

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pyodist.errors import SourceError, UsageError, VerifyError
-from pyodist.sources.cache import sha256_file
+from pyodist.hashing import sha256_file
 from pyodist.sources.extract import extract_archive
 
 __all__ = ["NOT_A_BUNDLE", "bundle_folder", "bundle_listing", "compare_folders",

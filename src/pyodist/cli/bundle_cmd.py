@@ -12,8 +12,8 @@ from pyodist.bundle.verify import NOT_A_BUNDLE, bundle_folder, verify_bundle
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import VerifyError
+from pyodist.hashing import sha256_file
 from pyodist.options import Options
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["add_parser"]
 

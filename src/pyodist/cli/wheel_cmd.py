@@ -19,6 +19,7 @@ from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import UsageError
+from pyodist.hashing import sha256_file
 from pyodist.options import Options
 from pyodist.outoftree import (
     WheelConfig,
@@ -34,7 +35,6 @@ from pyodist.outoftree import (
     write_recipe,
 )
 from pyodist.recipe.spec import EXPORT_KINDS
-from pyodist.sources.cache import sha256_file
 
 __all__ = ["add_parser"]
 

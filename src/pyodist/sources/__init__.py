@@ -1,6 +1,7 @@
 """Sources: the configured package index, the sha256 cache, fetching, extraction, patching."""
 
-from pyodist.sources.cache import SourceCache, sha256_file
+from pyodist.hashing import sha256_file
+from pyodist.sources.cache import SourceCache
 from pyodist.sources.extract import extract_archive, source_root
 from pyodist.sources.fetch import Fetcher, FetchResult
 from pyodist.sources.index import IndexSettings, PackageIndex, configured_index

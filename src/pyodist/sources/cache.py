@@ -25,21 +25,14 @@ from pathlib import Path
 
 from pyodist.errors import SourceError
 from pyodist.fsutil import entry_lock
+from pyodist.hashing import sha256_file
 from pyodist.process import pid_alive
 from pyodist.urls import redact_url
 
-__all__ = ["SourceCache", "sha256_file"]
+__all__ = ["SourceCache"]
 
 _CHUNK = 1 << 20
 _PART_RE = re.compile(r"^[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.part\Z")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from pyodist.errors import SourceError
+from pyodist.hashing import sha256_file
 from pyodist.process import run
 from pyodist.recipe.spec import canonical_name
-from pyodist.sources.cache import sha256_file
 from pyodist.sources.index import IndexSettings, PackageIndex
 from pyodist.urls import redact_url
 
