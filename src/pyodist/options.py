@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pyodist.errors import ConfigError
+from pyodist.sizes import SIZE_HINT, parse_size
 
 __all__ = ["ENV_PREFIX", "Options", "RuntimeSpec", "StepLimits", "StoreSpec", "parse_store",
            "resolve_options", "runtime_spec", "store_at"]
@@ -208,18 +209,16 @@ class Options:
         return self.cache_dir / "work"
 
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _NO_LIMIT = {"none", "off", "unlimited", "0"}
 
 
 def _size(value: str, key: str) -> int:
-    """``500m``, ``20g``, ``1.5G``, ``1048576`` -> bytes."""
-    match = _SIZE_RE.match(value)
-    if not match:
-        raise ConfigError.single(f"{key}={value!r} is not a size", key=key,
-                                 hint="write e.g. 500m, 20g or none")
-    scale = 1024 ** "bkmgt".index((match.group(2) or "b").lower())
-    return int(float(match.group(1)) * scale)
+    """``500m``, ``20g``, ``1.5 GiB``, ``1048576`` -> bytes (pyodist.sizes: one syntax)."""
+    size = parse_size(value)
+    if size is None:
+        raise ConfigError.single(f"{key}={value[:80]!r} is not a size", key=key,
+                                 hint=f"{SIZE_HINT}, or none")
+    return size
 
 
 def _setting(environ: Mapping[str, str], name: str) -> str | None:

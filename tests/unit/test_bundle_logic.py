@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pyodist.bundle.assemble import check_profile_targets
-from pyodist.bundle.config import Profile, find_project, load_project, parse_size
+from pyodist.bundle.config import Profile, find_project, load_project
 from pyodist.bundle.features import optimization, recipe_features
 from pyodist.bundle.lock import (
     ShippedPackage,
@@ -23,6 +23,7 @@ from pyodist.bundle.verify import compare_folders, verify_bundle
 from pyodist.errors import BundleError, ConfigError
 from pyodist.options import resolve_options
 from pyodist.recipe import load_recipe_dirs
+from pyodist.sizes import parse_size
 from tests.conftest import WriteRecipe, simple_recipe
 
 GOOD = """
@@ -101,8 +102,11 @@ def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
         load_project(path).profile("full")
 
 
-@pytest.mark.parametrize(("text", "size"), [("12 MB", 12_000_000), ("1.5 MiB", 1572864),
-                                            ("700", 700), (700, 700), ("12 parsecs", None)])
+@pytest.mark.parametrize(("text", "size"), [
+    ("12 MB", 12_000_000), ("12mb", 12_000_000), ("1.5 MiB", 1572864), ("700", 700),
+    (700, 700), ("12 parsecs", None), ("20g", 20 * 1024**3), ("500m", 500 * 1024**2),
+    ("20 GiB", 20 * 1024**3), ("2 kB", 2000), ("3 B", 3), ("1 iB", None), (-1, None),
+    (True, None), ("9" * 5000, None), ("١٢ MB", None)])
 def test_parse_size(text: object, size: int | None) -> None:
     assert parse_size(text) == size
 

@@ -29,9 +29,9 @@ def test_limits_from_the_environment() -> None:
 
 @pytest.mark.parametrize(("key", "value", "hint"), [
     ("PYODIST_STEP_TIMEOUT", "ten", "600, or none"),
-    ("PYODIST_MEMORY", "lots", "500m, 20g or none"),
+    ("PYODIST_MEMORY", "lots", "500m, 20g, 12 MB, 1.5 GiB, or none"),
     ("PYODIST_PIDS", "-1", "4096, or none"),
-    ("PYODIST_DISK_QUOTA", "5x", "500m, 20g or none"),
+    ("PYODIST_DISK_QUOTA", "5x", "500m, 20g, 12 MB, 1.5 GiB, or none"),
 ])
 def test_bad_limits_name_the_variable(key: str, value: str, hint: str) -> None:
     with pytest.raises(ConfigError) as err:

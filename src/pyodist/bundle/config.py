@@ -36,7 +36,6 @@ Every problem is reported with the file, the key and a fix, all at once.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -50,9 +49,10 @@ from packaging.version import InvalidVersion, Version
 from pyodist.bundle.features import ENGINES, EngineTarget, parse_target
 from pyodist.errors import ConfigError, Problem
 from pyodist.options import Options, parse_store, runtime_spec, store_at
+from pyodist.sizes import SIZE_HINT, parse_size
 
 __all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "apply_project",
-           "find_project", "load_project", "parse_size", "with_project_store"]
+           "find_project", "load_project", "with_project_store"]
 
 PROJECT_FILE = "pyodist.toml"
 # startup-pyc: .pyc for the modules the runtime and the profile's packages import at start-up
@@ -62,9 +62,6 @@ _PYC_MODES = ("py", "pyc", "both", "startup-pyc")
 SourceForm = Literal["py", "min"]
 WheelCompression = Literal["deflate", "stored"]
 _COMPRESS = ("br", "gz")
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
-_UNITS = {None: 1, "B": 1, "kB": 1000, "KB": 1000, "KiB": 1024, "MB": 1000**2,
-          "MiB": 1024**2, "GB": 1000**3, "GiB": 1024**3}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
@@ -141,19 +138,6 @@ class Project:
                 hint=f"choose one of {', '.join(sorted(self.profiles))}, or add "
                      f"[profiles.{chosen}]")
         return self.profiles[chosen]
-
-
-def parse_size(text: object) -> int | None:
-    """``"12 MB"`` -> 12000000; ``12000`` -> 12000; None for anything else."""
-    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
-        return text
-    if not isinstance(text, str):
-        return None
-    match = _SIZE_RE.match(text)
-    if not match:
-        return None
-    size = float(match.group(1)) * _UNITS[match.group(2)]
-    return int(size) if math.isfinite(size) else None  # "999...9 MB" is inf as a float
 
 
 class _Reader:
@@ -260,8 +244,9 @@ def _profile(reader: _Reader, name: str, data: Any) -> Profile | None:
     if "size-budget" in data:
         budget = parse_size(data["size-budget"])
         if budget is None:
-            reader.problem(f"{table}.size-budget", f"{data['size-budget']!r} is not a size",
-                           'write e.g. size-budget = "12 MB" (B, kB, MB, GB, KiB, MiB, GiB)')
+            reader.problem(f"{table}.size-budget",
+                           f"{str(data['size-budget'])[:80]!r} is not a size",
+                           f'{SIZE_HINT} (e.g. size-budget = "12 MB")')
     compress = reader.strings(data, table, "compress")
     for kind in compress:
         if kind not in _COMPRESS:
