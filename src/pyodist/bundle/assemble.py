@@ -30,13 +30,13 @@ from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
 from pyodist.bundle.pylock import PYLOCK, write_pylock
 from pyodist.bundle.sbom import sbom
 from pyodist.bundle.simple_index import write_simple_index
-from pyodist.bundle.snapshot import SNAPSHOT, SNAPSHOT_INFO, make_snapshot
+from pyodist.bundle.snapshot import SNAPSHOT, SNAPSHOT_INFO, SNAPSHOT_LOADER, make_snapshot
 from pyodist.bundle.stepcache import StepCache
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import Recipe, canonical_name
-from pyodist.runtime.node import run_harness
+from pyodist.runtime.node import harness, run_harness
 from pyodist.runtime.pyodide import CORE_FILES, RUNTIME_LOCK, STDLIB_ZIP
 
 __all__ = ["MANIFEST", "SBOM", "BundleInputs", "BundleResult", "PackageInput", "assemble",
@@ -272,7 +272,10 @@ def _lock_and_index(inputs: BundleInputs, staging: Path, shipped: Sequence[Shipp
             snapshot = make_snapshot(staging, profile.snapshot_imports, profile=profile.name,
                                      epoch=inputs.epoch)
             steps.store("snapshot", key, staging, [SNAPSHOT, SNAPSHOT_INFO], {"info": snapshot})
-        owners.update(dict.fromkeys((SNAPSHOT, SNAPSHOT_INFO), "memory snapshot"))
+        # the loader that restores it (compiled packages included), for pages and scripts
+        shutil.copyfile(harness(SNAPSHOT_LOADER), staging / SNAPSHOT_LOADER)
+        owners.update(dict.fromkeys((SNAPSHOT, SNAPSHOT_INFO, SNAPSHOT_LOADER),
+                                    "memory snapshot"))
     return info, snapshot
 
 

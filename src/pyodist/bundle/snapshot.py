@@ -8,12 +8,13 @@ of the snapshot itself. A loader that finds those different refuses the snapshot
 snapshot holds the runtime's memory, including the zip importer's index of the stdlib: used
 with other files it would crash or misbehave).
 
-What the stock Pyodide 314.0.7 runtime allows, measured: the standard library and pure-Python
-packages (their wheels unpacked into the file system, then imported). Not: packages with
-compiled extensions (restoring a runtime that loaded a side module fails, "offset is out of
-bounds", since the memory it grew and the side module itself are not restored), and
-packages that keep JavaScript objects at import (micropip: "Can't serialize object"), which
-only a change to Pyodide's JavaScript could allow. Both are refused here with that reason.
+Compiled packages (numpy, pandas ...) can be in it too. A stock Pyodide 314.0.7 snapshot
+holds only the linear memory, and a runtime that loaded side modules cannot be restored from
+it alone (its grown memory and the modules themselves are gone); ``snapshot.json`` then also
+records what ``pyodist-snapshot.mjs`` (shipped in the bundle) needs to instantiate each
+module again at its bases: see runtime/make_snapshot.mjs. Packages that keep JavaScript
+objects at import (micropip: "Can't serialize object") cannot be in one, nor modules with
+live ctypes callbacks: both are refused with that reason.
 
 The bytes are the same on every rebuild (see runtime/make_snapshot.mjs for how); restored
 runtimes share the snapshot's str hash seed (0) and must reseed ``random``.
@@ -32,10 +33,12 @@ from pyodist.hashing import sha256_file
 from pyodist.runtime.node import run_harness
 from pyodist.runtime.pyodide import RUNTIME_LOCK, STDLIB_ZIP
 
-__all__ = ["SNAPSHOT", "SNAPSHOT_INFO", "make_snapshot"]
+__all__ = ["SNAPSHOT", "SNAPSHOT_INFO", "SNAPSHOT_LOADER", "make_snapshot"]
 
 SNAPSHOT = "snapshot.bin"
 SNAPSHOT_INFO = "snapshot.json"
+# the loader shipped beside them (runtime/pyodist-snapshot.mjs)
+SNAPSHOT_LOADER = "pyodist-snapshot.mjs"
 RUNTIME_WASM = "pyodide.asm.wasm"
 
 
@@ -59,11 +62,6 @@ def _packages_for(lock: Mapping[str, Any], imports: Sequence[str]) -> list[str]:
     return _closure(lock, wanted)
 
 
-def _native(wheel: Path) -> bool:
-    with zipfile.ZipFile(wheel) as zf:
-        return any(n.endswith(".so") or ".so." in n for n in zf.namelist())
-
-
 def make_snapshot(folder: Path, imports: Sequence[str], *, profile: str,
                   epoch: int) -> dict[str, Any]:
     """Write ``snapshot.bin`` and ``snapshot.json`` into the bundle ``folder`` (whose runtime,
@@ -71,14 +69,6 @@ def make_snapshot(folder: Path, imports: Sequence[str], *, profile: str,
     lock = json.loads((folder / RUNTIME_LOCK).read_text())
     packages = _packages_for(lock, imports)
     wheels = [lock["packages"][p]["file_name"] for p in packages]
-    native = [p for p, w in zip(packages, wheels, strict=True) if _native(folder / w)]
-    if native:
-        raise BundleError(
-            f"profile {profile!r}: the snapshot would hold {', '.join(native)}, which has "
-            "compiled extensions; Pyodide 314.0.7 cannot restore a runtime that loaded a side "
-            "module (its grown memory and the module are not in the snapshot)",
-            hint="list only the standard library and pure-Python packages under snapshot "
-                 "imports; the others load on import after the snapshot starts")
     data = run_harness("make_snapshot.mjs", {
         "bundle": str(folder), "wheels": wheels, "imports": list(imports),
         "out": str(folder / SNAPSHOT), "epoch": epoch}, timeout=900)
@@ -90,8 +80,23 @@ def make_snapshot(folder: Path, imports: Sequence[str], *, profile: str,
         raise BundleError(f"profile {profile!r}: making the memory snapshot failed: "
                           f"{error}{why}",
                           hint="remove the module that fails from snapshot imports")
+    dynlibs = data.get("dynlibs")
+    if dynlibs:
+        owners = {}
+        for wheel in wheels:
+            with zipfile.ZipFile(folder / wheel) as zf:
+                owners.update(dict.fromkeys(zf.namelist(), wheel))
+        for lib in dynlibs["libs"]:
+            if lib["member"] not in owners:
+                raise BundleError(f"profile {profile!r}: the snapshot loaded {lib['member']}, "
+                                  "which none of its wheels holds",
+                                  hint="report it: a package loaded a library from elsewhere")
+            lib["wheel"] = owners[lib["member"]]
     info = {
-        "format": 1, "imports": list(imports), "packages": packages,
+        "format": 2 if dynlibs else 1, "imports": list(imports), "packages": packages,
+        # the files restoring writes back (the file system is not in the snapshot), and
+        # where; with compiled packages, what restoring needs beyond memory
+        "wheels": wheels, "site": data.get("site"), "dynlibs": dynlibs,
         "made_for": {RUNTIME_WASM: sha256_file(folder / RUNTIME_WASM),
                      STDLIB_ZIP: sha256_file(folder / STDLIB_ZIP),
                      **{w: lock["packages"][p]["sha256"] for p, w in

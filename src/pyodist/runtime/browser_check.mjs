@@ -145,6 +145,7 @@ try {
   const { loadPyodide } = await import(cfg.indexURL + 'pyodide.mjs');
   mark('import pyodide.mjs', t0);
   let snapshot = {};
+  let start = null;
   if (cfg.snapshot) {
     const ts = performance.now();
     // at low priority, so the runtime's own files come first (the plain way: the default)
@@ -167,16 +168,27 @@ try {
         buffer.set(b);
       });
       const asm = import(cfg.indexURL + 'pyodide.asm.mjs');
-      snapshot = { _loadSnapshot: buffer, createPyodideModule: async (settings) => {
-        const [mod] = await Promise.all([(await asm).default(settings), filled]);
-        mark('runtime and snapshot ready', ts);
-        return mod;
-      } };
+      // the bundle's own loader: compiled packages in the snapshot are instantiated again
+      const { snapshotStart } = await import(cfg.indexURL + 'pyodist-snapshot.mjs');
+      start = await snapshotStart({
+        info: await info, bytes: buffer, bytesReady: filled,
+        readFile: (name) => fetch(cfg.indexURL + name).then((r) => {
+          if (!r.ok) throw new Error(name + ': HTTP ' + r.status);
+          return r.arrayBuffer();
+        }).then((b) => new Uint8Array(b)),
+        createModule: async (settings) => {
+          const mod = await (await asm).default(settings);
+          mark('runtime and snapshot ready', ts);
+          return mod;
+        },
+      });
+      snapshot = start.options;
     }
   }
   S.stage = 'loadPyodide';
   const tl = performance.now();
   const py = await loadPyodide({ indexURL: cfg.indexURL, lockFileURL: cfg.lockFileURL, ...snapshot });
+  if (start) await start.finish(py);
   mark('loadPyodide', tl);
   R.ready_seconds = +((performance.now() - t0) / 1000).toFixed(3);
   // where start-up went: each fetch until Python was ready (seconds from navigation)

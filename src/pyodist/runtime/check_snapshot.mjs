@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+import { snapshotStart } from "./pyodist-snapshot.mjs";
 
 const spec = JSON.parse(readFileSync(0, "utf8"));
 const dir = path.resolve(spec.bundle);
@@ -24,13 +25,18 @@ try {
       throw new Error(`snapshot.bin was made for another ${name} than this bundle's`);
   }
   const { loadPyodide } = await import(pathToFileURL(path.join(dir, "pyodide.mjs")).href);
+  // compiled packages in it are instantiated again by the bundle's loader
+  const start = await snapshotStart({
+    info, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    readFile: async (name) => new Uint8Array(readFileSync(path.join(dir, name))),
+    createModule: (await import(pathToFileURL(path.join(dir, "pyodide.asm.mjs")).href)).default,
+  });
   const pyodide = await loadPyodide({
     indexURL: dir + path.sep, lockFileURL: path.join(dir, "pyodide-lock.json"),
-    _loadSnapshot: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    stdout: () => {}, stderr: () => {},
+    ...start.options, stdout: () => {}, stderr: () => {},
   });
+  await start.finish(pyodide);
   const ready = (performance.now() - started) / 1000;
-  if (info.packages.length) await pyodide.loadPackage(info.packages, { messageCallback: () => {} });
   const answer = JSON.parse(pyodide.runPython(`
 import json, random, sys
 random.seed()

@@ -2,7 +2,13 @@
 // modules listed, and save the memory with Pyodide's own (private) snapshot API.
 // Input (stdin, JSON): {bundle: folder, wheels: [file names in it], imports: [modules],
 //                       out: path of snapshot.bin, epoch: seconds}
-// Output (last stdout line, JSON): {ok, error, bytes}
+// Output (last stdout line, JSON): {ok, error, bytes, dynlibs}
+//
+// dynlibs: what restoring needs beyond the memory when compiled packages were imported (see
+// pyodist-snapshot.mjs, which uses it): every side module loaded, in load order, with its
+// memory and table bases and sizes; the global offset table; the table slots the dynamic
+// linker filled outside the modules' own segments, by origin; the loader's handles and
+// free slots; and a checksum of the whole table.
 //
 // The same bundle gives the same bytes: while the snapshot is made, the clock stands at
 // `epoch` (file times in memory, import caches), every random source is a fixed sequence
@@ -10,7 +16,7 @@
 // (PYTHONHASHSEED) and Python's `random` is seeded with 0. A runtime restored from it gets
 // fresh randomness from the OS for os.urandom/secrets; `random` must be reseeded after the
 // restore (pyodist's loaders do: `import random; random.seed()`).
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 
@@ -40,6 +46,111 @@ let clock = 0;
 performance.now = () => (clock += 0.001);
 process.hrtime = Object.assign(() => [0, 0], { bigint: () => 0n });
 
+// every side-module instantiation, with the bases the dynamic linker gave it: the imports
+// of a side module are an `env` proxy answering __memory_base/__table_base, and GOT tables
+const captured = [];
+const note = (module, imports, instance) => {
+  if (imports?.env && typeof imports.env.__memory_base === "number" && "GOT.mem" in imports) {
+    captured.push({ module, instance, memoryBase: imports.env.__memory_base,
+                    tableBase: imports.env.__table_base });
+  }
+};
+const RealInstance = WebAssembly.Instance;
+const realInstantiate = WebAssembly.instantiate;
+WebAssembly.Instance = new Proxy(RealInstance, {
+  construct(target, args, newTarget) {
+    const instance = Reflect.construct(target, args, newTarget);
+    note(args[0], args[1], instance);
+    return instance;
+  },
+});
+WebAssembly.instantiate = async function (source, imports) {
+  const made = await realInstantiate.call(WebAssembly, source, imports);
+  if (made instanceof RealInstance) note(source, imports, made);
+  else note(made.module, imports, made.instance);
+  return made;
+};
+
+const FNV_OFFSET = 0x811c9dc5;
+// the same checksum as pyodist-snapshot.mjs's tableChecksum
+const tableChecksum = (table) => {
+  let hash = FNV_OFFSET;
+  for (let i = 0; i < table.length; i++) {
+    const name = table.get(i)?.name ?? "-";
+    for (let j = 0; j < name.length; j++) {
+      hash ^= name.charCodeAt(j);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    hash ^= 0x2c;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+};
+
+function dynlibRecord(M, site, bootTableLength) {
+  const { LDSO, wasmTable: table } = M;
+  const mainExports = LDSO.loadedLibsByName.__main__.exports;
+  const libs = [];
+  for (const [name, dso] of Object.entries(LDSO.loadedLibsByName)) {
+    if (name === "__main__") continue;
+    if (dso.exports === "loading") throw new Error(`${name} was still loading`);
+    const probe = Object.keys(dso.exports).find((k) => typeof dso.exports[k] === "function");
+    const cap = captured.find((c) => c.instance.exports[probe] === dso.exports[probe]);
+    if (!cap) throw new Error(`${name}: its instantiation was not seen`);
+    const meta = M.getDylinkMetadata(cap.module);
+    if (meta.neededDynlibs.length) {
+      throw new Error(`${name} needs other shared libraries (${meta.neededDynlibs.join(", ")}), ` +
+                      "which a snapshot cannot restore yet");
+    }
+    if ("__start_em_asm" in dso.exports || Object.keys(dso.exports).some((k) => k.startsWith("__em_js__"))) {
+      throw new Error(`${name} has EM_ASM/EM_JS code, which a snapshot cannot restore yet`);
+    }
+    if (!name.startsWith(site + "/")) throw new Error(`${name} is not a package's (not under ${site})`);
+    libs.push({ path: name, member: name.slice(site.length + 1), order: captured.indexOf(cap),
+                memory_base: cap.memoryBase, memory_size: meta.memorySize,
+                table_base: cap.tableBase, table_size: meta.tableSize, global: dso.global,
+                refcount: dso.refcount === Infinity ? null : dso.refcount });
+  }
+  libs.sort((a, b) => a.order - b.order);
+  for (const lib of libs) delete lib.order;
+  const inSegment = (i) => libs.some((l) => i >= l.table_base && i < l.table_base + l.table_size);
+  const slots = new Map();
+  const describe = (fn, origin) => {
+    const i = M.getFunctionAddress(fn);
+    if (i >= bootTableLength && !inSegment(i) && !slots.has(i)) slots.set(i, origin);
+  };
+  libs.forEach((lib, index) => {
+    const own = LDSO.loadedLibsByName[lib.path].exports;
+    for (const k of Object.keys(own).sort()) if (typeof own[k] === "function") describe(own[k], { lib: index, name: k });
+  });
+  for (const k of Object.keys(mainExports).sort()) {
+    const fn = mainExports[k];
+    if (typeof fn === "function") describe(fn, { main: k, sig: fn.sig ?? null });
+  }
+  for (const [i, origin] of slots) {
+    if (origin.main === undefined && table.get(i) !== LDSO.loadedLibsByName[libs[origin.lib].path].exports[origin.name]) {
+      throw new Error(`table slot ${i} does not hold ${origin.name}`);
+    }
+  }
+  const unknown = [];
+  for (let i = bootTableLength; i < table.length; i++) {
+    if (table.get(i) !== null && !inSegment(i) && !slots.has(i)) unknown.push(i);
+  }
+  if (unknown.length) {
+    throw new Error(`${unknown.length} function table slot(s) of unknown origin (a ctypes ` +
+                    "callback or a JavaScript function kept alive by a module), which a " +
+                    "snapshot cannot restore");
+  }
+  const got = {};
+  for (const k of Object.keys(M.GOT).sort()) got[k] = M.GOT[k].value;
+  return { boot_table_length: bootTableLength, table_length: table.length,
+           table_checksum: tableChecksum(table), libs,
+           slots: [...slots].sort((a, b) => a[0] - b[0]),
+           handles: Object.entries(LDSO.loadedLibsByHandle).filter(([h]) => h !== "0")
+             .map(([h, dso]) => [Number(h), dso.name]),
+           free_table_indexes: [...M.freeTableIndexes], got };
+}
+
 let result;
 try {
   const { loadPyodide } = await import(pathToFileURL(path.join(dir, "pyodide.mjs")).href);
@@ -47,7 +158,8 @@ try {
     indexURL: dir + path.sep, lockFileURL: path.join(dir, "pyodide-lock.json"),
     _makeSnapshot: true, env: { PYTHONHASHSEED: "0" }, stdout: () => {}, stderr: () => {},
   });
-  const site = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
+  const bootTableLength = pyodide._module.wasmTable.length;
+  const site = pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')").replace(/^\/+/, "/");
   for (const wheel of spec.wheels) {
     pyodide.unpackArchive(new Uint8Array(readFileSync(path.join(dir, wheel))), "wheel",
                           { extractDir: site });
@@ -58,11 +170,14 @@ try {
     "import importlib, random\n" +
     `for _m in ${JSON.stringify(spec.imports)}: importlib.import_module(_m)\n` +
     "random.seed(0)\n");
+  const dynlibs = dynlibRecord(pyodide._module, site, bootTableLength);
   const snapshot = pyodide.makeMemorySnapshot();
   writeFileSync(spec.out, snapshot);
-  result = { ok: true, error: null, bytes: snapshot.length };
+  result = { ok: true, error: null, bytes: snapshot.length, site,
+             dynlibs: dynlibs.libs.length ? dynlibs : null };
 } catch (err) {
   result = { ok: false, error: String(err.message || err).trim().split("\n").slice(-6).join("\n") };
 }
-console.log(JSON.stringify(result));
+// written synchronously: a record of some 100 kB would be cut by process.exit on a pipe
+writeSync(1, JSON.stringify(result) + "\n");
 process.exit(0);

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readSync, writeSync, existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+import { snapshotStart } from "./pyodist-snapshot.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const started = performance.now();
@@ -38,9 +39,16 @@ if (config.snapshot && existsSync(infoPath)) {
   }
   snapshot = { bytes, info };
 }
+// compiled packages in the snapshot are instantiated again by pyodist's loader
+const start = snapshot ? await snapshotStart({
+  info: snapshot.info,
+  bytes: new Uint8Array(snapshot.bytes.buffer, snapshot.bytes.byteOffset, snapshot.bytes.byteLength),
+  readFile: async (name) => new Uint8Array(readFileSync(path.join(dir, name))),
+  createModule: (await import(pathToFileURL(path.join(dir, "pyodide.asm.mjs")).href)).default,
+}) : null;
 const pyodide = await loadPyodide({
   indexURL: dir + path.sep, lockFileURL: path.join(dir, "pyodide-lock.json"),
-  env: config.env, args: [], ...(snapshot ? { _loadSnapshot: snapshot.bytes } : {}),
+  env: config.env, args: [], ...(start ? start.options : {}),
 });
 pyodide.setStdout({ write: (buf) => writeSync(1, buf) });
 pyodide.setStderr({ write: (buf) => writeSync(2, buf) });
@@ -90,8 +98,10 @@ const install = (key) => {
   }
 };
 if (snapshot) {
-  // the snapshot's own packages: their modules are in memory, their files are not
-  for (const key of snapshot.info.packages) install(key);
+  // the snapshot's own packages: their modules are in memory, their files are not (their
+  // wheels' sha256 were checked against snapshot.json above)
+  await start.finish(pyodide);
+  for (const key of snapshot.info.packages) installed.add(key);
   pyodide.runPython("import random\nrandom.seed()");  // the snapshot's seed is fixed
 }
 const errors = [];
