@@ -19,6 +19,7 @@ __all__ = [
     "HOST_ERRNOS",
     "INTERNAL_ERROR_EXIT",
     "INTERRUPTED_EXIT",
+    "PATH_ERRNOS",
     "BuildError",
     "BundleError",
     "ConfigError",
@@ -206,6 +207,9 @@ class HostError(PyodistError):
 # the errors of the host's file system that are the user's to fix, not pyodist's bugs
 HOST_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                          errno.EIO, errno.EFBIG})
+# a path given (or made from what was given) that cannot be used as it is: also exit 13
+PATH_ERRNOS = frozenset({errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG,
+                         errno.ELOOP, errno.ENOENT, errno.ENXIO, errno.ENOTEMPTY})
 
 
 class RuntimeCheckError(PyodistError):

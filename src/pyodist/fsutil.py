@@ -15,7 +15,8 @@ from filelock import FileLock
 
 from pyodist.process import pid_alive
 
-__all__ = ["READ_ONLY_ERRNOS", "entry_lock", "remove_stale", "replace_dir", "write_atomic"]
+__all__ = ["READ_ONLY_ERRNOS", "entry_lock", "links_leaving", "remove_stale", "replace_dir",
+           "write_atomic"]
 
 # what a write into a cache that was handed over read-only fails with
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
@@ -111,3 +112,24 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> P
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def links_leaving(folder: Path, root: Path) -> list[str]:
+    """The symbolic links under ``folder`` that a copy must not follow: links to a folder
+    (a copy that follows one can loop, or take a whole tree along), and links to a file
+    outside ``root`` (a host file would be copied in); as paths relative to ``folder``."""
+    bad: list[str] = []
+    top = root.resolve()
+    for base, dirs, files in os.walk(folder):  # links to folders are not descended into
+        for name in sorted([*dirs, *files]):
+            path = Path(base, name)
+            if not path.is_symlink():
+                continue
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop
+                bad.append(path.relative_to(folder).as_posix())
+                continue
+            if target.is_dir() or not target.is_relative_to(top):
+                bad.append(path.relative_to(folder).as_posix())
+    return bad

@@ -24,7 +24,6 @@ wheel.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import os
 import re
@@ -36,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 from pyodist.errors import ConfigError, Problem, ToolchainError, UsageError
+from pyodist.hashing import sha256_file
 from pyodist.process import run
 from pyodist.recipe.spec import EXPORT_KINDS, canonical_name
 from pyodist.skeleton.inspect import SourceFacts, inspect_source, numpy_headers_needed
@@ -54,6 +55,26 @@ _CONFIG_KEYS = {"cflags": str, "cxxflags": str, "ldflags": str, "exports": str,
                 "host-requires": list, "imports": list}
 _RUST_BACKENDS = frozenset({"maturin", "setuptools-rust"})
 _SDIST = re.compile(r".*\.(?:tar\.gz|tgz|tar\.bz2|tar\.xz|zip)\Z")
+# a distribution name (PEP 508): it becomes a file and folder name, so nothing else passes
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?\Z", re.ASCII)
+
+
+def checked_name_version(name: object, version: object, where: str) -> tuple[str, str]:
+    """``name`` and ``version`` as a package states them, or a clear error: both become
+    parts of file names (the packed sdist, the recipe folder, the wheel)."""
+    if not isinstance(name, str) or not _PROJECT_NAME.match(name):
+        raise UsageError(f"{where}: {str(name)[:80]!r} is not a distribution name (letters, "
+                         "digits, '.', '_' and '-', starting and ending with a letter or digit)",
+                         hint="fix the package's name")
+    try:
+        text = str(Version(str(version))) if isinstance(version, str) and \
+            len(version) <= 100 else None
+    except InvalidVersion:
+        text = None
+    if text is None or "/" in str(version):
+        raise UsageError(f"{where}: {str(version)[:80]!r} is not a PEP 440 version",
+                         hint="fix the package's version, e.g. 1.0.2")
+    return name, str(version)
 
 
 @dataclass(frozen=True)
@@ -93,16 +114,42 @@ def source_kind(text: str, cwd: Path) -> str:
     return "index"
 
 
+_MAX_PYPROJECT = 4 << 20
+
+
+def parse_pyproject(text: str, where: Path | None) -> dict[str, Any]:
+    """A pyproject.toml's text, parsed; a clear error for what is not valid or too big."""
+    if len(text) > _MAX_PYPROJECT:
+        raise ConfigError.single("is over 4 MiB, too big for a pyproject.toml", file=where,
+                                 hint="check that this is the package's pyproject.toml")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError.single(f"not valid TOML ({exc})", file=where,
+                                 hint="fix the line named") from None
+    except RecursionError:
+        raise ConfigError.single("not readable: nested too deeply", file=where,
+                                 hint="fix the file") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ConfigError.single(f"not readable ({exc})", file=where,
+                                 hint="fix the file") from None
+
+
+def _read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(_MAX_PYPROJECT + 1)
+    except OSError as exc:
+        raise ConfigError.single(f"cannot be read ({exc.strerror})", file=path,
+                                 hint="check the file") from None
+    return parse_pyproject(raw.decode("utf-8", "replace"), path)
+
+
 def read_config(pyproject: Path | None) -> WheelConfig:
     """``[tool.pyodist]`` of a pyproject.toml (empty config when there is none)."""
     if pyproject is None or not pyproject.is_file():
         return WheelConfig()
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError.single(f"not valid TOML ({exc})", file=pyproject,
-                                 hint="fix the file; 'python -m tomllib' is not a thing, but "
-                                      "any TOML linter names the line") from None
+    data = _read_pyproject(pyproject)
     tool = data.get("tool", {})
     table = tool.get("pyodist", {}) if isinstance(tool, dict) else {}
     return config_from_table(table, pyproject)
@@ -201,11 +248,7 @@ def tree_name_version(tree: Path) -> tuple[str, str]:
                      "--sdist) and give pyodist wheel that file")
         raise UsageError(f"{tree} is not a Python project (no pyproject.toml or setup.py)",
                          hint="give the folder that holds the package's pyproject.toml")
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError.single(f"not valid TOML ({exc})", file=pyproject,
-                                 hint="fix the line named") from None
+    data = _read_pyproject(pyproject)
     found = data.get("project")
     project: dict[str, Any] = found if isinstance(found, dict) else {}
     name, version = project.get("name"), project.get("version")
@@ -216,11 +259,11 @@ def tree_name_version(tree: Path) -> tuple[str, str]:
             file=pyproject, key=f"project.{missing}",
             hint="state it in pyproject.toml, or build an sdist first (python -m build "
                  "--sdist) and give pyodist wheel that file")
-    return name, version
+    return checked_name_version(name, version, str(pyproject))
 
 
 def inspect_sdist(archive: Path) -> WheelSource:
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    digest = sha256_file(archive)
     facts = inspect_source(archive, filename=archive.name, kind="sdist",
                            project=archive.name.split("-")[0])
     return WheelSource(archive, digest, facts)
@@ -237,6 +280,7 @@ def refuse_unbuildable(facts: SourceFacts, what: str) -> None:
     if not facts.version:
         raise UsageError(f"{what} states no version (no PKG-INFO, no static [project] version)",
                          hint="build it into an sdist first (python -m build --sdist)")
+    checked_name_version(facts.name, facts.version, what)
 
 
 def recipe_for(source: WheelSource, config: WheelConfig, *, url: str) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,3 +37,24 @@ def test_an_output_that_takes_nothing_is_one_line_and_exit_13() -> None:
     assert proc.returncode == 13, proc.stderr
     assert proc.stderr.strip().splitlines()[0] == "error: the output: No space left on device"
     assert "Traceback" not in proc.stderr
+
+
+def test_a_lock_file_name_leading_out_of_the_bundle_is_not_loaded(slim: dict[str, Any],
+                                                                 tmp_path: Path) -> None:
+    # pyodist test and pyodist python load only files of the bundle, as verify checks
+    copy = tmp_path / "b"
+    shutil.copytree(slim["folder"], copy)
+    lock = json.loads((copy / "pyodide-lock.json").read_text())
+    key, pkg = next(iter(lock["packages"].items()))
+    shutil.move(copy / pkg["file_name"], tmp_path / pkg["file_name"])
+    pkg["file_name"] = f"../{pkg['file_name']}"
+    (copy / "pyodide-lock.json").write_text(json.dumps(lock))
+    run = subprocess.run([sys.executable, "-m", "pyodist", "python", str(copy), "-c",
+                          f"import {pkg['imports'][0]}"], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert run.returncode != 0 and "does not name a file inside the bundle" in run.stderr, \
+        run.stderr[-2000:]
+    test = subprocess.run([sys.executable, "-m", "pyodist", "test", "--node", "--package", key,
+                           str(copy)], capture_output=True, text=True, timeout=300, check=False)
+    assert test.returncode == 11 and "does not name a file inside the bundle" in test.stdout, \
+        test.stdout[-2000:]

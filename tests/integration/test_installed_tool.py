@@ -104,7 +104,8 @@ def test_a_maintainers_package_builds_without_a_recipe_the_same_twice_and_passes
         "import cstats\n\ndef test_wrong():\n    assert cstats.mean([1.0, 3.0]) == 3.0\n")
     broken = _run([str(installed), "test-wheel", str(wheel), "--", "-q"], cwd=package,
                   check=False)
-    assert broken.returncode == 1 and "1 failed" in broken.stdout, broken.stdout
+    assert broken.returncode == 11 and "1 failed" in broken.stdout, broken.stdout
+    assert "pytest exited 1 (tests failed)" in broken.stderr
 
 
 def test_what_cannot_build_is_refused_before_anything_runs(installed: Path, work: Path) -> None:

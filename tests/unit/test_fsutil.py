@@ -6,7 +6,11 @@ import os
 import re
 from pathlib import Path
 
-from pyodist.fsutil import remove_stale, replace_dir, write_atomic
+import pytest
+
+from pyodist.errors import SourceError
+from pyodist.fsutil import links_leaving, remove_stale, replace_dir, write_atomic
+from pyodist.sources.patch import copy_extras
 
 
 def test_replace_dir_new_and_existing(tmp_path: Path) -> None:
@@ -70,3 +74,21 @@ def test_a_kept_run_folder_survives_later_runs(tmp_path: Path) -> None:
     with run_folder(tmp_path) as other:
         assert other.exists()
     assert not other.exists() and not dead.exists() and kept.exists()
+
+
+def test_links_leaving_names_links_out_of_the_root_and_to_folders(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe"
+    extras = recipe / "extras" / "d"
+    extras.mkdir(parents=True)
+    (recipe / "extras" / "mine.txt").write_text("ok")
+    (extras / "inside").symlink_to(recipe / "extras" / "mine.txt")
+    assert links_leaving(recipe / "extras", recipe) == []
+    (extras / "leak").symlink_to("/etc/hostname")
+    (extras / "loop").symlink_to("..")
+    (extras / "dangling").symlink_to(tmp_path / "nowhere")
+    assert links_leaving(recipe / "extras", recipe) == ["d/dangling", "d/leak", "d/loop"]
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    with pytest.raises(SourceError, match="symbolic links that lead out"):
+        copy_extras(tree, recipe, [("extras/d", "sub")])
+    assert not (tree / "sub").exists()

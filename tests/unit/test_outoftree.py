@@ -92,3 +92,27 @@ def test_rust_is_refused_before_the_build(tmp_path: Path) -> None:
     source = inspect_sdist(pack_tree(tree, tmp_path / "o", name="r", version="1", epoch=0))
     with pytest.raises(UsageError, match="Rust"):
         refuse_unbuildable(source.facts, "r")
+
+
+@pytest.mark.parametrize(("name", "version"), [
+    ("/tmp/victim", "1.0"), ("../../x", "1.0"), ("a/b", "1.0"), ("", "1.0"), ("x" * 200, "1"),
+    ("ok", "1.0/../../x"), ("ok", "not a version"), ("ok", "9" * 5000), ("ok\0", "1")])
+def test_a_name_or_version_that_would_be_a_path_is_refused(tmp_path: Path, name: str,
+                                                           version: str) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "pyproject.toml").write_text(
+        f'[project]\nname = "{name.replace(chr(0), "")}{"" if chr(0) not in name else "x/"}"'
+        f'\nversion = "{version}"\n')
+    with pytest.raises(UsageError, match=r"not a distribution name|not a PEP 440 version"):
+        tree_name_version(tree)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
+
+
+def test_hostile_pyproject_structure_is_a_config_error(tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    for text in ("a = " + "[" * 100000, "[project]\nname = 'x'\nversion = 1" + "0" * 5000):
+        (tree / "pyproject.toml").write_text(text)
+        with pytest.raises(ConfigError):
+            tree_name_version(tree)

@@ -41,6 +41,7 @@ from pyodist.builder.wheel import normalize_wheel, normalize_zip, scrub_random_p
 from pyodist.builder.workspace import IMAGE_WHEELHOUSE, driver_path
 from pyodist.errors import BuildError
 from pyodist.events import BuildPhase, EventSink, ignore
+from pyodist.fsutil import links_leaving
 from pyodist.hashing import sha256_file
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import ImportReport, check_imports
@@ -258,6 +259,12 @@ class PackageBuilder:
         (target / "meta.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         for name in ("patches", "extras"):  # applied already, but scripts may read them
             if (recipe.folder / name).is_dir():
+                leaving = links_leaving(recipe.folder / name, recipe.folder)
+                if leaving:
+                    raise PackageFailed(
+                        f"{recipe.folder / name} holds symbolic links that lead out of the "
+                        f"recipe folder or to a folder ({', '.join(leaving[:3])}); put the "
+                        "files themselves there", cause="recipe")
                 shutil.copytree(recipe.folder / name, target / name)
         libs = folder / "build" / ".libs"
         libs.mkdir(parents=True)

@@ -23,6 +23,7 @@ from pyodist.errors import (
     HOST_ERRNOS,
     INTERNAL_ERROR_EXIT,
     INTERRUPTED_EXIT,
+    PATH_ERRNOS,
     HostError,
     PyodistError,
     exit_code_summary,
@@ -162,15 +163,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        if exc.errno not in HOST_ERRNOS:
-            raise
-        return _host_error(exc, debug)
+        if exc.errno in HOST_ERRNOS or exc.errno in PATH_ERRNOS:
+            return _host_error(exc, debug)
+        return _internal_error()
     except Exception:  # noqa: BLE001 - last resort: say it is our bug, not the user's
-        traceback.print_exc()
-        print("error: internal error in pyodist (the traceback above is a bug; please report "
-              "it)", file=sys.stderr)
-        return INTERNAL_ERROR_EXIT
+        return _internal_error()
     return code
+
+
+def _internal_error() -> int:
+    traceback.print_exc()
+    print("error: internal error in pyodist (the traceback above is a bug; please report "
+          "it)", file=sys.stderr)
+    return INTERNAL_ERROR_EXIT
 
 
 def _host_error(exc: OSError, debug: bool) -> int:
@@ -178,6 +183,12 @@ def _host_error(exc: OSError, debug: bool) -> int:
     if debug:
         traceback.print_exc()
     where = exc.filename or "the output"
+    if exc.errno in PATH_ERRNOS:  # a path that cannot be used as it is
+        with contextlib.suppress(OSError):
+            print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
+            print("  fix: check that path (a folder where a folder is expected, no file in "
+                  "the way, names under 255 characters, no link loops)", file=sys.stderr)
+        return HostError.exit_code
     with contextlib.suppress(OSError):  # the output that failed is not written to again
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import parse_wheel_filename
 
-from pyodist.errors import SourceError, UsageError
+from pyodist.errors import INTERRUPTED_EXIT, RuntimeCheckError, SourceError, UsageError
 from pyodist.options import Options
 from pyodist.recipe.spec import canonical_name
 from pyodist.runtime.node import harness, node_binary
@@ -37,8 +37,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "cache). pytest, what --requires names and what the wheel requires "
                     "(Requires-Dist, less what --with wheels provide) are resolved on the "
                     "index for the runtime's platform and cached; the current folder is "
-                    "mounted at its own path. Exit code: pytest's. Arguments after -- go to "
-                    "pytest.",
+                    "mounted at its own path. Exit code: 0 when every test passed, 11 when "
+                    "one failed or none ran, 2 for arguments pytest refused. Arguments after "
+                    "-- go to pytest.",
     )
     tw.add_argument("wheel", type=Path, metavar="WHEEL")
     tw.add_argument("--tests", type=Path, metavar="DIR",
@@ -178,8 +179,13 @@ def _test_wheel(args: argparse.Namespace, options: Options) -> int:
         if not (runtime_dir / "pyodide-lock.json").is_file():
             raise UsageError(f"{args.bundle} is not a bundle folder (no pyodide-lock.json)",
                              hint="pass dist/<name>-<version>-<profile> from pyodist bundle")
-        info = json.loads((runtime_dir / "pyodide-lock.json").read_text())["info"]
-        platform = TargetPlatform(str(info["python"]), str(info["abi_version"]))
+        try:
+            info = json.loads((runtime_dir / "pyodide-lock.json").read_text())["info"]
+            platform = TargetPlatform(str(info["python"]), str(info["abi_version"]))
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            raise UsageError(f"{args.bundle}/pyodide-lock.json does not say which Python and "
+                             "ABI the bundle runs (no readable 'info')",
+                             hint="pass a bundle folder written by pyodist bundle") from None
     else:
         runtime = runtime_facts(options.runtime, options.cache_dir, offline=options.offline)
         runtime_dir, platform = runtime.folder, TargetPlatform(runtime.python,
@@ -192,8 +198,7 @@ def _test_wheel(args: argparse.Namespace, options: Options) -> int:
     deps = _test_wheels(requirements, options, platform)
     pytest_args = list(args.pytest_args)
     if args.junit is not None:
-        junit = (cwd / args.junit).resolve()
-        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit = _junit_path(cwd / args.junit)
         pytest_args.append(f"--junitxml={junit}")
     mounts = [(str(cwd), str(cwd))]
     for path in [tests, *([junit.parent] if args.junit is not None else [])]:
@@ -217,7 +222,39 @@ def _test_wheel(args: argparse.Namespace, options: Options) -> int:
                                    pytest_args=pytest_args,
                                    junit=junit if args.junit is not None else None)
         code = code or browser_code
-    return code
+    return _exit_code(code)
+
+
+# pytest's exit codes (0 passed, 1 failed, 2 interrupted, 3 internal error, 4 usage, 5 no
+# tests) in pyodist's table: a failed or empty run is a failed runtime check
+def _exit_code(pytest_code: int) -> int:
+    if pytest_code == 0:
+        return 0
+    what = {1: "tests failed", 2: "interrupted", 3: "pytest's internal error",
+            4: "pytest was given bad arguments", 5: "no tests were collected"}
+    print(f"pyodist test-wheel: pytest exited {pytest_code} "
+          f"({what.get(pytest_code, 'the run failed')})", file=sys.stderr)
+    if pytest_code == 2:
+        return INTERRUPTED_EXIT
+    if pytest_code == 4:
+        return UsageError.exit_code
+    return RuntimeCheckError.exit_code
+
+
+def _junit_path(path: Path) -> Path:
+    """Where the JUnit file goes: a file (new or regular) in a folder pyodist may make."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UsageError(f"--junit {path}: not a regular file", hint="name a new .xml file")
+    junit = path.resolve()
+    if any(junit.is_relative_to(p) for p in (Path("/dev"), Path("/proc"), Path("/sys"))):
+        raise UsageError(f"--junit {path}: not a file pytest can write in Pyodide",
+                         hint="name a file in a folder of your own")
+    existing = next(p for p in [junit.parent, *junit.parent.parents] if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"--junit {path}: {existing} is not a folder",
+                         hint="name a file in an existing folder, or a new one")
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    return junit
 
 
 # the project files pytest reads its configuration from, copied into the page with the tests

@@ -27,6 +27,7 @@ from pyodist.outoftree import (
     config_from_table,
     inspect_sdist,
     pack_tree,
+    parse_pyproject,
     read_config,
     recipe_for,
     refuse_unbuildable,
@@ -73,27 +74,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _sdist_pyproject(archive: Path) -> dict[str, object]:
     """The top-level pyproject.toml of an sdist, parsed ({} when there is none)."""
-    import tomllib  # noqa: PLC0415
-
-    text = None
+    limit = 4 << 20
+    data = None
     if archive.name.endswith(".zip"):
         with zipfile.ZipFile(archive) as zf:
-            name = next((n for n in zf.namelist() if n.count("/") == 1
-                         and n.endswith("/pyproject.toml")), None)
-            text = zf.read(name).decode("utf-8", "replace") if name else None
+            info = next((i for i in zf.infolist() if i.filename.count("/") == 1
+                         and i.filename.endswith("/pyproject.toml")), None)
+            if info is not None:
+                with zf.open(info) as fh:
+                    data = fh.read(limit + 1)
     else:
         with tarfile.open(archive) as tar:
-            member = next((m for m in tar.getmembers() if m.isfile()
-                           and m.name.count("/") == 1 and m.name.endswith("/pyproject.toml")),
-                          None)
-            data = tar.extractfile(member) if member is not None else None
-            text = data.read().decode("utf-8", "replace") if data is not None else None
-    if text is None:
+            member = next((m for m in tar if m.isfile() and m.name.count("/") == 1
+                           and m.name.endswith("/pyproject.toml")), None)
+            stream = tar.extractfile(member) if member is not None else None
+            data = stream.read(limit + 1) if stream is not None else None
+    if data is None:
         return {}
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return {}  # the build backend says what is wrong with it
+    return parse_pyproject(data.decode("utf-8", "replace"), archive)
 
 
 def _keep(archive: Path, options: Options) -> Path:

@@ -83,6 +83,11 @@ const install = (key) => {
     installed.add(name);
     todo.push(...pkg.depends);
     if (name.endsWith("-tests") && !config.tests) continue;
+    if (typeof pkg.file_name !== "string" || !pkg.file_name || /[\\/\0]/.test(pkg.file_name) ||
+        pkg.file_name === "." || pkg.file_name === "..") {
+      fail(`pyodide-lock.json: ${name}: file_name ${JSON.stringify(pkg.file_name)} does not name ` +
+           "a file inside the bundle");
+    }
     const file = path.join(dir, pkg.file_name);
     if (!existsSync(file)) {
       if (stock) continue;
@@ -110,6 +115,10 @@ if (config.preload) {
   const keys = Object.keys(lock.packages).filter((k) => !k.endsWith("-tests") || config.tests);
   for (const key of keys) {  // hashes first, then Pyodide's own loader
     const pkg = lock.packages[key];
+    if (typeof pkg.file_name !== "string" || /[\\/\0]/.test(pkg.file_name)) {
+      fail(`pyodide-lock.json: ${key}: file_name ${JSON.stringify(pkg.file_name)} does not name ` +
+           "a file inside the bundle");
+    }
     const file = path.join(dir, pkg.file_name);
     if (!existsSync(file)) fail(`${pkg.file_name} is missing from the bundle`);
     if (sha256(readFileSync(file)) !== pkg.sha256) fail(`${pkg.file_name}: sha256 does not match pyodide-lock.json`);

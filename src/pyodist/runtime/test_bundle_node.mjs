@@ -26,7 +26,14 @@ function closure(name, seen = new Set()) {
 }
 
 const hashOk = {};
+// a file name from the lock names a file of this folder, nothing else (not "../x", not "/x")
+const plainName = (name) => typeof name === "string" && name !== "" && name !== "." &&
+  name !== ".." && !/[\\/\0]/.test(name);
 for (const [key, pkg] of Object.entries(lock.packages)) {
+  if (!plainName(pkg.file_name)) {
+    hashOk[key] = `file_name ${JSON.stringify(pkg.file_name)} does not name a file inside the bundle`;
+    continue;
+  }
   const file = path.join(dir, pkg.file_name);
   if (!existsSync(file)) hashOk[key] = `${pkg.file_name} is missing from the bundle`;
   else if (sha256(file) !== pkg.sha256)

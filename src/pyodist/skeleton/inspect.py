@@ -176,7 +176,7 @@ def _pyproject(listing: ArchiveListing) -> dict[str, object]:
         return {}
     try:
         return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError):
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):  # ValueError: 4300+ digits
         return {}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyodist.errors import SourceError
+from pyodist.fsutil import links_leaving
 from pyodist.process import run
 
 __all__ = ["apply_patches", "copy_extras"]
@@ -98,6 +99,12 @@ def copy_extras(tree: Path, recipe_folder: Path, extras: Sequence[tuple[str, str
                               hint="make 'source/extras' destinations relative paths in the tree")
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
+            leaving = links_leaving(source, recipe_folder)
+            if leaving:
+                raise SourceError(
+                    f"extra {src!r} holds symbolic links that lead out of the recipe folder or "
+                    f"to a folder ({', '.join(leaving[:3])}): they are not copied",
+                    hint="put the files themselves in the recipe folder")
             shutil.copytree(source, target, dirs_exist_ok=True)
         else:
             shutil.copy2(source, target)
