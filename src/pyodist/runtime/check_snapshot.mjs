@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+import { inflateRawSync } from "node:zlib";
 import { snapshotStart } from "./pyodist-snapshot.mjs";
 
 const spec = JSON.parse(readFileSync(0, "utf8"));
@@ -29,6 +30,7 @@ try {
   const start = await snapshotStart({
     info, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     readFile: async (name) => new Uint8Array(readFileSync(path.join(dir, name))),
+    inflate: inflateRawSync,
     createModule: (await import(pathToFileURL(path.join(dir, "pyodide.asm.mjs")).href)).default,
   });
   const pyodide = await loadPyodide({

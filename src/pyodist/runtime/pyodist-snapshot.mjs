@@ -7,7 +7,8 @@
 //   const pyodide = await loadPyodide({ indexURL, ...start.options });
 //   start.finish(pyodide);
 //
-// info: snapshot.json; bytes: snapshot.bin (a Uint8Array; it may still be filling while the
+// inflate (optional): a faster raw-deflate decoder than the DecompressionStream (in Node:
+// zlib's inflateRawSync); info: snapshot.json; bytes: snapshot.bin (a Uint8Array; it may still be filling while the
 // runtime compiles, if `bytesReady` is the promise of its being filled); readFile(name): a
 // bundle file's bytes (a Promise of a Uint8Array); createModule: the runtime's own module
 // factory (`(await import(indexURL + "pyodide.asm.mjs")).default`).
@@ -45,8 +46,9 @@ async function inflateRaw(bytes) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** The members of a zip file (a wheel): name -> Promise of its bytes (stored or deflated). */
-export function readZip(buf) {
+/** The members of a zip file (a wheel): name -> Promise of its bytes (stored or deflated);
+ * `inflate` (bytes -> bytes or a Promise of them) defaults to the DecompressionStream. */
+export function readZip(buf, inflate = inflateRaw) {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let eocd = buf.length - 22;
   while (eocd >= 0 && dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
@@ -74,7 +76,7 @@ export function readZip(buf) {
       if (e.method !== 0 && e.method !== 8) throw new Error(`${name}: unsupported zip method`);
       const start = e.offset + 30 + dv.getUint16(e.offset + 26, true) + dv.getUint16(e.offset + 28, true);
       const raw = buf.subarray(start, start + e.size);
-      return e.method === 0 ? Promise.resolve(new Uint8Array(raw)) : inflateRaw(raw);
+      return Promise.resolve(e.method === 0 ? new Uint8Array(raw) : inflate(raw));
     },
   };
 }
@@ -162,20 +164,26 @@ function reinstantiate(M, record, modules, memory) {
  * What loadPyodide needs to start from the snapshot (`options`), and what to do once it
  * has (`finish`: the wheels' files written to site-packages, loadedPackages filled in).
  */
-export async function snapshotStart({ info, bytes, bytesReady, readFile, createModule }) {
+export async function snapshotStart({ info, bytes, bytesReady, readFile, createModule, inflate }) {
   const record = info.dynlibs ?? null;
-  const wheels = await Promise.all((info.wheels ?? []).map(async (name) => [name, readZip(await readFile(name))]));
+  const wheels = await Promise.all((info.wheels ?? []).map(
+    async (name) => [name, readZip(await readFile(name), inflate)]));
   const zips = new Map(wheels);
+  // the wheels' files are unpacked while the runtime boots; `finish` only writes them
+  const files = Promise.all(wheels.flatMap(([, zip]) => zip.names
+    .filter((member) => !member.endsWith("/"))
+    .map(async (member) => [member, await zip.read(member)])));
   const finish = async (pyodide) => {
     const site = info.site ?? pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
-    for (const [name, zip] of zips) {
-      for (const member of zip.names) {
-        if (member.endsWith("/")) continue;
-        const dest = `${site}/${member}`;
-        pyodide.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
-        pyodide.FS.writeFile(dest, await zip.read(member), { canOwn: true });
+    const made = new Set();
+    for (const [member, data] of await files) {
+      const dest = `${site}/${member}`;
+      const folder = dest.slice(0, dest.lastIndexOf("/"));
+      if (!made.has(folder)) {
+        pyodide.FS.mkdirTree(folder);
+        made.add(folder);
       }
-      void name;
+      pyodide.FS.writeFile(dest, data, { canOwn: true });
     }
     for (const key of info.packages ?? []) pyodide.loadedPackages[key] ??= "snapshot";
     // every start from one snapshot would otherwise draw the same "random" numbers

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readSync, writeSync, existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+import { inflateRawSync } from "node:zlib";
 import { snapshotStart } from "./pyodist-snapshot.mjs";
 
 const config = JSON.parse(process.argv[2]);
@@ -44,6 +45,7 @@ const start = snapshot ? await snapshotStart({
   info: snapshot.info,
   bytes: new Uint8Array(snapshot.bytes.buffer, snapshot.bytes.byteOffset, snapshot.bytes.byteLength),
   readFile: async (name) => new Uint8Array(readFileSync(path.join(dir, name))),
+  inflate: inflateRawSync,
   createModule: (await import(pathToFileURL(path.join(dir, "pyodide.asm.mjs")).href)).default,
 }) : null;
 const pyodide = await loadPyodide({
