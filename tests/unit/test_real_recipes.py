@@ -147,3 +147,15 @@ def test_a_rust_build_backend_is_refused_before_the_build(requires: list[str]) -
                                       ["not a requirement ((("]])
 def test_other_build_backends_pass(requires: list[str]) -> None:
     _refuse_rust_backend(requires)
+
+
+def test_a_script_that_downloads_is_found_before_any_build(tmp_path: Path) -> None:
+    from pyodist.recipe.loader import parse_recipe  # noqa: PLC0415
+    from pyodist.recipe.scripts import script_downloads  # noqa: PLC0415
+
+    text = ("package:\n  name: d\n  version: '1'\nsource:\n  path: src\nbuild:\n  script: |\n"
+            "    # wget in a comment is not a download\n    echo curl is a word here\n"
+            "    cd x && wget ${URL} -O a.tgz\n    git clone https://x.example/r\n")
+    recipe = parse_recipe(tmp_path / "d" / "meta.yaml", text)
+    assert script_downloads(recipe) == ["build/script line 3: cd x && wget ${URL} -O a.tgz",
+                                        "build/script line 4: git clone https://x.example/r"]

@@ -43,6 +43,7 @@ from pyodist.errors import BuildError
 from pyodist.events import BuildPhase, EventSink, ignore
 from pyodist.fsutil import links_leaving
 from pyodist.hashing import sha256_file
+from pyodist.recipe.scripts import script_downloads
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import ImportReport, check_imports
 from pyodist.sources.fetch import Fetcher
@@ -192,6 +193,12 @@ class PackageBuilder:
                 "toolchain cannot compile for wasm32-unknown-emscripten yet (no Rust standard "
                 "library for that target); take the project's published Pyodide wheel instead "
                 "(a recipe whose source is that wheel, or the index)", cause="rust")
+        downloads = script_downloads(recipe)
+        if downloads:
+            raise PackageFailed(
+                f"{downloads[0]} downloads during the build, which runs with no network; give "
+                "the file to the build instead (source/extra-archives: a url and sha256 that "
+                "pyodist fetch downloads and verifies)", cause="network")
         missing = [t for t in tools if t in self.missing_tools]
         if missing:
             raise PackageFailed(

@@ -32,6 +32,7 @@ from packaging.utils import (
 from pyodist.errors import SourceError
 from pyodist.events import EventSink, FetchFinished, FetchProgress, FetchStarted, ignore
 from pyodist.options import Options
+from pyodist.recipe.scripts import script_downloads
 from pyodist.recipe.spec import PYPI_SCHEME, Recipe
 from pyodist.sources import debian
 from pyodist.sources.cache import SourceCache
@@ -473,6 +474,15 @@ def fetch_sources(fetcher: Fetcher, recipes: Sequence[Recipe], *, jobs: int = 4)
             report.done[recipe.name] = main
         except SourceError as exc:
             report.failed[recipe.name] = exc
+            return
+        downloads = script_downloads(recipe)
+        if downloads:  # its source is here, but its build would reach for the network
+            report.failed[recipe.name] = SourceError(
+                f"{recipe.name}: {downloads[0]} downloads during the build, which runs with "
+                "no network, so the build cannot work",
+                hint="give the file to the build instead: a source/extra-archives entry "
+                     "(url and sha256) that pyodist fetch downloads and verifies, used by "
+                     "the script from the source tree")
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fetch")
     try:
