@@ -11,15 +11,17 @@ recipes and the bundle, not from pip.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pyodist.builder.wheel import parse_wheel_name
-from pyodist.errors import PyodistError, UsageError
+from pyodist.errors import HostError, PyodistError, UsageError
 from pyodist.fsutil import write_atomic
 from pyodist.process import run
 
@@ -60,6 +62,16 @@ def create_venv(bundle: Path, venv: Path) -> Path:
                          f"(info.python: {exc.__class__.__name__})",
                          hint="pass a bundle written by 'pyodist bundle' (or rebuild it)") \
             from None
+    fresh = not venv.exists() or not any(venv.iterdir())
+    try:
+        return _make_venv(bundle, venv, python)
+    except BaseException:
+        if fresh:  # what this call made goes again: no half-made venv is left
+            shutil.rmtree(venv, ignore_errors=True)
+        raise
+
+
+def _make_venv(bundle: Path, venv: Path, python: str) -> Path:
     site = _site(venv, python)
     site.mkdir(parents=True, exist_ok=True)
     (venv / "bin").mkdir(exist_ok=True)
@@ -71,27 +83,81 @@ def create_venv(bundle: Path, venv: Path) -> Path:
             f'exec {host} -m pyodist.bundle.venv {shlex.quote(str(venv))} "$@"')
     for alias in ("python3", f"python{python}"):
         link = venv / "bin" / alias
-        if not link.exists():
-            link.symlink_to("python")
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to("python")
     (venv / CONFIG).write_text(
         f"home = {bundle}\nimplementation = pyodide\nversion = {python}\n"
         f"include-system-site-packages = false\npyodist-bundle = {bundle}\n")
     return venv
 
 
-def _install_wheel(wheel: Path, site: Path) -> str:
-    name = parse_wheel_name(wheel.name)
+# what one wheel may unpack to, and how much bigger than itself (a zip bomb is refused)
+_MAX_UNPACKED = 2 << 30
+_MAX_RATIO = 200
+
+
+def _check_wheel(wheel: Path) -> tuple[str, list[zipfile.ZipInfo]]:
+    """``name-version`` and the members of a pure-Python wheel, every one checked before
+    anything is written: a regular zip file with a .dist-info, members that stay inside the
+    folder and unpack to a bounded size."""
+    if not wheel.exists():
+        raise UsageError(f"{wheel}: no such file", hint="give the path of a .whl file")
+    if not wheel.is_file():  # a folder, a FIFO, a device (is_file follows links)
+        raise UsageError(f"{wheel}: not a regular file", hint="give the path of a .whl file")
+    try:
+        name = parse_wheel_name(wheel.name)
+    except PyodistError:
+        raise UsageError(f"{wheel.name}: not a wheel file name (NAME-VERSION-TAGS.whl)",
+                         hint="give the path of a .whl file") from None
     if name.abi != "none" or name.platform != "any":
         raise UsageError(f"{wheel.name} is not a pure-Python wheel",
                          hint="compiled packages need a recipe: pyodist build, then bundle")
-    with zipfile.ZipFile(wheel) as zf:
-        for member in zf.infolist():
-            target = (site / member.filename).resolve()
-            if not target.is_relative_to(site.resolve()):
-                raise UsageError(f"{wheel.name}: member {member.filename!r} leaves the folder",
-                                 hint="the wheel is malformed")
-        zf.extractall(site)
-    return f"{name.name}-{name.version}"
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(f"{wheel.name}: not a zip file ({exc})",
+                         hint="the wheel is damaged: download or build it again") from None
+    if not any(m.filename.count("/") == 1 and m.filename.endswith(".dist-info/METADATA")
+               for m in members):
+        raise UsageError(f"{wheel.name}: not a wheel (no .dist-info/METADATA)",
+                         hint="give a wheel that pip or pyodist built")
+    total = 0
+    for member in members:
+        path = PurePosixPath(member.filename)
+        if (path.is_absolute() or ".." in path.parts or "\\" in member.filename
+                or "\0" in member.filename):
+            raise UsageError(f"{wheel.name}: member {member.filename!r} leaves the folder",
+                             hint="the wheel is malformed")
+        total += member.file_size
+    if total > _MAX_UNPACKED or total > _MAX_RATIO * max(1, wheel.stat().st_size):
+        raise UsageError(f"{wheel.name} unpacks to {total} bytes, past the limit "
+                         f"({_MAX_UNPACKED} bytes, {_MAX_RATIO} times its size)",
+                         hint="the wheel is malformed (a zip bomb?)")
+    return f"{name.name}-{name.version}", members
+
+
+def _install(wheels: Sequence[Path], site: Path) -> list[str]:
+    """Unpack every wheel into a staging folder beside site-packages, then move the result
+    in: a failure (a bad wheel, a full disk) leaves site-packages as it was."""
+    checked = [(_check_wheel(w), w) for w in wheels]
+    staging = Path(tempfile.mkdtemp(prefix=".pyodist-pip-", dir=site.parent))
+    try:
+        for (_label, members), wheel in checked:
+            with zipfile.ZipFile(wheel) as zf:
+                for member in members:
+                    zf.extract(member, staging)
+        for entry in sorted(staging.iterdir()):
+            target = site / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            os.replace(entry, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [label for (label, _members), _wheel in checked]
 
 
 def pip_install(venv: Path, requirements: Sequence[str]) -> list[str]:
@@ -104,7 +170,6 @@ def pip_install(venv: Path, requirements: Sequence[str]) -> list[str]:
     site = _site(venv, version)
     wheels = [Path(r) for r in requirements if r.endswith(".whl")]
     names = [r for r in requirements if not r.endswith(".whl")]
-    installed = []
     with tempfile.TemporaryDirectory(prefix="pyodist-pip-") as tmp:
         if names:
             result = run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", tmp,
@@ -117,22 +182,29 @@ def pip_install(venv: Path, requirements: Sequence[str]) -> list[str]:
                                  hint="only py3-none-any wheels install this way; build "
                                       "compiled packages from recipes")
             wheels += sorted(Path(tmp).glob("*.whl"))
-        for wheel in wheels:
-            installed.append(_install_wheel(wheel, site))
-    return installed
+        return _install(wheels, site)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2 or args[1] != "install":
-        print("usage: pip install WHEEL|REQUIREMENT ... (pure-Python wheels only)",
+    usage = "usage: pip install WHEEL|REQUIREMENT ... (pure-Python wheels only)"
+    if len(args) < 3 or args[1] != "install":
+        print(usage, file=sys.stderr)
+        return 2
+    options = [a for a in args[2:] if a.startswith("-")]
+    if options:
+        print(f"error: pip options are not supported here ({' '.join(options)}); {usage}",
               file=sys.stderr)
         return 2
     try:
-        done = pip_install(Path(args[0]), [a for a in args[2:] if not a.startswith("-")])
+        done = pip_install(Path(args[0]), args[2:])
     except PyodistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a full disk, a read-only venv: nothing was installed
+        print(f"error: {exc.filename or 'the venv'}: {exc.strerror or exc}; nothing was "
+              "installed", file=sys.stderr)
+        return HostError.exit_code
     print("Successfully installed " + " ".join(done))
     return 0
 
