@@ -13,10 +13,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from pyodist.errors import UsageError
 from pyodist.process import pid_alive
 
-__all__ = ["READ_ONLY_ERRNOS", "entry_lock", "links_leaving", "remove_stale", "replace_dir",
-           "write_atomic"]
+__all__ = ["READ_ONLY_ERRNOS", "entry_lock", "links_leaving", "output_folder", "remove_stale",
+           "replace_dir", "write_atomic"]
 
 # what a write into a cache that was handed over read-only fails with
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
@@ -133,3 +134,18 @@ def links_leaving(folder: Path, root: Path) -> list[str]:
             if target.is_dir() or not target.is_relative_to(top):
                 bad.append(path.relative_to(folder).as_posix())
     return bad
+
+
+def output_folder(path: Path, flag: str) -> Path:
+    """``path`` (a folder pyodist writes into) resolved, refusing what would put the output
+    elsewhere than the user named: a link to nowhere (it would be made where it points) and
+    a path whose existing part is a file."""
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{flag} {path}: a link to {path.readlink()}, which does not exist",
+                         hint="remove the link, or name the folder itself")
+    resolved = path.resolve()
+    existing = next(p for p in [resolved, *resolved.parents] if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: {existing} is not a folder",
+                         hint="name a folder (new or existing)")
+    return resolved

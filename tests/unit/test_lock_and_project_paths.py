@@ -147,3 +147,32 @@ def test_verify_of_a_folder_that_is_no_bundle_does_not_walk_it(tmp_path: Path) -
     (tmp_path / "deep" / "link").symlink_to("/proc/1/cwd")
     assert verify_bundle(tmp_path) == [
         "manifest.json: missing (or not a regular file); this is not a bundle"]
+
+
+def test_numbers_past_any_use_and_paths_that_mislead_are_clear_errors(tmp_path: Path) -> None:
+    from pyodist.builder.shards import parse_shard  # noqa: PLC0415
+    from pyodist.bundle.config import load_project  # noqa: PLC0415
+    from pyodist.bundle.features import parse_target  # noqa: PLC0415
+    from pyodist.bundle.verify import bundle_listing  # noqa: PLC0415
+    from pyodist.errors import ConfigError, UsageError  # noqa: PLC0415
+    from pyodist.fsutil import output_folder  # noqa: PLC0415
+
+    for text in ("9" * 5000 + "/2", "1/100000", "\u0661/\u0662"):
+        with pytest.raises(ConfigError, match="--shard"):
+            parse_shard(text)
+    assert parse_target("node>=" + "9" * 5000) is None
+    project = tmp_path / "pyodist.toml"
+    project.write_text("[distribution]\nname = 'x'\nversion = " + "1" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_project(project)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(UsageError, match="does not exist"):
+        output_folder(tmp_path / "dangling", "--out")
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(UsageError, match="is not a folder"):
+        output_folder(tmp_path / "afile" / "sub", "--out")
+    assert not (tmp_path / "nowhere").exists()
+    deep = tmp_path / "bundle"
+    (deep / "/".join(["d"] * 100)).mkdir(parents=True)
+    _files, _folders, odd = bundle_listing(deep)
+    assert any("nested deeper than 64 levels" in line for line in odd)

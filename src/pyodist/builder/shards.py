@@ -27,7 +27,9 @@ from pyodist.errors import ConfigError
 __all__ = ["ShardPlan", "ShardSpec", "Simulation", "levels", "parse_shard", "simulate",
            "split"]
 
-_SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_SHARD_RE = re.compile(r"\s*([0-9]{1,6})\s*/\s*([0-9]{1,6})\s*", re.ASCII)
+# more runners than this is a mistake (and a plan of millions of empty shards)
+MAX_SHARDS = 1000
 Deps = Mapping[str, Sequence[str]]
 
 
@@ -46,9 +48,10 @@ class ShardSpec:
 
 def parse_shard(text: str, wave: int | None = None) -> ShardSpec:
     """``"2/4"`` -> shard 2 of 4; ConfigError naming the flag otherwise."""
-    match = _SHARD_RE.match(text)
-    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise ConfigError.single(f"--shard {text!r} is not I/N with 1 <= I <= N",
+    match = _SHARD_RE.fullmatch(text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)) <= MAX_SHARDS:
+        raise ConfigError.single(f"--shard {text[:40]!r} is not I/N with 1 <= I <= N <= "
+                                 f"{MAX_SHARDS}",
                                  key="--shard", hint="write e.g. --shard 2/4")
     if wave is not None and wave < 1:
         raise ConfigError.single(f"--wave {wave}: waves are numbered from 1", key="--wave",

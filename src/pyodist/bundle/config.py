@@ -342,7 +342,8 @@ def load_project(path: Path) -> Project:
             hint=f"create {PROJECT_FILE} ('pyodist init DIR' writes one), or pass --project FILE")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        # ValueError: an integer of more than 4300 digits
         raise ConfigError.single(f"not valid TOML: {why_unreadable(exc)}", file=path,
                                  hint="fix the syntax at the position given") from None
     reader = _Reader(path)

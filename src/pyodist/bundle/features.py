@@ -45,7 +45,7 @@ class EngineTarget:
 
 def parse_target(text: str) -> EngineTarget | None:
     """``"safari>=16.4"`` -> EngineTarget; None when it is not of that form or names no engine."""
-    match = _TARGET_RE.match(text)
+    match = _TARGET_RE.match(text) if len(text) <= 100 else None
     if not match:
         return None
     engine = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
@@ -53,7 +53,7 @@ def parse_target(text: str) -> EngineTarget | None:
         return None
     try:
         return EngineTarget(engine, Version(match.group(2)))
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number of thousands of digits
         return None
 
 

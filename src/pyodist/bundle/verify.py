@@ -28,6 +28,8 @@ __all__ = ["NOT_A_BUNDLE", "bundle_folder", "bundle_listing", "compare_folders",
            "verify_bundle"]
 
 MANIFEST = "manifest.json"
+# no bundle nests folders this deep (site-packages trees are under 20); past it the walk stops
+_MAX_DEPTH = 64
 LOCK = "pyodide-lock.json"
 # how a problem list starts when the folder has no usable manifest at all
 NOT_A_BUNDLE = f"{MANIFEST}: "
@@ -68,6 +70,11 @@ def bundle_listing(folder: Path) -> tuple[dict[str, Path], list[str], list[str]]
     folders: list[str] = []
     odd: list[str] = []
     for root, dirs, names in os.walk(folder):
+        if Path(root).relative_to(folder).as_posix().count("/") >= _MAX_DEPTH:
+            odd.append(f"{Path(root).relative_to(folder).as_posix()[:200]}/...: folders nested "
+                       f"deeper than {_MAX_DEPTH} levels, which no bundle has")
+            dirs.clear()
+            continue
         for name in sorted([*dirs, *names]):
             path = Path(root, name)
             rel = path.relative_to(folder).as_posix()

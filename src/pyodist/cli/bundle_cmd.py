@@ -12,6 +12,7 @@ from pyodist.bundle.verify import NOT_A_BUNDLE, bundle_folder, verify_bundle
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import VerifyError
+from pyodist.fsutil import output_folder
 from pyodist.hashing import sha256_file
 from pyodist.options import Options
 
@@ -56,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _bundle(args: argparse.Namespace, options: Options) -> int:
     project = find_project(options, args.project)
     session = BuildSession(apply_project(options, project))
-    out = (options.project_root / args.out).resolve()
+    out = output_folder(options.project_root / args.out, "--out")
     try:
         with build_sink(plain=options.plain, quiet=args.json) as sink:
             result = make_bundle(session, project, args.profile, out, jobs=args.jobs,

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pyodist.bundle.config import load_project
+from pyodist.fsutil import output_folder
 from pyodist.options import Options
 from pyodist.project_init import init_project
 
@@ -34,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _init(args: argparse.Namespace, options: Options) -> int:
-    folder = (options.project_root / args.dir).resolve()
+    folder = output_folder(options.project_root / args.dir, "DIR")
     result = init_project(folder, name=args.name)
     for path in result.files:
         print(f"wrote {path}")

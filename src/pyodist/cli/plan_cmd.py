@@ -6,10 +6,11 @@ import argparse
 
 from pyodist.builder.cache import ArtifactCache
 from pyodist.builder.exchange import StoreExchange
-from pyodist.builder.shards import split
+from pyodist.builder.shards import MAX_SHARDS, split
 from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import emit_json
+from pyodist.errors import UsageError
 from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.options import Options
 from pyodist.recipe import load_recipe_dirs
@@ -38,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _plan(args: argparse.Namespace, options: Options) -> int:
+    if not 1 <= args.shards <= MAX_SHARDS:
+        raise UsageError(f"--shards {args.shards}: give 1 to {MAX_SHARDS} runners",
+                         hint="one shard per CI runner of a wave")
     options = with_project_store(options)
     loaded = load_recipe_dirs(options.recipe_dirs)
     graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, args.selection))

@@ -159,7 +159,7 @@ def _pytest_addopts(bundle: Path) -> str:
     """
     try:
         python = str(json.loads((bundle / "pyodide-lock.json").read_text())["info"]["python"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         python = ""
     xy = ".".join(python.split(".")[:2])
     site = f"/lib/python{xy}/site-packages" if xy else ""

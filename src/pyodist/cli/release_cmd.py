@@ -10,7 +10,7 @@ from pathlib import Path
 from pyodist.bundle.config import PROJECT_FILE, find_project
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import EXIT_CODES, UsageError, exit_code_summary
-from pyodist.fsutil import write_atomic
+from pyodist.fsutil import output_folder, write_atomic
 from pyodist.options import Options
 from pyodist.release import StageResult, run_release
 
@@ -61,7 +61,7 @@ def _release(args: argparse.Namespace, options: Options) -> int:
         project.profile(name)  # unknown names fail here, with the known ones listed
     if len(set(profiles)) != len(profiles):
         raise UsageError("a profile is named twice", hint="name each --profile once")
-    out = (options.project_root / args.out).resolve()
+    out = output_folder(options.project_root / args.out, "--out")
 
     report = run_release(options, project, profiles, out, jobs=args.jobs,
                          browser=not args.no_browser, on_stage=_printer(args.json))

@@ -12,7 +12,8 @@ from pyodist.builder.remote import RemoteStore
 from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import print_line
 from pyodist.cli.render import emit_json, table
-from pyodist.errors import StoreError, ToolchainError
+from pyodist.errors import StoreError, ToolchainError, UsageError
+from pyodist.fsutil import output_folder
 from pyodist.options import Options
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.image import inspect_image
@@ -122,9 +123,9 @@ def _save(args: argparse.Namespace, options: Options) -> int:
 
 
 def _files(args: argparse.Namespace, options: Options) -> int:
-    out = (options.project_root / args.dir).resolve()
+    out = output_folder(options.project_root / args.dir, "DIR")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ToolchainError(f"{out} exists and is not an empty folder",
+        raise UsageError(f"{out} exists and is not an empty folder",
                              hint="name a new folder (the project's docker/ is read when it "
                                   "has a bootstrap.sh)")
     source = options.docker_dir

@@ -19,6 +19,7 @@ from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import UsageError
+from pyodist.fsutil import output_folder
 from pyodist.hashing import sha256_file
 from pyodist.options import Options
 from pyodist.outoftree import (
@@ -184,7 +185,7 @@ def _wheel(args: argparse.Namespace, options: Options) -> int:
         session.raise_for_failures(report)
     outcome = report.outcomes[name]
     wheels = [p for p in outcome.files if p.name.endswith(".whl")]
-    out = (options.project_root / args.out).resolve()
+    out = output_folder(options.project_root / args.out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     copied = []
     for path in wheels:

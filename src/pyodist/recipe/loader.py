@@ -438,6 +438,9 @@ def _skipped_folder(child: Path) -> Problem | None:
     if meta.is_symlink() and not meta.exists():
         return Problem(meta, None, "is a link that leads nowhere (or loops); the folder is "
                        "skipped", "point the link at a real meta.yaml, or remove it")
+    if meta.exists() and not meta.is_file():  # a folder, a FIFO, a device (/dev/zero)
+        return Problem(meta, None, "is not a regular file; the folder is skipped",
+                       "make meta.yaml a file (the recipe)")
     for other in ("meta.yml", "Meta.yaml", "meta.YAML"):
         if (child / other).is_file() and not meta.is_file():
             return Problem(child / other, None, f"is not read: recipes are named {RECIPE_FILE}",
