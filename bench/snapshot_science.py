@@ -12,13 +12,25 @@ of a fresh process from start to the first result (median of --runs, default 5):
   `pyodist-snapshot.mjs`: through `pyodist python` (which adds its own Python start-up), and
   from a bare `node` script that calls the loader as a program embedding the bundle would.
 
-Also: the snapshot's size, raw and brotli'd. Usage: python bench/snapshot_science.py [--runs N]
+And in headless Chromium (the bundle served over http on 127.0.0.1, a fresh page each run,
+seconds from the page's start until the packages are loaded and imported):
+
+- stock: the runtime's own files with the same wheels and lock beside them, `loadPyodide()`
+  then `loadPackage()` of the stack;
+- bundle, no snapshot: the same through the bundle's files;
+- snapshot: the bundle started from its snapshot by `pyodist-snapshot.mjs`, then the same
+  `loadPackage()` (which finds the stack loaded) and imports.
+
+Also: the snapshot's size, raw and brotli'd.
+Usage: python bench/snapshot_science.py [--runs N] [--no-chromium]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +38,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from pyodist.bundle.serve import running_server
+from pyodist.bundle.testing import browser_setup
+from pyodist.runtime.node import run_harness
+
 ROOT = Path(__file__).resolve().parents[1]
+# profile, the code each Node row runs, the packages each Chromium row loads and imports
 CASES = {
     "numpy": ("numpy-fast",
               "import numpy as np; print(float((np.arange(1000.0) @ np.arange(1000.0))))"),
@@ -35,6 +52,7 @@ CASES = {
                "df = pd.DataFrame({'a': np.arange(6), 'b': list('xyzxyz')}); "
                "print(df.groupby('b')['a'].sum().to_dict())"),
 }
+PACKAGES = {"numpy": {"numpy"}, "pandas": {"numpy", "pandas"}}
 STOCK = r"""
 import { pathToFileURL } from "node:url";
 const [runtime, code, ...wheels] = process.argv.slice(2);
@@ -75,8 +93,10 @@ def _wall(argv: list[str], cwd: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-chromium", action="store_true", help="Node rows only")
     args = parser.parse_args()
     rows = []
+    browser_rows = []
     with tempfile.TemporaryDirectory(prefix="pyodist-snapbench-") as tmp:
         work = Path(tmp)
         (work / "stock.mjs").write_text(STOCK)
@@ -108,6 +128,11 @@ def main() -> None:
             for way, seconds in times.items():
                 median = statistics.median(seconds)
                 rows.append((name, way, median, median / stock))
+            if not args.no_chromium:
+                browser_rows += _chromium_rows(
+                    name, folder, runtime, work / f"stock-{name}", runs=args.runs,
+                    packages=[p["name"] for p in lock["packages"].values()
+                              if p["name"] in PACKAGES[name]])
             raw = (folder / "snapshot.bin").stat().st_size
             brotli = (folder / "snapshot.bin.br").stat().st_size
             rows.append((name, f"snapshot.bin: {raw / 1e6:.1f} MB raw, {brotli / 1e6:.1f} MB "
@@ -121,6 +146,47 @@ def main() -> None:
             print(f"| {name} | {way} | | |")
         else:
             print(f"| {name} | {way} | {seconds:.2f} | {ratio:.2f}x |")
+    if browser_rows:
+        print(f"\nChromium (headless), a fresh page to the stack loaded and imported, median of "
+              f"{args.runs} runs (interleaved):\n")
+        print("| stack | way | seconds | vs stock |")
+        print("|---|---|---|---|")
+        for name, way, seconds, ratio in browser_rows:
+            print(f"| {name} | {way} | {seconds:.2f} | {ratio:.2f}x |")
+
+
+def _chromium_rows(name: str, folder: Path, runtime: Path, stock: Path, *,
+                   packages: list[str], runs: int) -> list[tuple[str, str, float, float]]:
+    """Chromium rows of one stack: stock files + the bundle's wheels, the bundle without and
+    with its snapshot; each the seconds to Python ready + loadPackage + imports."""
+    stock.mkdir()
+    for item in runtime.iterdir():
+        if item.is_file() and item.name != "pyodide-lock.json":
+            shutil.copy2(item, stock / item.name)
+    shutil.copy2(folder / "pyodide-lock.json", stock / "pyodide-lock.json")
+    lock = json.loads((folder / "pyodide-lock.json").read_text())
+    for entry in lock["packages"].values():
+        shutil.copy2(folder / entry["file_name"], stock / entry["file_name"])
+    setup = browser_setup(ROOT, os.environ.get("PYODIST_CHROMIUM"))
+    ways = [("stock loadPyodide + loadPackage", stock, False),
+            ("bundle, no snapshot", folder, False),
+            ("bundle from its snapshot (pyodist-snapshot.mjs)", folder, True)]
+    times: dict[str, list[float]] = {way: [] for way, *_ in ways}
+    with running_server(stock) as stock_server, running_server(folder) as bundle_server:
+        urls = {stock: stock_server.url, folder: bundle_server.url}
+        for _ in range(runs):
+            for way, where, snapshot in ways:
+                data = run_harness("browser_check.mjs", {
+                    "bundleURL": urls[where], "packages": packages, "worker": False,
+                    "screenshot": None, "snapshot": snapshot}, timeout=600,
+                    extra_env=setup.env)
+                if not data.get("ok"):
+                    sys.exit(f"Chromium, {name}, {way}: {json.dumps(data)[:3000]}")
+                times[way].append(float(data["ready_seconds"]) + float(data["packages_seconds"])
+                                  + float(data["imports_seconds"]))
+    base = statistics.median(times[ways[0][0]])
+    return [(name, way, statistics.median(t), statistics.median(t) / base)
+            for way, t in times.items()]
 
 
 def _runtime() -> Path:

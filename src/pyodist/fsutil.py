@@ -16,11 +16,13 @@ from filelock import FileLock
 from pyodist.errors import UsageError
 from pyodist.process import pid_alive
 
-__all__ = ["READ_ONLY_ERRNOS", "entry_lock", "links_leaving", "output_folder", "remove_stale",
-           "replace_dir", "write_atomic"]
+__all__ = ["READ_ONLY_ERRNOS", "copy_atomic", "entry_lock", "links_leaving", "naming",
+           "output_folder", "remove_stale", "replace_dir", "write_atomic"]
 
 # what a write into a cache that was handed over read-only fails with
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+# what a write to a full disk fails with: always the written file's fault, not the read one's
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @contextlib.contextmanager
@@ -94,16 +96,35 @@ def replace_dir(ready: Path, dest: Path) -> Path:
     return dest
 
 
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """An OSError without a file name (a write that hit a full disk) gets ``path`` as its
+    file name, so that the one-line error says which file could not be written."""
+    try:
+        yield
+    except OSError as exc:
+        # shutil's copies name the source file for a full destination disk
+        if exc.errno is not None and (exc.filename is None or exc.errno in _FULL_ERRNOS):
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from None
+        raise
+
+
+def _temp_beside(path: Path) -> Path:
+    """A fresh temp name in ``path``'s folder; a dead process's temp files there are removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path.parent, re.compile(rf"^\.{re.escape(path.name)}\.(?P<pid>\d+)\..*\.tmp$"))
+    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
 def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` through a temp file in the same folder and one rename.
 
-    ``mode`` sets the file's permissions before it appears (an executable script).
+    ``mode`` sets the file's permissions before it appears (an executable script). On
+    failure (a full disk) nothing is left and the error names ``path``.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(path.parent, re.compile(rf"^\.{re.escape(path.name)}\.(?P<pid>\d+)\..*\.tmp$"))
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = _temp_beside(path)
     try:
-        with tmp.open("wb") as fh:
+        with naming(path), tmp.open("wb") as fh:
             fh.write(data.encode() if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -113,6 +134,26 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> P
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def copy_atomic(source: Path, dest: Path, *, keep_existing: bool = False,
+                metadata: bool = False) -> Path:
+    """Copy ``source`` to ``dest`` through a temp file beside it and one rename.
+
+    ``keep_existing``: a ``dest`` already there is kept (a content-addressed entry);
+    ``metadata``: the mode and times are copied too. On failure (a full disk) nothing is
+    left and the error names ``dest``.
+    """
+    if keep_existing and dest.is_file():
+        return dest
+    tmp = _temp_beside(dest)
+    try:
+        with naming(dest):
+            (shutil.copy2 if metadata else shutil.copyfile)(source, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
 
 
 def links_leaving(folder: Path, root: Path) -> list[str]:

@@ -27,7 +27,8 @@ from pathlib import Path
 from pyodist.errors import GraphError, RecipeError, SelectionError
 from pyodist.recipe.spec import Recipe, canonical_name
 
-__all__ = ["RecipeGraph", "Selection", "parse_selection", "usable_recipes", "without_broken"]
+__all__ = ["RecipeGraph", "Selection", "parse_selection", "unknown_requirements",
+           "usable_recipes", "without_broken"]
 
 ALWAYS_TAG = "always"
 
@@ -99,31 +100,73 @@ def without_broken(recipes: Mapping[str, Recipe],
 
 def usable_recipes(recipes: Mapping[str, Recipe], errors: Mapping[Path, RecipeError],
                    selection: Sequence[str]) -> dict[str, Recipe]:
-    """The recipes ``selection`` may draw on: those that load and need none that does not.
+    """The recipes ``selection`` may draw on: those that load, whose requirements are all
+    known recipes, and that need none that is not so.
 
     ``errors`` are the recipe files (or recipe directories) that did not load. Raises the
     RecipeError of each one the selection reaches: named, needed by a selected recipe, or
-    every one for ``*``; a missing recipe directory is always an error. A broken recipe the
-    selection does not reach blocks nothing.
+    every one for ``*``; a missing recipe directory is always an error. Then the GraphError
+    of each reached recipe that requires an unknown one. A broken recipe the selection does
+    not reach blocks nothing.
     """
-    if not errors:
-        return dict(recipes)
-    broken = {meta.parent.name: meta for meta in errors if meta.name == "meta.yaml"}
-    kept, needs = without_broken(recipes, broken)
     words = parse_selection(list(selection))
     everything = any(kind == "all" for exclude, kind, _ in words if not exclude)
     named = {canonical_name(v) for exclude, kind, v in words if kind == "name" and not exclude}
     tags = {v for exclude, kind, v in words if kind == "tag" and not exclude}
-    reached = {canonical_name(n) for n in broken if everything or canonical_name(n) in named}
-    for name, roots in needs.items():
-        if everything or canonical_name(name) in named or tags & set(recipes[name].package.tag):
-            reached.update(canonical_name(r) for r in roots)
-    problems = [p for path, err in errors.items()
-                if path.name != "meta.yaml" or canonical_name(path.parent.name) in reached
-                for p in err.problems]
-    if problems:
-        raise RecipeError(problems)
+
+    def reached(roots: Iterable[str], needs: Mapping[str, tuple[str, ...]]) -> set[str]:
+        found = {canonical_name(n) for n in roots if everything or canonical_name(n) in named}
+        for name, needed in needs.items():
+            if everything or canonical_name(name) in named \
+                    or tags & set(recipes[name].package.tag):
+                found.update(canonical_name(r) for r in needed)
+        return found
+
+    kept = dict(recipes)
+    if errors:
+        broken = {meta.parent.name: meta for meta in errors if meta.name == "meta.yaml"}
+        kept, needs = without_broken(recipes, broken)
+        hit = reached(broken, needs)
+        problems = [p for path, err in errors.items()
+                    if path.name != "meta.yaml" or canonical_name(path.parent.name) in hit
+                    for p in err.problems]
+        if problems:
+            raise RecipeError(problems)
+    dangling = unknown_requirements(kept)
+    if dangling:
+        kept, needs = without_broken({n: r for n, r in kept.items() if n not in dangling},
+                                     dangling)
+        hit = reached(dangling, needs)
+        lines = [line for name, found in sorted(dangling.items())
+                 if canonical_name(name) in hit for line in found]
+        if lines:
+            raise GraphError("\n".join(lines), hint=_UNKNOWN_HINT)
     return kept
+
+
+def unknown_requirements(recipes: Mapping[str, Recipe]) -> dict[str, list[str]]:
+    """Each recipe whose host or run requirements name no recipe in ``recipes`` (a
+    variant's base counts), with one message per unknown requirement."""
+    known = {canonical_name(n): n for n in recipes}
+    found: dict[str, list[str]] = {}
+    for name, recipe in sorted(recipes.items()):
+        for section, names in (("host", recipe.requirements.host),
+                               ("run", recipe.requirements.run)):
+            for dep in names:
+                if canonical_name(dep) not in known:
+                    found.setdefault(name, []).append(
+                        f"{recipe.path}: requirements/{section}: {dep!r} is not a known "
+                        f"recipe{_suggestion(dep, known)}")
+    return found
+
+
+_UNKNOWN_HINT = ("add a recipe folder with that name (pyodist skeleton pypi NAME writes one), "
+                 "or remove the requirement")
+
+
+def _suggestion(name: str, known: Mapping[str, str]) -> str:
+    close = difflib.get_close_matches(canonical_name(name), list(known), n=1)
+    return f"; did you mean {known[close[0]]!r}?" if close else ""
 
 
 class RecipeGraph:
@@ -156,11 +199,7 @@ class RecipeGraph:
                         found.add(target)
             deps[name] = frozenset(found)
         if unknown:
-            raise GraphError(
-                "\n".join(unknown),
-                hint="add a recipe folder with that name (pyodist skeleton pypi NAME writes one), "
-                     "or remove the requirement",
-            )
+            raise GraphError("\n".join(unknown), hint=_UNKNOWN_HINT)
         self.deps: Mapping[str, frozenset[str]] = deps
         back: dict[str, set[str]] = {n: set() for n in self.recipes}
         for name, needed in deps.items():
@@ -206,8 +245,7 @@ class RecipeGraph:
         return RecipeGraph(self.recipes, chosen)
 
     def _suggest(self, name: str) -> str:
-        close = difflib.get_close_matches(canonical_name(name), list(self._by_canon), n=1)
-        return f"; did you mean {self._by_canon[close[0]]!r}?" if close else ""
+        return _suggestion(name, self._by_canon)
 
     def resolve(self, name: str) -> str:
         """A recipe's name from any spelling of it (``Zope.Interface`` -> ``zope-interface``)."""

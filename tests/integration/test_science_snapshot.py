@@ -19,6 +19,9 @@ from typing import Any
 
 import pytest
 
+from pyodist.bundle.serve import running_server
+from pyodist.bundle.testing import browser_setup
+from pyodist.runtime.node import run_harness
 from tests.integration.test_bundle import ROOT, bundle, pyodist
 
 # the same results both ways: linear algebra (OpenBLAS), ufuncs, strings, seeded random
@@ -93,6 +96,24 @@ def test_the_numpy_snapshot_starts_in_node_and_chromium(numpy_fast: dict[str, An
     done = pyodist("test", numpy_fast["folder"])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert done.stdout.count("start from the memory snapshot  ok") == 2, done.stdout
+
+
+def test_chromium_from_the_snapshot_computes_what_a_normal_load_does(
+        numpy_fast: dict[str, Any]) -> None:
+    # in a browser the loader has Python unpack the wheels after the restore (numpy.fft,
+    # not in the snapshot, is imported from those files)
+    folder = Path(numpy_fast["folder"])
+    setup = browser_setup(ROOT)
+    with running_server(folder) as server:
+        data = run_harness("browser_check.mjs", {
+            "bundleURL": server.url, "packages": ["numpy"], "worker": False,
+            "screenshot": None, "snapshot": True, "code": CHECK}, timeout=600,
+            extra_env=setup.env)
+    assert data["ok"], data
+    assert "numpy already loaded from snapshot" in data["load_messages"]
+    loaded = python(folder, "--no-snapshot", "-c", CHECK)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert json.loads(data["code_output"]) == json.loads(loaded.stdout)
 
 
 def test_a_snapshot_record_that_does_not_fit_is_refused(numpy_fast: dict[str, Any],

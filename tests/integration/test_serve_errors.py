@@ -89,3 +89,63 @@ def test_bad_work_folder_or_script(tmp_path: Path, args: list[str], expected: st
     proc = serve(tmp_path, *args)
     assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_client_that_trickles_its_request_is_dropped(tmp_path: Path) -> None:
+    import time  # noqa: PLC0415
+
+    from pyodist.bundle.serve import running_server  # noqa: PLC0415
+
+    (tmp_path / "a.txt").write_text("a")
+    with running_server(tmp_path) as server:
+        server.header_seconds = 1.0
+        host, port = server.server_address[:2]
+        with socket.create_connection((host, port), timeout=10) as slow:
+            start = time.monotonic()
+            slow.sendall(b"GET /a.txt HTTP/1.0\r\n")
+            for _ in range(8):  # a byte every 0.3 s: each read is quick, the whole is not
+                time.sleep(0.3)
+                try:
+                    slow.sendall(b"X")
+                except OSError:
+                    break
+            assert slow.recv(100) == b""  # dropped, without an answer
+            assert time.monotonic() - start < 5
+        # a prompt client is served as before
+        with socket.create_connection((host, port), timeout=10) as quick:
+            quick.sendall(b"GET /a.txt HTTP/1.0\r\n\r\n")
+            assert quick.recv(100).startswith(b"HTTP/1.0 200")
+
+
+def test_connections_beyond_the_limit_are_closed_at_once(tmp_path: Path) -> None:
+    from pyodist.bundle.serve import MAX_CONNECTIONS, running_server  # noqa: PLC0415
+
+    (tmp_path / "a.txt").write_text("a")
+    with running_server(tmp_path) as server:
+        host, port = server.server_address[:2]
+        idle = [socket.create_connection((host, port), timeout=10)
+                for _ in range(MAX_CONNECTIONS)]
+        try:
+            with socket.create_connection((host, port), timeout=10) as extra:
+                extra.sendall(b"GET /a.txt HTTP/1.0\r\n\r\n")
+                try:
+                    answer = extra.recv(100)
+                except ConnectionResetError:
+                    answer = b""
+                assert answer == b""
+        finally:
+            for sock in idle:
+                sock.close()
+        # once they are gone the server answers again
+        import time  # noqa: PLC0415
+        for _ in range(50):
+            with socket.create_connection((host, port), timeout=10) as again:
+                again.sendall(b"GET /a.txt HTTP/1.0\r\n\r\n")
+                try:
+                    if again.recv(100).startswith(b"HTTP/1.0 200"):
+                        break
+                except ConnectionResetError:
+                    pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not answer after the idle connections closed")

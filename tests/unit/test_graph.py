@@ -207,3 +207,32 @@ def test_a_missing_recipe_directory_is_always_an_error(recipe_dir: Path) -> None
     loaded = load_recipe_dirs([recipe_dir / "nowhere"])
     with pytest.raises(RecipeError, match="recipe directory not found"):
         usable_recipes(loaded.recipes, loaded.errors, ["certifi"])
+
+
+# -- a recipe that requires an unknown one blocks only the selections that reach it ----------
+
+def _tree_with_a_dangling_requirement(write_recipe: WriteRecipe, recipe_dir: Path) -> LoadResult:
+    write_recipe("certifi", simple_recipe("certifi"))
+    write_recipe("numpy", simple_recipe("numpy", tags=["science"]))
+    write_recipe("app", simple_recipe("app", run=["ghost"]))
+    write_recipe("uses-app", simple_recipe("uses-app", run=["app"], tags=["t"]))
+    return load_recipe_dirs([recipe_dir])
+
+
+@pytest.mark.parametrize("selection", [["certifi"], ["numpy", "certifi"], ["tag:science"]])
+def test_an_unknown_requirement_the_selection_does_not_reach_blocks_nothing(
+        write_recipe: WriteRecipe, recipe_dir: Path, selection: list[str]) -> None:
+    loaded = _tree_with_a_dangling_requirement(write_recipe, recipe_dir)
+    usable = usable_recipes(loaded.recipes, loaded.errors, selection)
+    assert set(usable) == {"certifi", "numpy"}
+    assert RecipeGraph(usable).select(selection).order
+
+
+@pytest.mark.parametrize("selection", [["app"], ["uses-app"], ["tag:t"], ["*"]])
+def test_a_selection_that_reaches_an_unknown_requirement_gets_its_error(
+        write_recipe: WriteRecipe, recipe_dir: Path, selection: list[str]) -> None:
+    loaded = _tree_with_a_dangling_requirement(write_recipe, recipe_dir)
+    with pytest.raises(GraphError) as err:
+        usable_recipes(loaded.recipes, loaded.errors, selection)
+    assert str(err.value).startswith(
+        f"{recipe_dir / 'app' / 'meta.yaml'}: requirements/run: 'ghost' is not a known recipe")

@@ -8,8 +8,6 @@ manifest, SBOM, ``startup-pyc`` and ``pyodist test`` treat it as any built packa
 
 from __future__ import annotations
 
-import os
-import shutil
 import zipfile
 from collections.abc import Sequence
 from email.parser import Parser
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from pyodist.bundle.inputs import PackageInput
 from pyodist.errors import BundleError
+from pyodist.fsutil import copy_atomic
 from pyodist.recipe.spec import AboutSpec, PackageSpec, Recipe, SourceSpec
 from pyodist.sources.fetch import Fetcher
 from pyodist.sources.resolve import IndexPin
@@ -46,13 +45,7 @@ def _metadata(wheel: Path) -> dict[str, str]:
 
 def _stored_wheel(store: Path, pin: IndexPin, blob: Path) -> Path:
     """The cached blob under the wheel's own name (loaders read tags from the name)."""
-    target = store / pin.sha256 / pin.filename
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{pin.filename}.{os.getpid()}.tmp")
-        shutil.copyfile(blob, tmp)
-        os.replace(tmp, target)
-    return target
+    return copy_atomic(blob, store / pin.sha256 / pin.filename, keep_existing=True)
 
 
 def index_package_inputs(pins: Sequence[IndexPin], fetcher: Fetcher, store: Path,

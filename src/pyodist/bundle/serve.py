@@ -12,14 +12,20 @@
   its files and ``/_pyodist/work/PATH`` serves them: the console page copies them into the
   runtime's working folder; with a script (``--run FILE``), ``/_pyodist/run.py`` is the
   code the console page starts with and runs;
-- paths never leave the bundle folder (or the work folder).
+- paths never leave the bundle folder (or the work folder): only regular files whose real
+  path is inside are sent, read in chunks (never whole into memory);
+- a client has HEADER_SECONDS to send its request line and headers, and at most
+  MAX_CONNECTIONS are served at once (one more is closed at once): a client that trickles
+  bytes or opens many connections cannot hold the server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -27,6 +33,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 __all__ = ["MIME_TYPES", "BundleServer", "running_server"]
 
@@ -42,6 +49,8 @@ WORK_PREFIX = "_pyodist/work/"
 RUN_PATH = "_pyodist/run.py"
 # what the console page copies into the browser's memory: enough for data files, not a disk
 WORK_LIMITS = (1000, 200 * 1000**2)  # files, bytes
+HEADER_SECONDS = 30.0
+MAX_CONNECTIONS = 64
 
 
 def _console_page() -> bytes:
@@ -58,7 +67,28 @@ class BundleServer(ThreadingHTTPServer):
         self.isolation = isolation
         self.workdir = workdir.resolve() if workdir is not None else None
         self.script = script.resolve() if script is not None else None
+        self.header_seconds = HEADER_SECONDS
+        self.max_connections = MAX_CONNECTIONS
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((host, port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # one thread per connection, up to max_connections: a connection beyond that is
+        # closed at once instead of queueing threads without bound
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def work_files(self) -> list[str]:
         """The work folder's files (relative, '/'-separated, no hidden ones), within
@@ -93,9 +123,33 @@ class _Handler(BaseHTTPRequestHandler):
     # with a status line, not as HTTP/0.9's bare body
     default_request_version = "HTTP/1.0"
 
+    _deadline: threading.Timer | None = None
+
     def log_message(self, *_args: object) -> None:
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # the request line and headers must arrive within header_seconds, however slowly
+        # their bytes trickle in (the socket timeout alone is per byte read)
+        self._deadline = threading.Timer(self.server.header_seconds, self._drop)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _drop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if self._deadline is not None:  # a slow reader of the answer is bounded by `timeout`
+            self._deadline.cancel()
+        return parsed
+
+    def finish(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().finish()
 
     def _headers(self, code: int, ctype: str, length: int, encoding: str | None = None) -> None:
         self.send_response(code)
@@ -161,13 +215,11 @@ class _Handler(BaseHTTPRequestHandler):
                 listing = {"files": [], "error": f"the work folder is not served: {exc}"}
             self._send_bytes(200, MIME_TYPES[".json"], json.dumps(listing).encode(), body=body)
         else:
-            target = self._resolve(server.workdir, inner)
-            if target is None or not _is_file(target) or any(
-                    p.startswith(".") for p in Path(inner).parts):
+            target = _regular_inside(server.workdir / inner, server.workdir)
+            if target is None or any(p.startswith(".") for p in Path(inner).parts):
                 self._send_bytes(404, "text/plain", b"not found\n", body=body)
             else:
-                self._send_bytes(200, "application/octet-stream", target.read_bytes(),
-                                 body=body)
+                self._send_file(target, "application/octet-stream", None, body=body)
         return True
 
     def do_HEAD(self) -> None:
@@ -210,31 +262,37 @@ class _Handler(BaseHTTPRequestHandler):
                     and sibling.stat().st_mtime >= target.stat().st_mtime:
                 send, encoding = sibling, name
                 break
-        ctype = MIME_TYPES.get(target.suffix, "application/octet-stream")
+        self._send_file(send, MIME_TYPES.get(target.suffix, "application/octet-stream"),
+                        encoding, body=body)
+
+    def _send_file(self, path: Path, ctype: str, encoding: str | None, *, body: bool) -> None:
+        """``path`` streamed in chunks (a large file is never held in memory whole); 404
+        when it went away since it was resolved."""
         try:
-            handle = send.open("rb")
+            handle = path.open("rb")
         except OSError:
-            message = b"not found\n"
-            self._headers(404, "text/plain", len(message))
-            if body:
-                self.wfile.write(message)
+            self._send_bytes(404, "text/plain", b"not found\n", body=body)
             return
-        with handle:  # streamed: a large file is never held in memory whole
+        with handle:
             self._headers(200, ctype, os.fstat(handle.fileno()).st_size, encoding)
             if body:
                 shutil.copyfileobj(handle, self.wfile, 1 << 20)
 
     def _contained(self, path: Path | None) -> Path | None:
         """``path``'s real path, if it is a regular file inside the bundle."""
-        if path is None:
+        return None if path is None else _regular_inside(path, self.server.root)
+
+
+def _regular_inside(path: Path, root: Path) -> Path | None:
+    """``path``'s real path, if it is a regular file inside ``root`` (a real path)."""
+    try:
+        if "\0" in str(path):
             return None
-        root = self.server.root
-        try:
-            real = path.resolve()
-            inside = real == root or real.is_relative_to(root)
-            return real if inside and real.is_file() else None
-        except (OSError, ValueError, RuntimeError):
-            return None
+        real = path.resolve()
+        inside = real == root or real.is_relative_to(root)
+        return real if inside and real.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
 
 
 def _is_file(path: Path) -> bool:

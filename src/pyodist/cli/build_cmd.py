@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from pyodist.bundle.config import (
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import ConfigError, UsageError
-from pyodist.fsutil import remove_stale
+from pyodist.fsutil import copy_atomic, remove_stale
 from pyodist.options import Options
 
 __all__ = ["add_parser"]
@@ -145,10 +143,4 @@ def _copy_out(report: BuildReport, out: Path) -> None:
     for outcome in report.outcomes.values():
         for path in outcome.files:
             if path.suffix in (".whl", ".zip"):
-                # the pid keeps two runs copying into one folder from sharing a temp file
-                tmp = out / f".{path.name}.{os.getpid()}.tmp"
-                try:
-                    shutil.copy2(path, tmp)
-                    os.replace(tmp, out / path.name)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                copy_atomic(path, out / path.name, metadata=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import parse_wheel_filename
 
 from pyodist.errors import INTERRUPTED_EXIT, RuntimeCheckError, SourceError, UsageError
+from pyodist.fsutil import copy_atomic, write_atomic
 from pyodist.options import Options
 from pyodist.recipe.spec import canonical_name
 from pyodist.runtime.node import harness, node_binary
@@ -113,10 +112,7 @@ def _test_wheels(requirements: list[str], options: Options, platform: object) ->
                           hint="run pyodist test-wheel once without --offline")
     else:
         pins = resolve_requirements(requirements, platform, configured_index(options.index_urls))
-        record.parent.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([p.__dict__ for p in pins], indent=1))
-        os.replace(tmp, record)
+        write_atomic(record, json.dumps([p.__dict__ for p in pins], indent=1))
     fetcher = make_fetcher(options)
     named = options.cache_dir / "test-wheel" / "wheels"
     named.mkdir(parents=True, exist_ok=True)
@@ -124,13 +120,8 @@ def _test_wheels(requirements: list[str], options: Options, platform: object) ->
     for pin in pins:
         cached = fetcher.fetch_one(pin.name, pin.url, pin.sha256, pin.filename).path
         # the runtime loads a wheel by its file name: the cache holds it under its sha256
-        wheel = named / pin.sha256[:16] / pin.filename
-        if not wheel.is_file():
-            wheel.parent.mkdir(exist_ok=True)
-            tmp = wheel.with_name(f".{wheel.name}.{os.getpid()}.tmp")
-            shutil.copyfile(cached, tmp)
-            os.replace(tmp, wheel)
-        out.append(wheel)
+        out.append(copy_atomic(cached, named / pin.sha256[:16] / pin.filename,
+                               keep_existing=True))
     return out
 
 
@@ -292,8 +283,6 @@ def _in_browser(options: Options, runtime_dir: Path, *, wheels: list[str], tests
               file=sys.stderr)
         return 1
     if junit is not None and result.get("junit"):
-        out = junit.with_name(junit.stem + "-chromium" + junit.suffix)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        tmp.write_text(str(result["junit"]), encoding="utf-8")
-        os.replace(tmp, out)
+        write_atomic(junit.with_name(junit.stem + "-chromium" + junit.suffix),
+                     str(result["junit"]).encode())
     return int(result.get("code") or 0)

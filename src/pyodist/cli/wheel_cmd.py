@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import shutil
 import tarfile
 import tempfile
@@ -19,7 +18,7 @@ from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import UsageError
-from pyodist.fsutil import output_folder
+from pyodist.fsutil import copy_atomic, output_folder
 from pyodist.hashing import sha256_file
 from pyodist.options import Options
 from pyodist.outoftree import (
@@ -99,13 +98,8 @@ def _keep(archive: Path, options: Options) -> Path:
     """``archive`` in the cache under its sha256, so that the recipe's URL (part of its cache
     key) is the same for the same bytes, wherever the file came from."""
     digest = sha256_file(archive)
-    kept = options.cache_dir / "wheel-sources" / digest[:16] / archive.name
-    if not kept.is_file():
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        tmp = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
-        shutil.copyfile(archive, tmp)
-        os.replace(tmp, kept)
-    return kept
+    return copy_atomic(archive, options.cache_dir / "wheel-sources" / digest[:16] / archive.name,
+                       keep_existing=True)
 
 
 def _from_index(text: str, options: Options, folder: Path) -> dict[str, Any]:
@@ -189,10 +183,7 @@ def _wheel(args: argparse.Namespace, options: Options) -> int:
     out.mkdir(parents=True, exist_ok=True)
     copied = []
     for path in wheels:
-        tmp_out = out / f".{path.name}.{os.getpid()}.tmp"
-        shutil.copyfile(path, tmp_out)
-        os.replace(tmp_out, out / path.name)
-        copied.append(out / path.name)
+        copied.append(copy_atomic(path, out / path.name))
     if args.json:
         emit_json({"package": name, "version": recipe["package"]["version"],
                    "status": outcome.status,

@@ -15,7 +15,9 @@
 //             snapshot (start from the bundle's snapshot.bin), snapshotLoad ("promise":
 //             hand the loader the snapshot as a plain promise, fetched at the default
 //             priority, for comparison),
-//             link ({mbps, rtt_ms}: emulate a network link of that bandwidth and latency)
+//             link ({mbps, rtt_ms}: emulate a network link of that bandwidth and latency),
+//             code (Python source run after the imports; what it prints is `code_output`,
+//             an exception it raises makes the check fail)
 //
 // stdout: ONE JSON line {ok, ready_seconds, load_errors, imports, workerfs,
 //   external_requests, console_errors, seconds, ...extra diagnostic fields: stages (seconds
@@ -129,7 +131,7 @@ const lastLine = (e) => {
   return exc.length ? exc[exc.length - 1] : (s.length ? s[s.length - 1] : String(e));
 };
 const R = { ready_seconds: null, stages: {}, resources: [], packages_seconds: null, imports_seconds: null, load_errors: [], load_messages: [],
-            packages_requested: null, packages_loaded: [], imports: {}, workerfs: null,
+            packages_requested: null, packages_loaded: [], imports: {}, workerfs: null, code_output: null,
             pyodide_version: null, python_version: null, error: null };
 try {
   const t0 = performance.now();
@@ -182,6 +184,7 @@ try {
           return mod;
         },
       });
+      mark('snapshotStart', ts);
       snapshot = start.options;
     }
   }
@@ -248,6 +251,15 @@ try {
   }
   R.imports_seconds = +((performance.now() - t2) / 1000).toFixed(3);
 
+  if (cfg.code !== null) {
+    S.stage = 'code';
+    const printed = [];
+    py.setStdout({ batched: (line) => printed.push(line) });
+    try { py.runPython(cfg.code); } catch (e) { R.error = 'at code: ' + lastLine(e); }
+    py.setStdout();
+    R.code_output = printed.join('\\n');
+  }
+
   if (cfg.worker) {
     S.stage = 'worker';
     R.workerfs = await new Promise((resolve) => {
@@ -296,6 +308,7 @@ async function main() {
     workerfsText: WORKERFS_TEXT,
     snapshot: !!input.snapshot,  // start from the bundle's snapshot.bin (stock loader option)
     snapshotLoad: input.snapshotLoad === 'promise' ? 'promise' : 'overlap',
+    code: typeof input.code === 'string' ? input.code : null,
   };
   const timeoutMs = (Number(input.timeout) || 180) * 1000;
   const executablePath = input.chromium || process.env.PYODIST_CHROMIUM || '/usr/bin/chromium';
@@ -390,6 +403,7 @@ async function main() {
       packages_requested: r.packages_requested ?? null,
       packages_loaded: r.packages_loaded || [],
       imports: r.imports || {},
+      code_output: r.code_output ?? null,
       workerfs: cfg.worker ? (r.workerfs || { ok: false, content: null, error: 'worker did not report' }) : null,
       pyodide_version: r.pyodide_version ?? null,
       python_version: r.python_version ?? null,

@@ -11,7 +11,8 @@
 // zlib's inflateRawSync); info: snapshot.json; bytes: snapshot.bin (a Uint8Array; it may still be filling while the
 // runtime compiles, if `bytesReady` is the promise of its being filled); readFile(name): a
 // bundle file's bytes (a Promise of a Uint8Array); createModule: the runtime's own module
-// factory (`(await import(indexURL + "pyodide.asm.mjs")).default`).
+// factory (`(await import(indexURL + "pyodide.asm.mjs")).default`). snapshotStart returns
+// at once; the wheels are read while loadPyodide fetches and compiles the runtime.
 //
 // What a snapshot of Pyodide 314.0.7 does not hold, and this module puts back: the linear
 // memory's size (the runtime defines its memory, so the snapshot's INITIAL_MEMORY is not
@@ -166,24 +167,32 @@ function reinstantiate(M, record, modules, memory) {
  */
 export async function snapshotStart({ info, bytes, bytesReady, readFile, createModule, inflate }) {
   const record = info.dynlibs ?? null;
-  const wheels = await Promise.all((info.wheels ?? []).map(
-    async (name) => [name, readZip(await readFile(name), inflate)]));
-  const zips = new Map(wheels);
-  // the wheels' files are unpacked while the runtime boots; `finish` only writes them
-  const files = Promise.all(wheels.flatMap(([, zip]) => zip.names
-    .filter((member) => !member.endsWith("/"))
-    .map(async (member) => [member, await zip.read(member)])));
+  // nothing is awaited here, so that loadPyodide starts fetching the runtime at once
+  const wheelsRead = Promise.all((info.wheels ?? []).map(
+    async (name) => { const raw = await readFile(name); return [name, raw, readZip(raw, inflate)]; }));
+  // With a synchronous inflate (Node's zlib) the wheels' files are unpacked while the
+  // runtime boots and `finish` only writes them. Without one (a browser), a
+  // DecompressionStream per member costs the page's thread more than the runtime's own
+  // zlib does: `finish` has Python unpack each wheel.
+  const files = inflate ? wheelsRead.then((wheels) => Promise.all(wheels.flatMap(
+    ([, , zip]) => zip.names.filter((member) => !member.endsWith("/"))
+      .map(async (member) => [member, await zip.read(member)])))) : null;
+  files?.catch(() => {});  // awaited by finish; a failure also fails the module's start
   const finish = async (pyodide) => {
     const site = info.site ?? pyodide.runPython("import sysconfig; sysconfig.get_path('purelib')");
-    const made = new Set();
-    for (const [member, data] of await files) {
-      const dest = `${site}/${member}`;
-      const folder = dest.slice(0, dest.lastIndexOf("/"));
-      if (!made.has(folder)) {
-        pyodide.FS.mkdirTree(folder);
-        made.add(folder);
+    if (files) {
+      const made = new Set();
+      for (const [member, data] of await files) {
+        const dest = `${site}/${member}`;
+        const folder = dest.slice(0, dest.lastIndexOf("/"));
+        if (!made.has(folder)) {
+          pyodide.FS.mkdirTree(folder);
+          made.add(folder);
+        }
+        pyodide.FS.writeFile(dest, data, { canOwn: true });
       }
-      pyodide.FS.writeFile(dest, data, { canOwn: true });
+    } else {
+      for (const [, raw] of await wheelsRead) pyodide.unpackArchive(raw, "zip", { extractDir: site });
     }
     for (const key of info.packages ?? []) pyodide.loadedPackages[key] ??= "snapshot";
     // every start from one snapshot would otherwise draw the same "random" numbers
@@ -192,8 +201,9 @@ export async function snapshotStart({ info, bytes, bytesReady, readFile, createM
   };
   const libs = record?.libs ?? [];
   // the side modules compile while the runtime boots (the restore itself is synchronous)
+  const zips = wheelsRead.then((wheels) => new Map(wheels.map(([name, , zip]) => [name, zip])));
   const compiled = Promise.all(libs.map(async (lib) => {
-    const zip = zips.get(lib.wheel);
+    const zip = (await zips).get(lib.wheel);
     if (!zip) throw new Error(`${lib.wheel} (holding ${lib.member}) is not in snapshot.json's wheels`);
     return WebAssembly.compile(await zip.read(lib.member));
   }));

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pyodist.errors import SourceError
-from pyodist.fsutil import entry_lock
+from pyodist.fsutil import entry_lock, naming
 from pyodist.hashing import sha256_file
 from pyodist.process import pid_alive
 from pyodist.urls import redact_url
@@ -116,9 +116,11 @@ class SourceCache:
                 for chunk in chunks:
                     digest.update(chunk)
                     size += len(chunk)
-                    fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
+                    with naming(f"{self.root} (writing {filename})"):
+                        fh.write(chunk)
+                with naming(f"{self.root} (writing {filename})"):
+                    fh.flush()
+                    os.fsync(fh.fileno())
             actual = digest.hexdigest()
             if actual != sha256:
                 raise SourceError(

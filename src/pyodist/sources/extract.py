@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from pyodist.errors import SourceError
+from pyodist.errors import HOST_ERRNOS, SourceError
+from pyodist.fsutil import naming
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "DEFAULT_SIZE_LIMIT", "ArchiveListing", "extract_archive", "list_archive",
@@ -244,7 +245,7 @@ def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
                     stream = m.open() if m.open is not None else None
                     if stream is None:
                         continue
-                    with stream, target.open("wb") as out:
+                    with stream, naming(target), target.open("wb") as out:
                         while chunk := stream.read(_CHUNK):
                             written += len(chunk)
                             if written > size_limit:
@@ -267,6 +268,9 @@ def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
                 raise _fail(label, str(escaping[0].relative_to(dest)),
                             "links outside the extraction folder through another link")
     except _READ_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno in HOST_ERRNOS:
+            # a full disk or a read-only folder is the host's, not the archive's fault
+            raise OSError(exc.errno, exc.strerror, exc.filename or str(dest)) from None
         raise SourceError(f"cannot extract {label}: {type(exc).__name__}: {exc}",
                           hint="check 'source/sha256'; the archive may be truncated") from None
 
