@@ -1,6 +1,6 @@
 """Start-up with the science stack imported: stock Pyodide vs a bundle vs its memory snapshot.
 
-For numpy and for pandas (on numpy), side by side in one run, in Node, each row the wall time
+For numpy, pandas (on numpy) and matplotlib (Agg, on numpy), side by side in one run, in Node, each row the wall time
 of a fresh process from start to the first result (median of --runs, default 5):
 
 - stock: the Pyodide core of the pinned runtime, `loadPyodide()` then `loadPackage()` of the
@@ -51,8 +51,15 @@ CASES = {
                "import pandas as pd, numpy as np; "
                "df = pd.DataFrame({'a': np.arange(6), 'b': list('xyzxyz')}); "
                "print(df.groupby('b')['a'].sum().to_dict())"),
+    "matplotlib": ("plot-fast",
+                   "import io, numpy as np; from matplotlib.figure import Figure; "
+                   "from matplotlib.backends.backend_agg import FigureCanvasAgg; "
+                   "fig = Figure(figsize=(2, 2)); FigureCanvasAgg(fig); "
+                   "fig.add_subplot().plot(np.arange(9.0)); b = io.BytesIO(); "
+                   "fig.savefig(b, format='png'); print(len(b.getvalue()))"),
 }
-PACKAGES = {"numpy": {"numpy"}, "pandas": {"numpy", "pandas"}}
+PACKAGES = {"numpy": {"numpy"}, "pandas": {"numpy", "pandas"},
+            "matplotlib": {"numpy", "matplotlib"}}
 STOCK = r"""
 import { pathToFileURL } from "node:url";
 const [runtime, code, ...wheels] = process.argv.slice(2);

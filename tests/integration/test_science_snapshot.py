@@ -127,3 +127,32 @@ def test_a_snapshot_record_that_does_not_fit_is_refused(numpy_fast: dict[str, An
     assert done.returncode != 0
     assert "function table restored differs from the snapshot's" in done.stderr, \
         done.stderr[-2000:]
+
+
+PLOT = """
+import io, json, numpy as np
+from matplotlib.figure import Figure
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+fig = Figure(figsize=(2, 2), dpi=50)
+FigureCanvasAgg(fig)
+ax = fig.add_subplot()
+ax.plot(np.arange(10), np.arange(10) ** 2)
+buf = io.BytesIO()
+fig.savefig(buf, format="png")
+import matplotlib.pyplot as plt  # not in the snapshot: imported from the wheel's files
+print(json.dumps({"png": buf.getvalue()[:8].hex(), "ticks": ax.get_yticks().tolist(),
+                  "backend": plt.get_backend(), "size": fig.canvas.get_width_height()}))
+"""
+
+
+@pytest.mark.slow  # matplotlib is built by make test-slow's dataframes bundle, not make dist
+def test_matplotlib_from_the_snapshot_draws_what_a_normal_load_does(
+        tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> None:
+    folder = Path(bundle("plot-fast", tmp_path_factory.mktemp("plot-fast"))["folder"])
+    restored = python(folder, "--timing", "-c", PLOT)
+    assert restored.returncode == 0, restored.stderr[-3000:]
+    assert "(from snapshot.bin)" in restored.stderr
+    loaded = python(folder, "--no-snapshot", "-c", PLOT)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert json.loads(restored.stdout) == json.loads(loaded.stdout)
+    assert json.loads(restored.stdout)["png"] == "89504e470d0a1a0a"
