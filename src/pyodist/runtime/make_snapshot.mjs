@@ -19,6 +19,8 @@
 import { readFileSync, writeFileSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+// the checksum the loader proves the restored table with
+import { tableChecksum } from "./pyodist-snapshot.mjs";
 
 const spec = JSON.parse(readFileSync(0, "utf8"));
 // Emscripten takes the program's name from argv[1] (this file's path) into the C runtime's
@@ -69,22 +71,6 @@ WebAssembly.instantiate = async function (source, imports) {
   if (made instanceof RealInstance) note(source, imports, made);
   else note(made.module, imports, made.instance);
   return made;
-};
-
-const FNV_OFFSET = 0x811c9dc5;
-// the same checksum as pyodist-snapshot.mjs's tableChecksum
-const tableChecksum = (table) => {
-  let hash = FNV_OFFSET;
-  for (let i = 0; i < table.length; i++) {
-    const name = table.get(i)?.name ?? "-";
-    for (let j = 0; j < name.length; j++) {
-      hash ^= name.charCodeAt(j);
-      hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    hash ^= 0x2c;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
 };
 
 function dynlibRecord(M, site, bootTableLength) {
