@@ -5,19 +5,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 from pyodist.errors import UsageError, VerifyError
 from pyodist.options import Options
-from pyodist.runtime.node import harness, node_binary
+from pyodist.runtime.node import PythonRun, python_exec
 
 __all__ = ["add_parser"]
 
 # Not passed into the runtime: they describe the host, not Pyodide's file system.
-_HOST_ONLY = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "SHELL", "TMPDIR"})
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     py = sub.add_parser(
         "python", help="run a bundle's Python like a python executable (Node + NODEFS)",
@@ -98,17 +94,13 @@ def _python(args: argparse.Namespace, options: Options) -> int:
             raise UsageError(f"--site {site_dir}: not a folder", hint="create it first")
     mounts = _mounts(cwd, args.mount)
     mounts += [(str(d), str(d)) for d in sites if not d.is_relative_to(cwd)]
-    env = {k: v for k, v in options.environ.items() if k not in _HOST_ONLY}
-    if args.tests and "PYTEST_ADDOPTS" not in env:
-        env["PYTEST_ADDOPTS"] = _pytest_addopts(bundle)
-    config = {
-        "bundle": str(bundle), "args": list(args.args), "cwd": str(cwd),
-        "mounts": mounts, "sites": [str(d) for d in sites], "env": env,
-        "wheels": [str(w.resolve()) for w in args.wheels], "preload": args.preload,
-        "snapshot": not args.no_snapshot,
-        "tests": args.tests, "timing": args.timing,
-    }
-    return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
+    environ = dict(options.environ)
+    if args.tests and "PYTEST_ADDOPTS" not in environ:
+        environ["PYTEST_ADDOPTS"] = _pytest_addopts(bundle)
+    return python_exec(PythonRun(
+        bundle, args.args, cwd, mounts=mounts, sites=sites,
+        wheels=[w.resolve() for w in args.wheels], preload=args.preload,
+        snapshot=not args.no_snapshot, tests=args.tests, timing=args.timing), environ)
 
 
 # what Node runs of the bundle before Python starts; the wheels are checked as they install

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import zipfile
 from email.parser import Parser
@@ -18,14 +17,11 @@ from pyodist.errors import INTERRUPTED_EXIT, RuntimeCheckError, SourceError, Usa
 from pyodist.fsutil import copy_atomic, write_atomic
 from pyodist.options import Options
 from pyodist.recipe.spec import canonical_name
-from pyodist.runtime.node import harness, node_binary
+from pyodist.runtime.node import PythonRun, python_exec
 
 __all__ = ["add_parser"]
 
 # Not passed into the runtime: they describe the host, not Pyodide's file system.
-_HOST_ONLY = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "SHELL", "TMPDIR"})
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tw = sub.add_parser(
         "test-wheel", help="run a wheel's own pytest suite in Pyodide (Node)", allow_abbrev=False,
@@ -196,18 +192,12 @@ def _test_wheel(args: argparse.Namespace, options: Options) -> int:
         folder = path if path.is_dir() else path.parent
         if not folder.is_relative_to(cwd):
             mounts.append((str(folder), str(folder)))
-    env = {k: v for k, v in options.environ.items() if k not in _HOST_ONLY}
     # the package comes from the wheel, not from a source folder beside the tests
-    env.setdefault("PYTEST_ADDOPTS", "--import-mode=importlib -p no:cacheprovider")
+    environ = {"PYTEST_ADDOPTS": "--import-mode=importlib -p no:cacheprovider",
+               **options.environ}
     wheel_paths = [str(p) for p in [*deps, *extra, wheel]]
-    config = {
-        "bundle": str(runtime_dir),
-        "args": ["-m", "pytest", str(tests), *pytest_args], "cwd": str(cwd),
-        "mounts": mounts, "sites": [], "env": env,
-        "wheels": wheel_paths, "preload": False,
-        "snapshot": False, "tests": False, "timing": False,
-    }
-    code = subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
+    code = python_exec(PythonRun(runtime_dir, ["-m", "pytest", str(tests), *pytest_args], cwd,
+                                 mounts=mounts, wheels=[*deps, *extra, wheel]), environ)
     if args.browser:
         browser_code = _in_browser(options, runtime_dir, wheels=wheel_paths, tests=tests,
                                    pytest_args=pytest_args,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -15,10 +16,12 @@ from pyodist.process import run
 
 __all__ = [
     "ImportReport",
+    "PythonRun",
     "check_imports",
     "harness",
     "load_bundle",
     "node_binary",
+    "python_exec",
     "run_harness",
     "run_python",
 ]
@@ -103,3 +106,37 @@ def load_bundle(bundle: Path, packages: Sequence[str] | None = None, *,
                                            "packages": None if packages is None
                                            else list(packages), "snapshot": snapshot},
                        timeout=timeout)
+
+
+# the host's own variables, which mean nothing (or the wrong thing) inside the runtime
+_HOST_ONLY = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "SHELL", "TMPDIR"})
+
+
+@dataclass(frozen=True)
+class PythonRun:
+    """What ``python.mjs`` runs: Python with ``args`` in ``bundle`` under Node, the
+    working folder ``cwd`` and each of ``mounts`` (host, guest) mounted with NODEFS."""
+
+    bundle: Path
+    args: Sequence[str]
+    cwd: Path
+    mounts: Sequence[tuple[str, str]] = ()
+    sites: Sequence[Path] = ()
+    wheels: Sequence[Path] = ()
+    preload: bool = False
+    snapshot: bool = False
+    tests: bool = False
+    timing: bool = False
+
+
+def python_exec(run: PythonRun, environ: Mapping[str, str]) -> int:
+    """Run ``run`` in the foreground (its output is the user's) and return its exit code;
+    ``environ`` is passed in without the host-only variables."""
+    env = {k: v for k, v in environ.items() if k not in _HOST_ONLY}
+    config = {
+        "bundle": str(run.bundle), "args": list(run.args), "cwd": str(run.cwd),
+        "mounts": [list(m) for m in run.mounts], "sites": [str(d) for d in run.sites],
+        "env": env, "wheels": [str(w) for w in run.wheels], "preload": run.preload,
+        "snapshot": run.snapshot, "tests": run.tests, "timing": run.timing,
+    }
+    return subprocess.call([node_binary(), str(harness("python.mjs")), json.dumps(config)])
