@@ -23,6 +23,7 @@ wheel.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
@@ -44,7 +45,7 @@ from pyodist.recipe.spec import EXPORT_KINDS, canonical_name
 from pyodist.skeleton.inspect import SourceFacts, inspect_source, numpy_headers_needed
 
 __all__ = ["WheelConfig", "WheelSource", "pack_tree", "read_config", "recipe_for",
-           "source_kind"]
+           "source_kind", "with_config"]
 
 # folders and files of a tree that are never part of an sdist
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox",
@@ -286,26 +287,37 @@ def refuse_unbuildable(facts: SourceFacts, what: str) -> None:
 def recipe_for(source: WheelSource, config: WheelConfig, *, url: str) -> dict[str, Any]:
     """The recipe a package needs to be built by the engine, as a meta.yaml mapping."""
     facts = source.facts
-    host = list(config.host_requires)
-    if numpy_headers_needed(facts) and "numpy" not in host:
-        host.append("numpy")
-    build: dict[str, Any] = {}
-    for key, value in (("cflags", config.cflags), ("cxxflags", config.cxxflags),
-                       ("ldflags", config.ldflags)):
-        if value:
-            build[key] = value
-    if config.exports:
-        build["exports"] = config.exports
+    if numpy_headers_needed(facts) and "numpy" not in config.host_requires:
+        config = dataclasses.replace(config, host_requires=(*config.host_requires, "numpy"))
     recipe: dict[str, Any] = {
         "package": {"name": canonical_name(facts.name), "version": facts.version},
         "source": {"url": url, "sha256": source.sha256},
     }
     if facts.top_level:
         recipe["package"]["top-level"] = list(facts.top_level)
+    return with_config(recipe, config)
+
+
+def with_config(recipe: dict[str, Any], config: WheelConfig) -> dict[str, Any]:
+    """``recipe`` (a meta.yaml mapping, changed in place) with ``config``'s build flags,
+    exports, host requirements and imports added."""
+    build: dict[str, Any] = dict(recipe.get("build") or {})
+    for key, value in (("cflags", config.cflags), ("cxxflags", config.cxxflags),
+                       ("ldflags", config.ldflags)):
+        if value:
+            build[key] = value
+    if config.exports:
+        build["exports"] = config.exports
+    recipe.pop("build", None)
     if build:
         recipe["build"] = build
+    requirements: dict[str, Any] = dict(recipe.pop("requirements", None) or {})
+    host = list(requirements.get("host") or [])
+    host += [h for h in config.host_requires if h not in host]
     if host:
-        recipe["requirements"] = {"host": host}
+        requirements["host"] = host
+    if requirements:
+        recipe["requirements"] = requirements
     if config.imports:
         recipe["test"] = {"imports": list(config.imports)}
     return recipe

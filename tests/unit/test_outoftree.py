@@ -116,3 +116,18 @@ def test_hostile_pyproject_structure_is_a_config_error(tmp_path: Path) -> None:
         (tree / "pyproject.toml").write_text(text)
         with pytest.raises(ConfigError):
             tree_name_version(tree)
+
+
+def test_with_config_adds_flags_and_host_requirements_to_a_written_recipe() -> None:
+    from pyodist.outoftree import WheelConfig, with_config  # noqa: PLC0415
+
+    recipe = {"package": {"name": "x", "version": "1"}, "source": {"url": "u", "sha256": "s"},
+              "build": {"script": "true"}, "requirements": {"host": ["numpy"]}}
+    config = WheelConfig(cflags="-O3", cxxflags="-O2", exports="pyinit",
+                         host_requires=("numpy", "zlib"))
+    assert with_config(recipe, config) == {
+        "package": {"name": "x", "version": "1"}, "source": {"url": "u", "sha256": "s"},
+        "build": {"script": "true", "cflags": "-O3", "cxxflags": "-O2", "exports": "pyinit"},
+        "requirements": {"host": ["numpy", "zlib"]}}
+    bare = {"package": {"name": "x", "version": "1"}}
+    assert with_config(dict(bare), WheelConfig()) == bare

@@ -33,6 +33,7 @@ from pyodist.outoftree import (
     refuse_unbuildable,
     source_kind,
     tree_name_version,
+    with_config,
     write_recipe,
 )
 from pyodist.recipe.spec import EXPORT_KINDS
@@ -149,18 +150,8 @@ def _wheel(args: argparse.Namespace, options: Options) -> int:
         recipes = Path(tmp) / "recipes"
         recipe: dict[str, Any]
         if kind == "index":
-            recipe = _from_index(args.source, options, recipes)
-            config = _merge(WheelConfig(), args)
-            build = recipe.setdefault("build", {})
-            for key, value in (("cflags", config.cflags), ("ldflags", config.ldflags),
-                               ("exports", config.exports)):
-                if value:
-                    build[key] = value
-            if not build:
-                recipe.pop("build")
-            if config.host_requires:
-                host = recipe.setdefault("requirements", {}).setdefault("host", [])
-                host.extend(h for h in config.host_requires if h not in host)
+            recipe = with_config(_from_index(args.source, options, recipes),
+                                 _merge(WheelConfig(), args))
         else:
             source = _source(args.source, kind, options, Path(tmp))
             refuse_unbuildable(source.facts, args.source)
