@@ -95,7 +95,9 @@ class Problem:
         return ":".join(parts)
 
     def __str__(self) -> str:
-        head = f"{self.location}: "
+        # a problem with no file (an environment variable, a command-line value) is named by
+        # its key alone
+        head = f"{self.location}: " if self.file is not None else ""
         if self.key:
             head += f"{self.key}: "
         text = head + self.message
