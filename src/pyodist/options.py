@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pyodist.errors import ConfigError
+from pyodist.reproducible import ZIP_EPOCH
 from pyodist.sizes import SIZE_HINT, parse_size
 
 __all__ = ["ENV_PREFIX", "Options", "RuntimeSpec", "StepLimits", "StoreSpec", "parse_store",
@@ -35,7 +36,7 @@ PINNED_INTEGRITY = {
 }
 DEFAULT_PYODIDE_INTEGRITY = PINNED_INTEGRITY[DEFAULT_PYODIDE_VERSION]
 DEFAULT_IMAGE_REPO = "pyodist-toolchain"
-DEFAULT_SOURCE_DATE_EPOCH = 315532800
+DEFAULT_SOURCE_DATE_EPOCH = ZIP_EPOCH
 EXECUTOR_KINDS = ("docker", "host")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from pyodist.builder.cache import artifact_key
 from pyodist.graph import RecipeGraph, Selection
 from pyodist.recipe.spec import Recipe
+from pyodist.reproducible import ZIP_EPOCH
 
 __all__ = ["BuildPlan", "BuildTarget", "BuildTask", "plan_build", "recipe_inputs", "tree_digest"]
 
@@ -27,7 +28,7 @@ class BuildTarget:
     pyodide_version: str
     abi: str
     toolchain_id: str  # the toolchain image id (or a host toolchain fingerprint)
-    source_date_epoch: int = 315532800  # stamped into every archive the build writes
+    source_date_epoch: int = ZIP_EPOCH  # stamped into every archive the build writes
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pyodist.errors import BuildError
 from pyodist.fsutil import write_atomic
+from pyodist.reproducible import ZIP_EPOCH
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -38,8 +39,8 @@ __all__ = [
 
 # 1980-01-01, the earliest time a zip entry can hold; what a caller that names no epoch gets
 # (builds pass the run's SOURCE_DATE_EPOCH from its options)
-DEFAULT_EPOCH = 315532800
-_ZIP_EPOCH_MIN = 315532800
+DEFAULT_EPOCH = ZIP_EPOCH
+_ZIP_EPOCH_MIN = ZIP_EPOCH
 
 _CANONICAL_RE = re.compile(r"[-_.]+")
 _WHEEL_RE = re.compile(

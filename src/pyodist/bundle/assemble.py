@@ -32,6 +32,7 @@ from pyodist.bundle.sbom import sbom
 from pyodist.bundle.simple_index import write_simple_index
 from pyodist.bundle.snapshot import SNAPSHOT, SNAPSHOT_INFO, SNAPSHOT_LOADER, make_snapshot
 from pyodist.bundle.stepcache import StepCache
+from pyodist.bundle.verify import MANIFEST
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.hashing import sha256_file
@@ -42,7 +43,6 @@ from pyodist.runtime.pyodide import CORE_FILES, RUNTIME_LOCK, STDLIB_ZIP
 __all__ = ["MANIFEST", "SBOM", "BundleInputs", "BundleResult", "PackageInput", "assemble",
            "bundle_name", "check_profile_targets"]
 
-MANIFEST = "manifest.json"
 SBOM = "sbom.cdx.json"
 
 
