@@ -34,11 +34,11 @@ from pyodist.bundle.testing import (
 from pyodist.bundle.verify import verify_bundle
 from pyodist.errors import PyodistError, RuntimeCheckError, VerifyError
 from pyodist.fsutil import replace_dir, write_atomic
-from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.hashing import sha256_file
 from pyodist.options import Options
-from pyodist.recipe import Recipe, load_recipe_dirs
+from pyodist.recipe import Recipe
 from pyodist.sources.fetch import fetch_sources, make_fetcher
+from pyodist.tree import load_graph
 
 __all__ = ["ReleaseReport", "StageResult", "run_release"]
 
@@ -160,13 +160,12 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
     selection: dict[str, Recipe] = {}
     checked = stage("recipes")
     with _stage(checked, on_stage):
-        loaded = load_recipe_dirs(options.recipe_dirs)
-        graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, [
-            word for name in profiles for word in project.profile(name).packages]))
+        graph = load_graph(options.recipe_dirs, [
+            word for name in profiles for word in project.profile(name).packages])
         for name in profiles:
             for picked in graph.select(list(project.profile(name).packages)).order:
                 selection[picked] = graph.recipes[picked]
-        checked.detail = {"recipes": len(loaded.recipes), "selected": len(selection)}
+        checked.detail = {"recipes": len(graph.recipes), "selected": len(selection)}
     fetched = stage("fetch")
     if checked.status == "ok":
         with _stage(fetched, on_stage):

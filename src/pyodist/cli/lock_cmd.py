@@ -11,10 +11,10 @@ from pyodist.bundle.index_lock import ProjectLock, check_no_overlap, update_lock
 from pyodist.bundle.make import target_platform
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import UsageError
-from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.options import Options
-from pyodist.recipe import canonical_name, load_recipe_dirs
+from pyodist.recipe import canonical_name
 from pyodist.sources import configured_index
+from pyodist.tree import load_graph
 
 __all__ = ["add_parser", "lock_project"]
 
@@ -81,9 +81,8 @@ def lock_project(options: Options, project: Project, *, upgrade: bool = False,
     provided: dict[str, dict[str, str]] = {}
     needs_recipes = [p for p in project.profiles.values() if p.index_packages and p.packages]
     if needs_recipes:
-        loaded = load_recipe_dirs(options.recipe_dirs)
-        graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, [
-            word for profile in needs_recipes for word in profile.packages]))
+        graph = load_graph(options.recipe_dirs, [
+            word for profile in needs_recipes for word in profile.packages])
         for profile in needs_recipes:
             chosen = graph.select(list(profile.packages))
             picked = graph.choosing(chosen.variants)

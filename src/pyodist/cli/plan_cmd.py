@@ -11,9 +11,8 @@ from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import emit_json
 from pyodist.errors import UsageError
-from pyodist.graph import RecipeGraph, usable_recipes
 from pyodist.options import Options
-from pyodist.recipe import load_recipe_dirs
+from pyodist.tree import load_graph
 
 __all__ = ["add_parser"]
 
@@ -43,8 +42,7 @@ def _plan(args: argparse.Namespace, options: Options) -> int:
         raise UsageError(f"--shards {args.shards}: give 1 to {MAX_SHARDS} runners",
                          hint="one shard per CI runner of a wave")
     options = with_project_store(options)
-    loaded = load_recipe_dirs(options.recipe_dirs)
-    graph = RecipeGraph(usable_recipes(loaded.recipes, loaded.errors, args.selection))
+    graph = load_graph(options.recipe_dirs, args.selection)
     chosen = graph.select(list(args.selection))
     graph = graph.choosing(chosen.variants)
     deps = {n: tuple(sorted(graph.deps[n] & chosen.closure)) for n in chosen.order}
