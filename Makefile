@@ -86,7 +86,8 @@ test-all: test test-slow science-tests
 science-tests: venv host-deps node-deps image
 	$(PYODIST) bundle --profile science
 	PYODIST_SCIENCE_BUNDLE=dist/pyodist-demo-0.1.0-science \
-	    $(VENV)/bin/pytest -q -m science_profile tests/integration/test_science_stack.py
+	    $(VENV)/bin/pytest -q -m science_profile tests/integration/test_science_stack.py \
+	    tests/integration/test_science_snapshot.py
 	$(PY) bench/science_tests.py
 
 bench: venv image

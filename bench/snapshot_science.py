@@ -1,6 +1,6 @@
 """Start-up with the science stack imported: stock Pyodide vs a bundle vs its memory snapshot.
 
-For numpy, pandas (on numpy) and matplotlib (Agg, on numpy), side by side in one run, in Node, each row the wall time
+For numpy, pandas, matplotlib (Agg) and SciPy (each on numpy), side by side in one run, in Node, each row the wall time
 of a fresh process from start to the first result (median of --runs, default 5):
 
 - stock: the Pyodide core of the pinned runtime, `loadPyodide()` then `loadPackage()` of the
@@ -57,9 +57,12 @@ CASES = {
                    "fig = Figure(figsize=(2, 2)); FigureCanvasAgg(fig); "
                    "fig.add_subplot().plot(np.arange(9.0)); b = io.BytesIO(); "
                    "fig.savefig(b, format='png'); print(len(b.getvalue()))"),
+    "scipy": ("scipy-fast",
+              "import numpy as np; from scipy import linalg, stats; "
+              "print(linalg.solve(np.eye(3) * 2.0, np.ones(3)), stats.norm.cdf(1.0))"),
 }
 PACKAGES = {"numpy": {"numpy"}, "pandas": {"numpy", "pandas"},
-            "matplotlib": {"numpy", "matplotlib"}}
+            "matplotlib": {"numpy", "matplotlib"}, "scipy": {"numpy", "scipy"}}
 STOCK = r"""
 import { pathToFileURL } from "node:url";
 const [runtime, code, ...wheels] = process.argv.slice(2);

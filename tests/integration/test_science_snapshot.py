@@ -156,3 +156,40 @@ def test_matplotlib_from_the_snapshot_draws_what_a_normal_load_does(
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert json.loads(restored.stdout) == json.loads(loaded.stdout)
     assert json.loads(restored.stdout)["png"] == "89504e470d0a1a0a"
+
+
+# SciPy from the snapshot (linalg, special, optimize, stats, sparse imported) and four
+# submodules that are not in it, imported from the wheel's files after the restore
+SCIPY = """
+import json
+import numpy as np
+from scipy import linalg, optimize, special, stats, sparse
+from scipy import integrate, interpolate, signal, fft
+a = np.array([[4.0, 1.0, 2.0], [1.0, 5.0, 3.0], [2.0, 3.0, 6.0]])
+print(json.dumps({
+    "solve": linalg.solve(a, [1.0, 2.0, 3.0]).round(12).tolist(),
+    "lu": linalg.lu_factor(a)[0].round(12).tolist(),
+    "eigh": linalg.eigh(a)[0].round(10).tolist(),
+    "gamma": float(special.gamma(4.5)), "erf": float(special.erf(0.3)),
+    "min": float(optimize.minimize_scalar(lambda x: (x - 2.0) ** 2).x.round(6)),
+    "norm": float(stats.norm.cdf(1.0)), "rvs": stats.norm.rvs(size=3, random_state=1).tolist(),
+    "sparse": sparse.csr_matrix(a).dot(np.ones(3)).tolist(),
+    "quad": float(integrate.quad(np.sin, 0, np.pi)[0]),
+    "interp": float(interpolate.interp1d([0, 1, 2], [0, 1, 4])(1.5)),
+    "fft": np.abs(fft.fft([1.0, 2.0, 3.0, 4.0])).round(12).tolist(),
+    "butter": signal.butter(2, 0.3)[0].round(12).tolist(),
+}, sort_keys=True))
+"""
+
+
+@pytest.mark.science_profile  # SciPy: a 20-minute cold build (make science-tests)
+def test_scipy_from_the_snapshot_computes_what_a_normal_load_does(
+        tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> None:
+    folder = Path(bundle("scipy-fast", tmp_path_factory.mktemp("scipy-fast"))["folder"])
+    restored = python(folder, "--timing", "-c", SCIPY)
+    assert restored.returncode == 0, restored.stderr[-3000:]
+    assert "(from snapshot.bin)" in restored.stderr
+    loaded = python(folder, "--no-snapshot", "-c", SCIPY)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert json.loads(restored.stdout) == json.loads(loaded.stdout)
+    assert json.loads(restored.stdout)["quad"] == pytest.approx(2.0)
