@@ -1,7 +1,8 @@
 """Start-up with the science stack imported: stock Pyodide vs a bundle vs its memory snapshot.
 
-For numpy, pandas, matplotlib (Agg) and SciPy (each on numpy), side by side in one run, in Node, each row the wall time
-of a fresh process from start to the first result (median of --runs, default 5):
+For numpy, pandas, matplotlib (Agg) and SciPy (each on numpy), side by side in one run, in
+Node, each row the wall time of a fresh process from start to the first result (median of
+--runs, default 5):
 
 - stock: the Pyodide core of the pinned runtime, `loadPyodide()` then `loadPackage()` of the
   same wheels (file URLs), then the import and a first operation;
