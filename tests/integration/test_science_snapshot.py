@@ -145,17 +145,24 @@ print(json.dumps({"png": buf.getvalue()[:8].hex(), "ticks": ax.get_yticks().toli
 """
 
 
-@pytest.mark.slow  # matplotlib is built by make test-slow's dataframes bundle, not make dist
-def test_matplotlib_from_the_snapshot_draws_what_a_normal_load_does(
-        tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> None:
-    folder = Path(bundle("plot-fast", tmp_path_factory.mktemp("plot-fast"))["folder"])
-    restored = python(folder, "--timing", "-c", PLOT)
+def same_both_ways(profile: str, code: str, out: Path) -> dict[str, Any]:
+    """``code``'s JSON output in ``profile``'s bundle from its snapshot, checked equal to
+    its output after a normal load."""
+    folder = Path(bundle(profile, out)["folder"])
+    restored = python(folder, "--timing", "-c", code)
     assert restored.returncode == 0, restored.stderr[-3000:]
     assert "(from snapshot.bin)" in restored.stderr
-    loaded = python(folder, "--no-snapshot", "-c", PLOT)
+    loaded = python(folder, "--no-snapshot", "-c", code)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert json.loads(restored.stdout) == json.loads(loaded.stdout)
-    assert json.loads(restored.stdout)["png"] == "89504e470d0a1a0a"
+    result: dict[str, Any] = json.loads(restored.stdout)
+    assert result == json.loads(loaded.stdout)
+    return result
+
+
+@pytest.mark.slow  # matplotlib is built by make test-slow's dataframes bundle, not make dist
+def test_matplotlib_from_the_snapshot_draws_what_a_normal_load_does(
+        tmp_path: Path, toolchain_image: str) -> None:
+    assert same_both_ways("plot-fast", PLOT, tmp_path)["png"] == "89504e470d0a1a0a"
 
 
 # SciPy from the snapshot (linalg, special, optimize, stats, sparse imported) and four
@@ -184,12 +191,5 @@ print(json.dumps({
 
 @pytest.mark.science_profile  # SciPy: a 20-minute cold build (make science-tests)
 def test_scipy_from_the_snapshot_computes_what_a_normal_load_does(
-        tmp_path_factory: pytest.TempPathFactory, toolchain_image: str) -> None:
-    folder = Path(bundle("scipy-fast", tmp_path_factory.mktemp("scipy-fast"))["folder"])
-    restored = python(folder, "--timing", "-c", SCIPY)
-    assert restored.returncode == 0, restored.stderr[-3000:]
-    assert "(from snapshot.bin)" in restored.stderr
-    loaded = python(folder, "--no-snapshot", "-c", SCIPY)
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert json.loads(restored.stdout) == json.loads(loaded.stdout)
-    assert json.loads(restored.stdout)["quad"] == pytest.approx(2.0)
+        tmp_path: Path, toolchain_image: str) -> None:
+    assert same_both_ways("scipy-fast", SCIPY, tmp_path)["quad"] == pytest.approx(2.0)

@@ -143,6 +143,8 @@ def test_the_snapshot_is_the_same_wherever_pyodist_is_installed(tmp_path: Path,
         folder = tmp_path / where
         folder.mkdir(parents=True)
         shutil.copy(source, folder / "make_snapshot.mjs")
+        # and the loader it takes the table checksum from
+        shutil.copy(source.with_name("pyodist-snapshot.mjs"), folder)
         out = tmp_path / f"{len(made)}.bin"
         done = subprocess.run(
             ["node", str(folder / "make_snapshot.mjs")], capture_output=True, text=True,
