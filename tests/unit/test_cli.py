@@ -205,3 +205,13 @@ def test_an_output_that_takes_nothing_is_exit_13(capsys: pytest.CaptureFixture[s
     monkeypatch.setattr("pyodist.cli.recipes_cmd.table", full)
     code, _out, err = _run(capsys, "recipes", "list")
     assert code == 13 and "No space left on device" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["fetch", "build", "bundle", "release"])
+@pytest.mark.parametrize("jobs", ["0", "-3", "257", "99999", "\u0663", "two"])
+def test_jobs_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str], command: str,
+                                           jobs: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, f"--jobs={jobs}"])
+    assert done.value.code == 2
+    assert "give a whole number from 1 to 256" in capsys.readouterr().err

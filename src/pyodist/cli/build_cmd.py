@@ -18,6 +18,7 @@ from pyodist.bundle.config import (
     why_unreadable,
     with_project_store,
 )
+from pyodist.cli.args import add_jobs
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import ConfigError, UsageError
@@ -48,8 +49,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     build.add_argument("--project", type=Path, metavar="FILE",
                        help=f"with --profile: the project file, or its folder (default: "
                             f"./{PROJECT_FILE})")
-    build.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
-                       help="packages built at once (default 1)")
+    add_jobs(build, default=1, what="packages built")
     build.add_argument("-k", "--keep-going", action="store_true",
                        help="build everything that does not need a failed package")
     build.add_argument("--force", nargs="?", const="*", default=None, metavar="NAMES",

@@ -9,6 +9,7 @@ from pyodist.builder.session import BuildFailed, BuildSession
 from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.bundle.make import make_bundle, rebuild_differences
 from pyodist.bundle.verify import NOT_A_BUNDLE, bundle_folder, verify_bundle
+from pyodist.cli.args import add_jobs
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import VerifyError
@@ -34,8 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     bundle.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR",
                         help="output folder (default: dist)")
-    bundle.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
-                        help="packages built at once (default 2)")
+    add_jobs(bundle, default=2, what="packages built")
     bundle.add_argument("--json", action="store_true", help="print a JSON summary")
     bundle.set_defaults(handler=_bundle)
 

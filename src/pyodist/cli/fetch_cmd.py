@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyodist.builder.backends import backend_wheelhouse, prefetch_backends
+from pyodist.cli.args import add_jobs
 from pyodist.cli.progress import event_sink, human_size
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import PyodistError, RecipeError, SourceError
@@ -31,8 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     fetch.add_argument("selection", nargs="*", default=["*"], metavar="SELECTION",
                        help="'*' (default), NAME, tag:TAG, !NAME")
-    fetch.add_argument("-j", "--jobs", type=int, default=4, metavar="N",
-                       help="parallel downloads (default 4)")
+    add_jobs(fetch, default=4, what="downloads")
     fetch.add_argument("--runtime", action="store_true",
                        help="also fetch the Pyodide runtime core (the build's import checks and "
                             "bundles need it) into the cache")

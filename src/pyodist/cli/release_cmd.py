@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyodist.bundle.config import PROJECT_FILE, find_project
+from pyodist.cli.args import add_jobs
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import EXIT_CODES, UsageError, exit_code_summary
 from pyodist.fsutil import output_folder, write_atomic
@@ -34,8 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                          help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     release.add_argument("--out", type=Path, default=Path("dist/release"), metavar="DIR",
                          help="where the release folder is written (default: dist/release)")
-    release.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
-                         help="packages built at once (default 2)")
+    add_jobs(release, default=2, what="packages built")
     release.add_argument("--no-browser", action="store_true",
                          help="test in Node only (skip headless Chromium)")
     release.add_argument("--junit", type=Path, metavar="FILE",
