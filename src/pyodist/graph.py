@@ -182,24 +182,13 @@ class RecipeGraph:
         # requirements resolve through this: a chosen variant answers for its base
         self._requirement = {**self._by_canon,
                              **{canonical_name(b): v for b, v in self.chosen.items()}}
-        deps: dict[str, frozenset[str]] = {}
-        unknown: list[str] = []
-        for name, recipe in self.recipes.items():
-            found: set[str] = set()
-            for section, names in (("host", recipe.requirements.host),
-                                   ("run", recipe.requirements.run)):
-                for dep in names:
-                    target = self._requirement.get(canonical_name(dep))
-                    if target is None:
-                        unknown.append(
-                            f"{recipe.path}: requirements/{section}: {dep!r} is not a known "
-                            f"recipe{self._suggest(dep)}"
-                        )
-                    else:
-                        found.add(target)
-            deps[name] = frozenset(found)
-        if unknown:
-            raise GraphError("\n".join(unknown), hint=_UNKNOWN_HINT)
+        dangling = unknown_requirements(self.recipes)
+        if dangling:
+            raise GraphError("\n".join(line for lines in dangling.values() for line in lines),
+                             hint=_UNKNOWN_HINT)
+        deps = {name: frozenset(self._requirement[canonical_name(dep)]
+                                for dep in (*recipe.requirements.host, *recipe.requirements.run))
+                for name, recipe in self.recipes.items()}
         self.deps: Mapping[str, frozenset[str]] = deps
         back: dict[str, set[str]] = {n: set() for n in self.recipes}
         for name, needed in deps.items():

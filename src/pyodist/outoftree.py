@@ -301,23 +301,19 @@ def recipe_for(source: WheelSource, config: WheelConfig, *, url: str) -> dict[st
 def with_config(recipe: dict[str, Any], config: WheelConfig) -> dict[str, Any]:
     """``recipe`` (a meta.yaml mapping, changed in place) with ``config``'s build flags,
     exports, host requirements and imports added."""
-    build: dict[str, Any] = dict(recipe.get("build") or {})
+    build: dict[str, Any] = recipe.get("build") or {}
     for key, value in (("cflags", config.cflags), ("cxxflags", config.cxxflags),
                        ("ldflags", config.ldflags)):
         if value:
             build[key] = value
     if config.exports:
         build["exports"] = config.exports
-    recipe.pop("build", None)
     if build:
         recipe["build"] = build
-    requirements: dict[str, Any] = dict(recipe.pop("requirements", None) or {})
-    host = list(requirements.get("host") or [])
-    host += [h for h in config.host_requires if h not in host]
+    existing = (recipe.get("requirements") or {}).get("host") or []
+    host = [h for h in dict.fromkeys(config.host_requires) if h not in existing]
     if host:
-        requirements["host"] = host
-    if requirements:
-        recipe["requirements"] = requirements
+        recipe.setdefault("requirements", {}).setdefault("host", []).extend(host)
     if config.imports:
         recipe["test"] = {"imports": list(config.imports)}
     return recipe

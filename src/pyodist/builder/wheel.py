@@ -37,10 +37,9 @@ __all__ = [
     "unvendor_tests",
 ]
 
-# 1980-01-01, the earliest time a zip entry can hold; what a caller that names no epoch gets
-# (builds pass the run's SOURCE_DATE_EPOCH from its options)
+# what a caller that names no epoch gets (builds pass the run's SOURCE_DATE_EPOCH from its
+# options)
 DEFAULT_EPOCH = ZIP_EPOCH
-_ZIP_EPOCH_MIN = ZIP_EPOCH
 
 _CANONICAL_RE = re.compile(r"[-_.]+")
 _WHEEL_RE = re.compile(
@@ -78,7 +77,7 @@ def parse_wheel_name(filename: str) -> WheelName:
 
 
 def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
-    stamp = time.gmtime(max(epoch, _ZIP_EPOCH_MIN))
+    stamp = time.gmtime(max(epoch, ZIP_EPOCH))
     return (stamp.tm_year, stamp.tm_mon, stamp.tm_mday, stamp.tm_hour, stamp.tm_min,
             stamp.tm_sec)
 

@@ -68,12 +68,11 @@ class BundleServer(ThreadingHTTPServer):
         self.workdir = workdir.resolve() if workdir is not None else None
         self.script = script.resolve() if script is not None else None
         self.header_seconds = HEADER_SECONDS
-        self.max_connections = MAX_CONNECTIONS
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((host, port), _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        # one thread per connection, up to max_connections: a connection beyond that is
+        # one thread per connection, up to MAX_CONNECTIONS: a connection beyond that is
         # closed at once instead of queueing threads without bound
         if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)

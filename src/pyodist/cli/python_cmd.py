@@ -13,7 +13,7 @@ from pyodist.runtime.node import PythonRun, python_exec
 
 __all__ = ["add_parser"]
 
-# Not passed into the runtime: they describe the host, not Pyodide's file system.
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     py = sub.add_parser(
         "python", help="run a bundle's Python like a python executable (Node + NODEFS)",

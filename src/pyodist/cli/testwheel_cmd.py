@@ -21,7 +21,7 @@ from pyodist.runtime.node import PythonRun, python_exec
 
 __all__ = ["add_parser"]
 
-# Not passed into the runtime: they describe the host, not Pyodide's file system.
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tw = sub.add_parser(
         "test-wheel", help="run a wheel's own pytest suite in Pyodide (Node)", allow_abbrev=False,
@@ -195,9 +195,10 @@ def _test_wheel(args: argparse.Namespace, options: Options) -> int:
     # the package comes from the wheel, not from a source folder beside the tests
     environ = {"PYTEST_ADDOPTS": "--import-mode=importlib -p no:cacheprovider",
                **options.environ}
-    wheel_paths = [str(p) for p in [*deps, *extra, wheel]]
+    wheels = [*deps, *extra, wheel]
     code = python_exec(PythonRun(runtime_dir, ["-m", "pytest", str(tests), *pytest_args], cwd,
-                                 mounts=mounts, wheels=[*deps, *extra, wheel]), environ)
+                                 mounts=mounts, wheels=wheels), environ)
+    wheel_paths = [str(p) for p in wheels]
     if args.browser:
         browser_code = _in_browser(options, runtime_dir, wheels=wheel_paths, tests=tests,
                                    pytest_args=pytest_args,

@@ -113,12 +113,14 @@ class SourceCache:
                     f"cannot write {filename} into the source cache {self.root}: "
                     f"{exc.strerror}", hint=_READ_ONLY_HINT) from None
             with fh:
+                # only the writes: an error of the download itself keeps its own name
+                where = f"{self.root} (writing {filename})"
                 for chunk in chunks:
                     digest.update(chunk)
                     size += len(chunk)
-                    with naming(f"{self.root} (writing {filename})"):
+                    with naming(where):
                         fh.write(chunk)
-                with naming(f"{self.root} (writing {filename})"):
+                with naming(where):
                     fh.flush()
                     os.fsync(fh.fileno())
             actual = digest.hexdigest()

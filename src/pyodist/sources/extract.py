@@ -245,7 +245,7 @@ def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
                     stream = m.open() if m.open is not None else None
                     if stream is None:
                         continue
-                    with stream, naming(target), target.open("wb") as out:
+                    with stream, target.open("wb") as out:
                         while chunk := stream.read(_CHUNK):
                             written += len(chunk)
                             if written > size_limit:
@@ -254,7 +254,8 @@ def extract_archive(archive: Path, dest: Path, *, filename: str | None = None,
                                     f"size limit of {size_limit} bytes",
                                     hint="the archive may be a zip bomb; check the source",
                                 )
-                            out.write(chunk)
+                            with naming(target):  # not the archive's read errors
+                                out.write(chunk)
                     os.chmod(target, 0o755 if m.mode & 0o111 else 0o644)
                 else:
                     links.append(m)  # after all files exist, so hard links have targets
