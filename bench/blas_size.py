@@ -20,8 +20,8 @@ from typing import Any
 
 from bundle import START_FILES, build, sizes
 
-from pyodist.bundle.config import load_project
 from pyodist.graph import RecipeGraph
+from pyodist.project import load_project
 from pyodist.recipe import load_recipe_dirs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,9 +1,11 @@
-"""Options resolved in one place: command line, then environment, then defaults.
+"""Options resolved in one place, in one cascade: defaults, then the project file, then the
+environment, then the command line (each later one wins).
 
 Every ``PYODIST_*`` variable (and ``SOURCE_DATE_EPOCH``, ``CI``, ``PYODIDE_ABI_VERSION``) is
 read here, into the frozen :class:`Options` that the library is handed; nothing below reads
-``os.environ`` or ``Path.cwd()``. The project file adds its values in one place too
-(:func:`pyodist.bundle.config.apply_project`). Tests build an ``Options`` directly.
+``os.environ`` or ``Path.cwd()``. The project file's values arrive as
+:class:`ProjectValues` (made by :meth:`pyodist.project.Project.values`). Tests build an
+``Options`` directly.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pyodist.errors import ConfigError
 from pyodist.reproducible import ZIP_EPOCH
 from pyodist.sizes import SIZE_HINT, parse_size
 
-__all__ = ["ENV_PREFIX", "Options", "RuntimeSpec", "StepLimits", "StoreSpec", "parse_store",
-           "resolve_options", "runtime_spec", "store_at"]
+__all__ = ["DEFAULT_JOBS", "ENV_PREFIX", "MAX_JOBS", "Options", "ProjectValues", "RuntimeSpec",
+           "StepLimits", "StoreSpec", "parse_jobs", "parse_store", "resolve_options",
+           "runtime_spec", "store_at"]
 
 ENV_PREFIX = "PYODIST_"
 DEFAULT_RECIPE_DIR = "recipes"
@@ -38,6 +41,10 @@ DEFAULT_PYODIDE_INTEGRITY = PINNED_INTEGRITY[DEFAULT_PYODIDE_VERSION]
 DEFAULT_IMAGE_REPO = "pyodist-toolchain"
 DEFAULT_SOURCE_DATE_EPOCH = ZIP_EPOCH
 EXECUTOR_KINDS = ("docker", "host")
+# packages built, or sources downloaded, at once (-j, PYODIST_JOBS, [build] jobs)
+DEFAULT_JOBS = 2
+# more than this many at once is a typo, not a machine
+MAX_JOBS = 256
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ _LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 @dataclass(frozen=True)
 class StoreSpec:
-    """A shared artifact store: ``oci://HOST[:PORT]/REPO`` (see :mod:`pyodist.builder.remote`).
+    """A shared artifact store: ``oci://HOST[:PORT]/REPO`` (see :mod:`pyodist.store.oci`).
 
     ``readonly``: pull, never push. ``optional``: a store that does not answer is a warning
     and local builds, not an error. The password is never part of a message or ``repr``.
@@ -144,6 +151,18 @@ def runtime_spec(version: str, integrity: str | None = None, path: Path | None =
     return RuntimeSpec(version, chosen)
 
 
+@dataclass(frozen=True)
+class ProjectValues:
+    """What the project file (``file``) says about the options: the second step of the
+    cascade, under the environment and the command line."""
+
+    file: Path
+    recipe_dirs: tuple[Path, ...]
+    runtime: RuntimeSpec
+    artifact_store: str | None = None
+    jobs: int | None = None
+
+
 def packaged_docker_dir() -> Path:
     """The toolchain image's files that ship inside pyodist (``pyodist/toolchain/docker``)."""
     return Path(str(resources.files("pyodist.toolchain") / "docker"))
@@ -176,6 +195,10 @@ class Options:
     artifact_store: StoreSpec | None = None
     # the modes and credentials for a store the project file names (its url is "")
     store_defaults: StoreSpec = StoreSpec("")
+    # packages built, or sources downloaded, at once
+    jobs: int = DEFAULT_JOBS
+    # the pyodist.toml these options were resolved with (None: none was read)
+    project_file: Path | None = None
     # The environment pyodist started in, only to hand on to processes that run user code
     # (host-executor steps, `pyodist python`); never read for settings below this module.
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -244,13 +267,26 @@ def _store_defaults(environ: Mapping[str, str], readonly: bool, optional: bool) 
 
 
 def _store(environ: Mapping[str, str], url: str | None, readonly: bool,
-           optional: bool) -> StoreSpec | None:
-    """``--artifact-store`` over ``PYODIST_ARTIFACT_STORE``."""
-    key = "--artifact-store" if url else f"{ENV_PREFIX}ARTIFACT_STORE"
-    chosen = url or _setting(environ, "ARTIFACT_STORE")
-    if chosen is None:
-        return None
-    return store_at(chosen, _store_defaults(environ, readonly, optional), key=key)
+           optional: bool, project: ProjectValues | None) -> StoreSpec | None:
+    """``--artifact-store`` over ``PYODIST_ARTIFACT_STORE`` over ``[build] artifact-store``."""
+    defaults = _store_defaults(environ, readonly, optional)
+    if url:
+        return store_at(url, defaults, key="--artifact-store")
+    chosen = _setting(environ, "ARTIFACT_STORE")
+    if chosen is not None:
+        return store_at(chosen, defaults, key=f"{ENV_PREFIX}ARTIFACT_STORE")
+    if project is not None and project.artifact_store:
+        return store_at(project.artifact_store, defaults, key="build.artifact-store",
+                        file=project.file)
+    return None
+
+
+def parse_jobs(text: str, key: str) -> int:
+    """A number of jobs: 1 to MAX_JOBS, in ASCII digits."""
+    if not (_WHOLE.fullmatch(text) and 1 <= int(text) <= MAX_JOBS):
+        raise ConfigError.single(f"{key}={text[:80]!r} is not a number of jobs", key=key,
+                                 hint=f"give a whole number from 1 to {MAX_JOBS}")
+    return int(text)
 
 
 def store_at(url: str, defaults: StoreSpec, *, key: str, file: Path | None = None) -> StoreSpec:
@@ -347,16 +383,22 @@ def resolve_options(
     artifact_store: str | None = None,
     store_readonly: bool = False,
     store_optional: bool = False,
+    jobs: int | None = None,
+    project: ProjectValues | None = None,
     debug: bool = False,
     is_tty: bool = False,
 ) -> Options:
-    """Merge flag values with ``PYODIST_*`` variables and defaults.
+    """Merge flag values with ``PYODIST_*`` variables, the project file's values and the
+    defaults, each over the next.
 
     ``--recipe-dir`` (repeatable) wins over ``PYODIST_RECIPE_DIRS`` (``os.pathsep``-separated),
-    which wins over ``./recipes``. Directories later in the list override earlier ones.
-    ``--cache-dir`` wins over ``PYODIST_CACHE_DIR`` over the XDG cache folder; ``--offline``
-    or ``PYODIST_OFFLINE=1`` forbid downloads. ``cwd`` and ``environ`` default to the
-    process's own.
+    over ``[build] recipe-dirs``, over ``./recipes``. Directories later in the list override
+    earlier ones. ``-j`` wins over ``PYODIST_JOBS`` over ``[build] jobs`` over 2; the store
+    likewise (``--artifact-store``, ``PYODIST_ARTIFACT_STORE``, ``[build] artifact-store``);
+    the runtime comes from ``[runtime]``, else pyodist's pinned one. ``--cache-dir`` wins
+    over ``PYODIST_CACHE_DIR`` over the XDG cache folder; ``--offline`` or
+    ``PYODIST_OFFLINE=1`` forbid downloads. ``cwd`` and ``environ`` default to the process's
+    own.
     """
     environ = os.environ if environ is None else environ
     root = (Path.cwd() if cwd is None else cwd).resolve()
@@ -365,8 +407,15 @@ def resolve_options(
         dirs = tuple((root / d).resolve() for d in recipe_dirs)
     elif env_dirs:
         dirs = _split_dirs(env_dirs, root)
+    elif project is not None:
+        dirs = project.recipe_dirs
     else:
         dirs = ((root / DEFAULT_RECIPE_DIR).resolve(),)
+    env_jobs = _setting(environ, "JOBS")
+    chosen_jobs = (jobs if jobs is not None
+                   else parse_jobs(env_jobs, f"{ENV_PREFIX}JOBS") if env_jobs is not None
+                   else project.jobs if project is not None and project.jobs is not None
+                   else DEFAULT_JOBS)
     chosen_executor = executor or _setting(environ, "EXECUTOR") or "docker"
     if chosen_executor not in EXECUTOR_KINDS:
         raise ConfigError.single(
@@ -396,6 +445,8 @@ def resolve_options(
         plain=_truthy(environ.get("CI")) or not is_tty,
         offline=offline or _flag(environ, "OFFLINE"),
         index_urls=tuple(index_urls),
+        runtime=project.runtime if project is not None else RuntimeSpec(
+            DEFAULT_PYODIDE_VERSION, DEFAULT_PYODIDE_INTEGRITY),
         image=image or _setting(environ, "IMAGE")
         or f"{DEFAULT_IMAGE_REPO}:{DEFAULT_PYODIDE_VERSION}",
         executor=chosen_executor,
@@ -404,7 +455,9 @@ def resolve_options(
         chromium=_setting(environ, "CHROMIUM"),
         debian_mirror=_setting(environ, "DEBIAN_MIRROR"),
         host_abi=environ.get("PYODIDE_ABI_VERSION") or "host",
-        artifact_store=_store(environ, artifact_store, store_readonly, store_optional),
+        artifact_store=_store(environ, artifact_store, store_readonly, store_optional, project),
         store_defaults=_store_defaults(environ, store_readonly, store_optional),
+        jobs=chosen_jobs,
+        project_file=project.file if project is not None else None,
         environ=MappingProxyType(dict(environ)),
     )

@@ -22,7 +22,6 @@ from typing import Any
 
 from pyodist.builder.session import BuildSession
 from pyodist.bundle.assemble import MANIFEST, SBOM, bundle_name
-from pyodist.bundle.config import Project, apply_project
 from pyodist.bundle.make import make_bundle
 from pyodist.bundle.testing import (
     BrowserSetup,
@@ -36,6 +35,7 @@ from pyodist.errors import PyodistError, RuntimeCheckError, VerifyError
 from pyodist.fsutil import replace_dir, write_atomic
 from pyodist.hashing import sha256_file
 from pyodist.options import Options
+from pyodist.project import Project, require_resolved
 from pyodist.recipe import Recipe
 from pyodist.sources.fetch import fetch_sources, make_fetcher
 from pyodist.tree import load_graph
@@ -145,11 +145,11 @@ def _check_environment(report: EnvironmentReport, result: StageResult) -> None:
 
 
 def run_release(options: Options, project: Project, profiles: Sequence[str], out: Path, *,
-                jobs: int = 2, browser: bool = True,
+                browser: bool = True,
                 on_stage: Callable[[StageResult], None] = lambda _s: None) -> ReleaseReport:
     """Run every stage for ``profiles`` of ``project``; publish into ``out`` if all pass."""
     report = ReleaseReport(project.name, project.version, tuple(profiles))
-    options = apply_project(options, project)
+    require_resolved(options, project)
     session = BuildSession(options)
 
     def stage(name: str, profile: str | None = None) -> StageResult:
@@ -187,7 +187,7 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
         steps.append(stage("verify", profile))
         if fetched.status == "ok":
             made = _profile_stages(session, project, profile, staging / "bundles",
-                                   steps=steps, jobs=jobs, on_stage=on_stage)
+                                   steps=steps, on_stage=on_stage)
             if made is not None:
                 built[profile] = made
 
@@ -205,12 +205,12 @@ def run_release(options: Options, project: Project, profiles: Sequence[str], out
 
 
 def _profile_stages(session: BuildSession, project: Project, profile: str, dest: Path, *,
-                    steps: list[StageResult], jobs: int,
+                    steps: list[StageResult],
                     on_stage: Callable[[StageResult], None]) -> tuple[Path, Path] | None:
     """bundle, then tests, then verify, each only if the one before passed."""
     bundled, *tests, verified = steps
     with _stage(bundled, on_stage):
-        made = make_bundle(session, project, profile, dest, jobs=jobs)
+        made = make_bundle(session, project, profile, dest)
         folder, tarball = made.folder, made.tarball
         bundled.detail = {"tarball": tarball.name, "sha256": sha256_file(tarball),
                           "bytes": tarball.stat().st_size,

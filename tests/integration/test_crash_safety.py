@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 
-from pyodist.builder.cache import META
 from pyodist.hashing import sha256_file
+from pyodist.store.local import META
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.docker import PID_LABEL
 from tests.integration.conftest import FileServer, fresh_cache

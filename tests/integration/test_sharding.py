@@ -186,8 +186,8 @@ def test_bad_store_addresses(project: Path, tmp_path: Path) -> None:
 
 def test_toolchain_image_through_the_store(tmp_path: Path, oci_registry: OciRegistry,
                                            toolchain_image: str) -> None:
-    from pyodist.builder.remote import RemoteStore  # noqa: PLC0415
     from pyodist.options import parse_store  # noqa: PLC0415
+    from pyodist.store.oci import RemoteStore  # noqa: PLC0415
     from pyodist.toolchain import docker_client, inspect_image  # noqa: PLC0415
     from pyodist.toolchain.shipping import ensure_image, input_hash, push_image  # noqa: PLC0415
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.builder.cache import ArtifactCache, artifact_key
 from pyodist.builder.wheel import normalize_wheel, parse_wheel_name
 from pyodist.errors import BuildError
+from pyodist.store.local import ArtifactCache, artifact_key
 
 
 def _wheel(path: Path, order: list[str], when: tuple[int, ...], mode: int = 0o664) -> Path:

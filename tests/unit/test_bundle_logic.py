@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from pyodist.bundle.assemble import check_profile_targets
-from pyodist.bundle.config import Profile, find_project, load_project
-from pyodist.bundle.features import optimization, recipe_features
 from pyodist.bundle.lock import (
     ShippedPackage,
     target_environment,
@@ -22,8 +20,10 @@ from pyodist.bundle.lock import (
 from pyodist.bundle.verify import compare_folders, verify_bundle
 from pyodist.errors import BundleError, ConfigError
 from pyodist.options import resolve_options
+from pyodist.project import Profile, find_project, load_project
 from pyodist.recipe import load_recipe_dirs
 from pyodist.sizes import parse_size
+from pyodist.targets import optimization, recipe_features
 from tests.conftest import WriteRecipe, simple_recipe
 
 GOOD = """
@@ -61,11 +61,12 @@ def test_project_defaults(tmp_path: Path) -> None:
 
 def test_the_project_option_takes_the_file_or_its_folder(tmp_path: Path) -> None:
     (tmp_path / "pyodist.toml").write_text(GOOD)
-    options = resolve_options(cwd=tmp_path / "elsewhere", environ={})
-    by_folder = find_project(options, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    by_folder = find_project(elsewhere, tmp_path)
     assert by_folder.path == (tmp_path / "pyodist.toml").resolve()
-    assert find_project(options, tmp_path / "pyodist.toml").path == by_folder.path
-    assert find_project(resolve_options(cwd=tmp_path, environ={})).path == by_folder.path
+    assert find_project(elsewhere, tmp_path / "pyodist.toml").path == by_folder.path
+    assert find_project(tmp_path).path == by_folder.path
+    assert find_project(tmp_path, Path("pyodist.toml")).path == by_folder.path
 
 
 def test_project_problems_are_reported_together(tmp_path: Path) -> None:
@@ -231,17 +232,15 @@ def test_recipe_dirs_are_checked_when_the_project_loads(tmp_path: Path) -> None:
 def test_a_profile_naming_no_recipe_names_the_profile_and_the_file(
         tmp_path: Path, write_recipe: WriteRecipe) -> None:
     from pyodist.builder.session import BuildSession  # noqa: PLC0415
-    from pyodist.bundle.config import apply_project  # noqa: PLC0415
     from pyodist.bundle.make import make_bundle  # noqa: PLC0415
-    from pyodist.options import Options  # noqa: PLC0415
 
     write_recipe("six", simple_recipe("six"))
     path = tmp_path / "pyodist.toml"
     path.write_text(GOOD.replace('["micropip"]', '["sixx"]')
                     + '[build]\nrecipe-dirs = ["recipes"]\n')
     project = load_project(path)
-    options = apply_project(Options(project_root=tmp_path, recipe_dirs=(),
-                                    cache_dir=tmp_path / "c", executor="host"), project)
+    options = resolve_options(cwd=tmp_path, environ={}, cache_dir=str(tmp_path / "c"),
+                              executor="host", project=project.values())
     from pyodist.runtime.pyodide import RuntimeFacts  # noqa: PLC0415
 
     session = BuildSession(options)

@@ -174,7 +174,6 @@ def test_a_broken_recipe_outside_the_selection_blocks_no_command(
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["build", "six", "--profile", "slim"], "give a SELECTION or --profile, not both"),
-    (["build", "--project", "x.toml"], "--project goes with --profile"),
 ])
 def test_build_profile_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str],
                                     message: str) -> None:

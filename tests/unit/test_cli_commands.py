@@ -24,7 +24,7 @@ def test_each_module_adds_the_commands_the_table_names() -> None:
 def test_the_command_is_found_after_global_options() -> None:
     assert _command_module(["python", "B", "-c", "pass"]) == "python_cmd"
     assert _command_module(["--cache-dir", "build", "--offline", "verify", "B"]) == "bundle_cmd"
-    assert _command_module(["--index-url=x", "serve", "B"]) == "test_cmd"
+    assert _command_module(["--index-url=x", "serve", "B"]) == "testbundle_cmd"
     # help, the version, unknown commands and malformed globals: the whole parser
     for argv in ([], ["--help"], ["build", "-h"], ["--version"], ["nosuch"],
                  ["--executor", "bad", "build"], ["--cache-dir"]):

@@ -4,6 +4,7 @@ exist, every link leads somewhere, and the README stays a guide."""
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 from pathlib import Path
 
@@ -158,3 +159,71 @@ def test_the_architecture_page_names_every_module_and_only_real_ones() -> None:
     names = {m.rpartition("/")[2] for m in real}
     assert named <= names, f"docs/architecture.md names modules that do not exist: " \
                            f"{sorted(named - names)}"
+
+
+def _layers() -> list[set[str]]:
+    """The units of each layer in docs/architecture.md's picture, top first: a line that
+    starts at the margin opens a layer; its first column names packages (``bundle/``) or
+    modules (``release.py``)."""
+    text = (DOCS / "architecture.md").read_text()
+    block = text.split("## Layers", 1)[1].split("```", 2)[1]
+    layers = []
+    for line in block.splitlines():
+        if line and not line[0].isspace():
+            head = line.split("  ", 1)[0]
+            layers.append({u.removesuffix("/").removesuffix(".py") for u in head.split()})
+    return layers
+
+
+def _imports() -> dict[str, set[str]]:
+    """Every module of src/pyodist and the pyodist modules it imports (at any place in the
+    file, TYPE_CHECKING blocks included)."""
+    src = ROOT / "src" / "pyodist"
+    modules = {}
+    for path in src.rglob("*.py"):
+        parts = path.relative_to(src).with_suffix("").parts
+        modules[".".join(("pyodist", *parts)).removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pyodist"):
+                base = node.module or ""
+                # `from pkg import module` imports the module, not the package's __init__
+                subs = {f"{base}.{a.name}" for a in node.names} & modules.keys()
+                found |= subs or {base}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("pyodist.")}
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def _unit(module: str) -> str:
+    return module.split(".")[1] if "." in module else "__init__"
+
+
+def test_every_import_goes_down_the_architecture_page_and_no_module_cycle() -> None:
+    layers = _layers()
+    rank = {unit: i for i, layer in enumerate(layers) for unit in layer}
+    graph = _imports()
+    units = {_unit(m) for m in graph} - {"__init__", "__main__"}
+    assert units <= rank.keys(), f"not in the picture: {sorted(units - rank.keys())}"
+    upward = sorted(f"{m} -> {t}" for m, targets in graph.items() for t in targets
+                    if _unit(m) in rank and _unit(t) in rank and rank[_unit(t)] < rank[_unit(m)])
+    assert not upward, f"imports against the layers: {upward}"
+    # no cycle between modules (a package's __init__ re-exporting its own modules aside)
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if target == module.rpartition(".")[0]:
+                continue
+            assert state.get(target) != 1, " -> ".join([*path, module, target])
+            if target not in state:
+                visit(target, [*path, module])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])

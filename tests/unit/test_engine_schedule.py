@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from pyodist.builder.cache import Artifact, ArtifactCache
 from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask, plan_build, recipe_inputs
 from pyodist.builder.report import BuildReport
 from pyodist.builder.scheduler import Scheduler
@@ -21,6 +20,7 @@ from pyodist.builder.steps import Artifacts, PackageFailed
 from pyodist.events import BuildFinished, Event
 from pyodist.graph import RecipeGraph
 from pyodist.recipe import load_recipe_dirs
+from pyodist.store.local import Artifact, ArtifactCache
 from tests.conftest import WriteRecipe, simple_recipe
 
 TARGET = BuildTarget("314.0.7", "2026_0", "sha256:image")

@@ -34,8 +34,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from pyodist.bundle.config import load_project
 from pyodist.errors import ConfigError, RecipeError, SourceError
+from pyodist.project import load_project
 from pyodist.recipe.loader import parse_recipe
 from pyodist.recipe.schema import SCHEMA
 from pyodist.recipe.spec import Recipe
@@ -316,7 +316,7 @@ def test_project_file(tmp_path: Path, hardening: Hardening) -> None:
     @_SETTINGS
     @given(toml_documents() | st.text() | st.builds(_mutate, st.just(_VALID_TOML), _MUTATIONS))
     @example(_VALID_TOML)
-    # bugs found by this test, fixed in bundle/config.py
+    # bugs found by this test, fixed in project.py
     @example(_VALID_TOML + 'size-budget = "' + "9" * 400 + ' MB"\n')  # OverflowError
     @example(_VALID_TOML.replace('"314.0.7"', '"314.0.7"\npath = "a\\u0000b"'))  # ValueError
     @example(_VALID_TOML + '[build]\nrecipe-dirs = ["a\\u0000b"]\n')  # ValueError

@@ -9,6 +9,7 @@ import pytest
 from pyodist.errors import GraphError, RecipeError
 from pyodist.graph import RecipeGraph, parse_selection, usable_recipes
 from pyodist.recipe import LoadResult, load_recipe_dirs
+from pyodist.tree import check_tree, load_tree
 from tests.conftest import WriteRecipe, simple_recipe
 
 
@@ -236,3 +237,50 @@ def test_a_selection_that_reaches_an_unknown_requirement_gets_its_error(
         usable_recipes(loaded.recipes, loaded.errors, selection)
     assert str(err.value).startswith(
         f"{recipe_dir / 'app' / 'meta.yaml'}: requirements/run: 'ghost' is not a known recipe")
+
+
+# -- keep-going: what a selection reaches that cannot be used is left out and reported -------
+
+@pytest.mark.parametrize(("selection", "expected"), [
+    (["*"], ({"app"}, {"uses-app"}, ["*"], 4)),
+    (["uses-app", "certifi"], (set(), {"uses-app"}, ["certifi"], 4)),
+    (["tag:t"], (set(), {"uses-app"}, ["tag:t"], 4)),
+    (["certifi"], (set(), set(), ["certifi"], 0)),
+])
+def test_keep_going_leaves_out_an_unknown_requirement_and_what_needs_it(
+        write_recipe: WriteRecipe, recipe_dir: Path, selection: list[str],
+        expected: tuple[set[str], set[str], list[str], int]) -> None:
+    unusable, needing, rest, code = expected
+    _tree_with_a_dangling_requirement(write_recipe, recipe_dir)
+    tree = load_tree([recipe_dir], selection, keep_going=True)
+    assert set(tree.unusable) == unusable and set(tree.needs_unusable) == needing
+    assert list(tree.selection) == rest and tree.exit_code == code
+    assert "app" not in tree.graph.recipes and "uses-app" not in tree.graph.recipes
+    if "app" in unusable:
+        assert "'ghost' is not a known recipe" in tree.unusable["app"]
+    if rest != ["tag:t"]:
+        assert "certifi" in tree.graph.select(rest).order
+
+
+def test_keep_going_reports_a_recipe_that_does_not_load_as_a_recipe_error(
+        write_recipe: WriteRecipe, recipe_dir: Path) -> None:
+    _tree_with_a_broken_recipe(write_recipe, recipe_dir)
+    tree = load_tree([recipe_dir], ["*"], keep_going=True)
+    assert set(tree.unusable) == {"numpy-tests"}
+    assert dict(tree.needs_unusable) == {"uses-tests": ("numpy-tests",)}
+    assert tree.exit_code == 3 and set(tree.graph.recipes) == {"certifi", "numpy"}
+
+
+def test_keep_going_still_stops_at_a_missing_recipe_directory(recipe_dir: Path) -> None:
+    with pytest.raises(RecipeError, match="recipe directory not found"):
+        load_tree([recipe_dir / "nowhere"], ["*"], keep_going=True)
+
+
+def test_check_tree_counts_load_and_graph_problems(write_recipe: WriteRecipe,
+                                                  recipe_dir: Path) -> None:
+    _tree_with_a_dangling_requirement(write_recipe, recipe_dir)
+    check = check_tree([recipe_dir])
+    assert check.problem_count == 1 and check.exit_code == 4
+    _tree_with_a_broken_recipe(write_recipe, recipe_dir)
+    check = check_tree([recipe_dir])
+    assert check.exit_code == 3 and len(check.problems) == 1

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pyodist.bundle.config import load_project
 from pyodist.cli import build_parser, main
 from pyodist.errors import ConfigError, SelectionError
 from pyodist.graph import RecipeGraph
 from pyodist.options import packaged_docker_dir
+from pyodist.project import load_project
 from pyodist.project_init import init_project
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pyodist.bundle.config import load_project
 from pyodist.bundle.index_lock import read_lock
 from pyodist.errors import ConfigError
+from pyodist.project import load_project
 
 PROJECT = ('[distribution]\nname = "demo"\nversion = "{version}"\n'
            '[runtime]\npyodide = "314.0.7"\n[profiles.web]\nindex-packages = ["attrs"]\n')
@@ -151,11 +151,11 @@ def test_verify_of_a_folder_that_is_no_bundle_does_not_walk_it(tmp_path: Path) -
 
 def test_numbers_past_any_use_and_paths_that_mislead_are_clear_errors(tmp_path: Path) -> None:
     from pyodist.builder.shards import parse_shard  # noqa: PLC0415
-    from pyodist.bundle.config import load_project  # noqa: PLC0415
-    from pyodist.bundle.features import parse_target  # noqa: PLC0415
     from pyodist.bundle.verify import bundle_listing  # noqa: PLC0415
     from pyodist.errors import ConfigError, UsageError  # noqa: PLC0415
     from pyodist.fsutil import output_folder  # noqa: PLC0415
+    from pyodist.project import load_project  # noqa: PLC0415
+    from pyodist.targets import parse_target  # noqa: PLC0415
 
     for text in ("9" * 5000 + "/2", "1/100000", "\u0661/\u0662"):
         with pytest.raises(ConfigError, match="--shard"):

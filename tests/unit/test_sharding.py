@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from pyodist.builder.cache import ArtifactCache
 from pyodist.builder.exchange import StoreExchange
 from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask
 from pyodist.builder.report import BuildOutcome, BuildReport
@@ -17,6 +16,8 @@ from pyodist.builder.shards import ShardPlan, ShardSpec, levels, parse_shard, si
 from pyodist.errors import ConfigError, StoreError
 from pyodist.events import Event, StoreNotice
 from pyodist.options import parse_store, resolve_options
+from pyodist.store.local import ArtifactCache
+from pyodist.store.oci import Pulled
 
 ORDER = ("a", "b", "c", "d", "e", "f")
 DEPS = {"c": ("a",), "d": ("a", "b"), "e": ("c",), "f": ("d", "e")}
@@ -133,7 +134,6 @@ class _MemoryStore:
     def __init__(self, *, down: bool = False) -> None:
         self.down = down
         self.tags: dict[str, Any] = {}
-        self.refused: str | None = None
         self.spec: Any = None
 
     def probe(self) -> None:
@@ -143,12 +143,11 @@ class _MemoryStore:
     def pull(self, key: str, cache: ArtifactCache) -> Any:
         self.probe()
         if key == "bad":
-            self.refused = "bad: w.whl does not match its layer digest"
-            return None
+            return Pulled(None, refused="bad: w.whl does not match its layer digest")
         entry = self.tags.get(key)
         if entry is None:
-            return None
-        return cache.put(key, entry["name"], [entry["file"]], {"build_seconds": 12.0})
+            return Pulled(None)
+        return Pulled(cache.put(key, entry["name"], [entry["file"]], {"build_seconds": 12.0}))
 
     def push(self, artifact: Any) -> bool:
         self.probe()

@@ -9,40 +9,18 @@ the seconds of each artifact's build) that ``--shard`` balances by.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from pyodist.builder.cache import ArtifactCache
 from pyodist.builder.planner import BuildPlan
-from pyodist.builder.remote import RemoteStore
-from pyodist.builder.report import BuildReport
+from pyodist.builder.report import BuildReport, StoreSummary
 from pyodist.errors import StoreError
 from pyodist.events import EventSink, StoreNotice
 from pyodist.options import StoreSpec
+from pyodist.store.local import ArtifactCache
+from pyodist.store.oci import RemoteStore
 
-__all__ = ["TIMINGS_TAG", "StoreExchange", "StoreSummary"]
+__all__ = ["TIMINGS_TAG", "StoreExchange"]
 
 TIMINGS_TAG = "pyodist-timings"
 _TIMINGS_FORMAT = 1
-
-
-@dataclass
-class StoreSummary:
-    url: str
-    readonly: bool
-    pulled: list[str] = field(default_factory=list)
-    pushed: list[str] = field(default_factory=list)
-    # remote artifacts whose bytes did not match their key or digests (built here instead)
-    refused: list[str] = field(default_factory=list)
-    # a shard's packages of other shards that were not in the store, built here
-    built_here: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    available: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "readonly": self.readonly, "available": self.available,
-                "pulled": self.pulled, "pushed": self.pushed, "refused": self.refused,
-                "built_here": self.built_here, "warnings": self.warnings}
 
 
 class StoreExchange:
@@ -88,13 +66,11 @@ class StoreExchange:
             except StoreError as exc:
                 self._failed(exc)
                 break
-            if found is not None:
+            if found.artifact is not None:
                 pulled.append(name)
-            elif self.store.refused is not None:
-                self.summary.refused.append(self.store.refused)
-                self.warn(f"refused {name} from the store: {self.store.refused}; "
-                           "building it here")
-                self.store.refused = None
+            elif found.refused is not None:
+                self.summary.refused.append(found.refused)
+                self.warn(f"refused {name} from the store: {found.refused}; building it here")
         self.summary.pulled.extend(pulled)
         if pulled:
             self.on_event(StoreNotice("", f"pulled {len(pulled)} of {len(missing)} missing "

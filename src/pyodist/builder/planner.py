@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyodist.builder.cache import artifact_key
 from pyodist.graph import RecipeGraph, Selection
 from pyodist.recipe.spec import Recipe
 from pyodist.reproducible import ZIP_EPOCH
+from pyodist.store.local import artifact_key
 
 __all__ = ["BuildPlan", "BuildTarget", "BuildTask", "plan_build", "recipe_inputs", "tree_digest"]
 

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pyodist.builder.planner import BuildPlan
+from pyodist.fsutil import copy_atomic, remove_stale
 
-if TYPE_CHECKING:
-    from pyodist.builder.exchange import StoreSummary
+__all__ = ["STATUSES", "BuildOutcome", "BuildReport", "Status", "StoreSummary"]
 
-__all__ = ["STATUSES", "BuildOutcome", "BuildReport", "Status"]
-
+_COPY_TMP = re.compile(r"^\..+\.(whl|zip)\.(?P<pid>\d+)\.tmp\Z")  # a killed copy's file
 Status = Literal["built", "cached", "failed", "blocked", "skipped"]
 STATUSES: tuple[Status, ...] = ("built", "cached", "failed", "blocked", "skipped")
+
+
+@dataclass
+class StoreSummary:
+    """A run's traffic with the artifact store (builder/exchange.py fills it in)."""
+
+    url: str
+    readonly: bool
+    pulled: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+    # remote artifacts whose bytes did not match their key or digests (built here instead)
+    refused: list[str] = field(default_factory=list)
+    # a shard's packages of other shards that were not in the store, built here
+    built_here: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    available: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "readonly": self.readonly, "available": self.available,
+                "pulled": self.pulled, "pushed": self.pushed, "refused": self.refused,
+                "built_here": self.built_here, "warnings": self.warnings}
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,15 @@ class BuildReport:
     def blocked_by(self, name: str) -> list[str]:
         return [o.name for o in self.outcomes.values()
                 if o.status == "blocked" and name in o.blocked_by]
+
+    def copy_wheels(self, out: Path) -> list[Path]:
+        """Copy the wheels (and library archives) of the run into ``out`` (``build --out``),
+        each by one rename; what a killed copy left there is removed first."""
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale(out, _COPY_TMP)
+        return [copy_atomic(path, out / path.name, metadata=True)
+                for outcome in self.outcomes.values() for path in outcome.files
+                if path.suffix in (".whl", ".zip")]
 
     def to_json(self) -> dict[str, Any]:
         return {

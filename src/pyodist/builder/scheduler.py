@@ -16,13 +16,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyodist.builder.cache import Artifact, ArtifactCache
 from pyodist.builder.logs import log_tail
 from pyodist.builder.planner import BuildPlan, BuildTask
 from pyodist.builder.report import BuildOutcome, BuildReport
 from pyodist.builder.steps import Artifacts, PackageFailed
 from pyodist.errors import PyodistError, SourceError
 from pyodist.events import BuildFinished, BuildStarted, EventSink, ignore
+from pyodist.store.local import Artifact, ArtifactCache
 from pyodist.urls import redact_url
 
 __all__ = ["Produce", "Scheduler"]

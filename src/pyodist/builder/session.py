@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyodist.builder.backends import BackendWheelhouse, backend_wheelhouse
-from pyodist.builder.cache import Artifact, ArtifactCache
 from pyodist.builder.exchange import StoreExchange
 from pyodist.builder.planner import BuildPlan, BuildTarget, BuildTask, plan_build, recipe_inputs
 from pyodist.builder.report import BuildReport
@@ -31,15 +30,16 @@ from pyodist.builder.workspace import (
 )
 from pyodist.errors import BuildError
 from pyodist.events import BuildPlanned, EventSink, StoreNotice, ignore
-from pyodist.graph import RecipeGraph, parse_selection, usable_recipes, without_broken
+from pyodist.graph import RecipeGraph
 from pyodist.options import Options
-from pyodist.recipe import canonical_name, load_recipe_dirs
 from pyodist.runtime.pyodide import RuntimeFacts, runtime_facts
 from pyodist.sources.fetch import make_fetcher
+from pyodist.store.local import Artifact, ArtifactCache
 from pyodist.toolchain.executor import Mount
 from pyodist.toolchain.registry import ToolchainIdentity, executor_kind
+from pyodist.tree import load_graph, load_tree
 
-__all__ = ["BuildFailed", "BuildRequest", "BuildSession", "build"]
+__all__ = ["BuildFailed", "BuildRequest", "BuildSession", "build", "plan_shards"]
 
 
 @dataclass(frozen=True)
@@ -101,29 +101,15 @@ class BuildSession:
         """Load recipes, select, key and look up the cache: no container, no network.
 
         A recipe that does not load is an error; with ``keep_going`` the other recipes are
-        planned, and the selected ones that failed to load (or need one that did) are put
-        in the plan as such, for the report.
+        planned, and the selected ones that failed to load or require an unknown recipe
+        (or need one that did) are put in the plan as such, for the report
+        (:func:`pyodist.tree.load_tree`).
         """
-        loaded = load_recipe_dirs(self.options.recipe_dirs)
-        if not keep_going or not loaded.errors:
-            usable = usable_recipes(loaded.recipes, loaded.errors, selection)
-            return self._plan(RecipeGraph(usable), selection, force)
-        broken = {meta.parent.name: err for meta, err in loaded.errors.items()}
-        recipes, needs = without_broken(loaded.recipes, broken)
-        words = parse_selection(list(selection))
-        everything = any(kind == "all" for exclude, kind, _ in words if not exclude)
-        named = {canonical_name(v) for exclude, kind, v in words if kind == "name" and not exclude}
-        tags = {v for exclude, kind, v in words if kind == "tag" and not exclude}
-        unloadable = {n: str(e) for n, e in broken.items()
-                      if everything or canonical_name(n) in named}
-        needing = {n: roots for n, roots in needs.items()
-                   if everything or canonical_name(n) in named
-                   or tags & set(loaded.recipes[n].package.tag)}
-        rest = tuple(w for w in selection if canonical_name(w) not in
-                     {canonical_name(n) for n in (*unloadable, *needing)})
-        plan = self._plan(RecipeGraph(recipes), rest, force) if rest else \
+        tree = load_tree(self.options.recipe_dirs, selection, keep_going=keep_going)
+        plan = self._plan(tree.graph, tree.selection, force) if tree.selection else \
             BuildPlan(self.target(), (), {}, frozenset())
-        return dataclasses.replace(plan, unloadable=unloadable, needs_unloadable=needing)
+        return dataclasses.replace(plan, unloadable=dict(tree.unusable),
+                                   needs_unloadable=dict(tree.needs_unusable))
 
     def _plan(self, graph: RecipeGraph, selection: tuple[str, ...],
               force: str | None) -> BuildPlan:
@@ -260,3 +246,21 @@ def build(options: Options, request: BuildRequest, *,
           on_event: EventSink = ignore) -> BuildReport:
     """Build ``request`` with ``options`` in a session of its own."""
     return BuildSession(options).build(request, on_event=on_event)
+
+
+def plan_shards(options: Options, selection: tuple[str, ...], shards: int, *,
+                on_event: EventSink = ignore) -> tuple[int, ShardPlan]:
+    """``pyodist plan``: how ``selection``'s packages split into waves of ``shards`` runners,
+    balanced by the artifact store's build timings when a store is configured (else by
+    package count). The number of packages and the split; no toolchain, no build."""
+    graph = load_graph(options.recipe_dirs, selection)
+    chosen = graph.select(list(selection))
+    graph = graph.choosing(chosen.variants)
+    deps = {n: tuple(sorted(graph.deps[n] & chosen.closure)) for n in chosen.order}
+    timings: dict[str, float] = {}
+    if options.artifact_store is not None:
+        exchange = StoreExchange(options.artifact_store, ArtifactCache(options.cache_dir),
+                                 on_event=on_event)
+        exchange.open()
+        timings = exchange.timings()
+    return len(chosen.order), split(chosen.order, deps, shards, timings)

@@ -26,7 +26,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pyodist.builder.archive import extract_tar, write_tar
 from pyodist.builder.backends import BackendWheelhouse, backend_requirements
-from pyodist.builder.cache import Artifact, ArtifactCache
 from pyodist.builder.logs import (
     failure_cause,
     first_error,
@@ -48,6 +47,7 @@ from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import ImportReport, check_imports
 from pyodist.sources.fetch import Fetcher
 from pyodist.sources.prepare import prepare_source
+from pyodist.store.local import Artifact, ArtifactCache
 from pyodist.toolchain.executor import Executor, Step
 
 __all__ = ["Artifacts", "PackageBuilder", "PackageFailed"]

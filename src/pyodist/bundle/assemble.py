@@ -23,8 +23,6 @@ from pyodist import __version__
 from pyodist.builder.archive import write_tar
 from pyodist.builder.wheel import normalize_wheel, normalize_zip
 from pyodist.bundle.compress import compress_folder
-from pyodist.bundle.config import Profile, Project
-from pyodist.bundle.features import check_targets, optimization
 from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
 from pyodist.bundle.lock import ShippedPackage, wheel_imports, write_lock
 from pyodist.bundle.pylock import PYLOCK, write_pylock
@@ -36,9 +34,11 @@ from pyodist.bundle.verify import MANIFEST
 from pyodist.errors import BundleError
 from pyodist.fsutil import remove_stale, replace_dir
 from pyodist.hashing import sha256_file
+from pyodist.project import Profile, Project
 from pyodist.recipe.spec import Recipe, canonical_name
 from pyodist.runtime.node import harness, run_harness
 from pyodist.runtime.pyodide import CORE_FILES, RUNTIME_LOCK, STDLIB_ZIP
+from pyodist.targets import check_targets, optimization
 
 __all__ = ["MANIFEST", "SBOM", "BundleInputs", "BundleResult", "PackageInput", "assemble",
            "bundle_name", "check_profile_targets"]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from pyodist.bundle.config import Profile, Project, why_unreadable
 from pyodist.errors import ConfigError
 from pyodist.fsutil import write_atomic
+from pyodist.project import Profile, Project, why_unreadable
 from pyodist.recipe.spec import canonical_name
 from pyodist.sources.index import IndexSettings
 from pyodist.sources.resolve import IndexPin, TargetPlatform, resolve_requirements

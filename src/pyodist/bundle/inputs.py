@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyodist.bundle.config import Profile, Project
+from pyodist.project import Profile, Project
 from pyodist.recipe.spec import Recipe
 from pyodist.runtime.pyodide import RuntimeFacts
 

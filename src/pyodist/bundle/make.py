@@ -1,8 +1,9 @@
 """Make a profile's bundle: build its packages (cached), then assemble the bundle.
 
-The caller hands in a :class:`~pyodist.builder.session.BuildSession` whose options came
-from :func:`~pyodist.bundle.config.apply_project` for the same project; several bundles of
-one run (``pyodist release``) share it, so the runtime and the toolchain are looked up once.
+The caller hands in a :class:`~pyodist.builder.session.BuildSession` whose options were
+resolved with the same project (``resolve_options(project=project.values())``); several
+bundles of one run (``pyodist release``) share it, so the runtime and the toolchain are
+looked up once.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from pyodist.builder.planner import BuildPlan
 from pyodist.builder.report import BuildReport
 from pyodist.builder.session import BuildRequest, BuildSession
 from pyodist.bundle.assemble import MANIFEST, assemble, check_profile_targets
-from pyodist.bundle.config import Profile, Project, apply_project
-from pyodist.bundle.features import recipe_features
 from pyodist.bundle.index_lock import LOCK_FILE, check_no_overlap, profile_pins
 from pyodist.bundle.index_packages import index_package_inputs
 from pyodist.bundle.inputs import BundleInputs, BundleResult, PackageInput
@@ -26,11 +25,13 @@ from pyodist.bundle.verify import compare_folders
 from pyodist.errors import ConfigError, SelectionError, VerifyError
 from pyodist.events import EventSink, ignore
 from pyodist.options import Options
+from pyodist.project import Profile, Project, require_resolved
 from pyodist.recipe.spec import canonical_name
 from pyodist.runtime.pyodide import RuntimeFacts
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.fetch import make_fetcher
 from pyodist.sources.resolve import TargetPlatform
+from pyodist.targets import recipe_features
 
 __all__ = ["make_bundle", "rebuild_differences"]
 
@@ -43,12 +44,14 @@ def _features(plan: BuildPlan) -> dict[str, tuple[str, ...]]:
 
 
 def make_bundle(session: BuildSession, project: Project, profile_name: str | None, out: Path,
-                *, jobs: int = 2, on_event: EventSink = ignore) -> BundleResult:
-    """Build and assemble ``profile_name`` (None: the default) of ``project`` into ``out``.
+                *, on_event: EventSink = ignore) -> BundleResult:
+    """Build and assemble ``profile_name`` (None: the default) of ``project`` into ``out``,
+    ``session.options.jobs`` packages at a time.
 
     Raises BuildFailed (with the build report) when a package does not build, BundleError
     when the bundle cannot be assembled.
     """
+    require_resolved(session.options, project)
     profile = project.profile(profile_name)
     runtime = session.runtime  # a runtime that cannot be had fails before any build
     # pins that are missing or stale fail before any build too
@@ -73,7 +76,8 @@ def make_bundle(session: BuildSession, project: Project, profile_name: str | Non
                 hint="run 'pyodist lock --upgrade' to resolve the index packages again")
 
     packages, report = _built_packages(session, project, profile, check=check,
-                                       features=features, jobs=jobs, on_event=on_event)
+                                       features=features, jobs=session.options.jobs,
+                                       on_event=on_event)
     options = session.options
     packages += index_package_inputs(pins, make_fetcher(options),
                                      options.cache_dir / "index-wheels", project.root / LOCK_FILE)
@@ -132,7 +136,7 @@ def rebuild_differences(options: Options, project: Project, folder: Path) -> lis
                           hint="rebuild a bundle written by 'pyodist bundle'") from None
     with tempfile.TemporaryDirectory(prefix="pyodist-rebuild-") as tmp:
         # no artifact store either: a rebuild that pulled would compare the store to itself
-        clean = dataclasses.replace(apply_project(options, project),
-                                    cache_dir=Path(tmp) / "cache", artifact_store=None)
+        require_resolved(options, project)
+        clean = dataclasses.replace(options, cache_dir=Path(tmp) / "cache", artifact_store=None)
         again = make_bundle(BuildSession(clean), project, profile, Path(tmp) / "out")
         return compare_folders(folder, again.folder)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyodist import __version__
-from pyodist.bundle.config import Project
 from pyodist.bundle.inputs import PackageInput
+from pyodist.project import Project
 from pyodist.recipe.spec import canonical_name
 
 __all__ = ["sbom"]

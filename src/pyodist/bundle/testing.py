@@ -64,7 +64,7 @@ def check_in_node(bundle: Path, packages: Sequence[str] | None = None, *,
     report = EnvironmentReport("node")
     with tempfile.TemporaryDirectory(prefix="pyodist-nodefs-") as host:
         (Path(host) / "from-node.txt").write_text("written by Node")
-        data = run_harness("test_bundle_node.mjs", {
+        data = run_harness("check_bundle.mjs", {
             "bundle": str(bundle.resolve()),
             "packages": None if packages is None else list(packages),
             "hostDir": host if nodefs else None,

@@ -3,6 +3,11 @@
 Each command group lives in its own module with an ``add_parser`` function; handlers take
 ``(args, options)`` and return an exit code. Every :class:`~pyodist.errors.PyodistError`
 is printed here, without a traceback unless ``--debug``.
+
+The project file is read here, once, before the options are resolved (it is the cascade's
+second step): a command says with ``set_defaults(project_use=...)`` whether it needs one
+(``"required"``), reads ./pyodist.toml (or ``--project``) when there is one (``"optional"``,
+the default) or never reads it (``"none"``). Handlers find it as ``args.loaded_project``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from pyodist import __version__
 from pyodist.errors import (
@@ -31,6 +37,9 @@ from pyodist.errors import (
 from pyodist.options import resolve_options
 from pyodist.urls import redact_url
 
+if TYPE_CHECKING:
+    from pyodist.project import Project
+
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each command group's module (in `--help` order) and the commands it adds. A run imports
@@ -40,7 +49,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "init_cmd": ("init",), "recipes_cmd": ("recipes",), "skeleton_cmd": ("skeleton",),
     "fetch_cmd": ("fetch",), "wheel_cmd": ("wheel",),
     "plan_cmd": ("plan",), "build_cmd": ("build",), "lock_cmd": ("lock",),
-    "bundle_cmd": ("bundle", "verify"), "test_cmd": ("test", "serve"),
+    "bundle_cmd": ("bundle", "verify"), "testbundle_cmd": ("test", "serve"),
     "python_cmd": ("python", "venv"), "testwheel_cmd": ("test-wheel",),
     "release_cmd": ("release",),
     "toolchain_cmd": ("toolchain",),
@@ -97,7 +106,8 @@ def _global_parser(*, add_help: bool,
                         help="show tracebacks and debug output (also PYODIST_DEBUG=1)")
     parser.add_argument("--recipe-dir", action="append", default=[], metavar="DIR",
                         help="recipe directory; repeat to layer, later overriding earlier "
-                             "(default: PYODIST_RECIPE_DIRS, else ./recipes)")
+                             "(default: PYODIST_RECIPE_DIRS, else [build] recipe-dirs in "
+                             "pyodist.toml, else ./recipes)")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="where sources, artifacts and work trees are cached "
                              "(default: PYODIST_CACHE_DIR, else ~/.cache/pyodist)")
@@ -142,7 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
+        args.loaded_project = project = _project(args)
         options = resolve_options(
+            project=project.values() if project is not None else None,
+            jobs=getattr(args, "jobs", None),
             recipe_dirs=args.recipe_dir,
             cache_dir=args.cache_dir, offline=args.offline, index_urls=args.index_url,
             image=args.image, executor=args.executor,
@@ -169,6 +182,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - last resort: say it is our bug, not the user's
         return _internal_error()
     return code
+
+
+def _project(args: argparse.Namespace) -> Project | None:
+    """The project file the command runs with (see the module text)."""
+    use = getattr(args, "project_use", "optional")
+    if callable(use):  # it depends on the command's own arguments
+        use = use(args)
+    named = getattr(args, "project", None)
+    if use == "none":
+        return None
+    # the project reader (TOML, packaging) is imported only by commands that may read one
+    from pyodist.project import PROJECT_FILE, find_project  # noqa: PLC0415
+
+    cwd = Path.cwd()
+    if use == "required" or named is not None or (cwd / PROJECT_FILE).is_file():
+        return find_project(cwd, named)
+    return None
 
 
 def _internal_error() -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["MAX_JOBS", "add_jobs"]
+from pyodist.options import DEFAULT_JOBS, MAX_JOBS
 
-# more than this many builds or downloads at once is a typo, not a machine
-MAX_JOBS = 256
+__all__ = ["add_jobs"]
 
 
 def _jobs(text: str) -> int:
@@ -16,7 +15,9 @@ def _jobs(text: str) -> int:
     return int(text)
 
 
-def add_jobs(parser: argparse.ArgumentParser, *, default: int, what: str) -> None:
-    """``-j/--jobs N``: how many ``what`` run at once (1 to MAX_JOBS)."""
-    parser.add_argument("-j", "--jobs", type=_jobs, default=default, metavar="N",
-                        help=f"{what} at once (default {default})")
+def add_jobs(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``-j/--jobs N``: how many ``what`` run at once (1 to MAX_JOBS); unset, the options'
+    cascade decides (PYODIST_JOBS, then [build] jobs, then DEFAULT_JOBS)."""
+    parser.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                        help=f"{what} at once (default: PYODIST_JOBS, else [build] jobs in "
+                             f"pyodist.toml, else {DEFAULT_JOBS})")

@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
-from pyodist.builder.report import BuildReport
 from pyodist.builder.session import BuildRequest, BuildSession
 from pyodist.builder.shards import ShardPlan, ShardSpec, parse_shard
-from pyodist.bundle.config import (
-    PROJECT_FILE,
-    apply_project,
-    find_project,
-    why_unreadable,
-    with_project_store,
-)
 from pyodist.cli.args import add_jobs
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import ConfigError, UsageError
-from pyodist.fsutil import copy_atomic, remove_stale
 from pyodist.options import Options
+from pyodist.project import (
+    PROJECT_FILE,
+    why_unreadable,
+)
 
 __all__ = ["add_parser"]
 
-_COPY_TMP = re.compile(r"^\..+\.(whl|zip)\.(?P<pid>\d+)\.tmp\Z")  # a killed -o copy
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,9 +40,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                             "default-profile), with the project's recipe folders, as 'pyodist "
                             "bundle' would; the bundle itself is not assembled")
     build.add_argument("--project", type=Path, metavar="FILE",
-                       help=f"with --profile: the project file, or its folder (default: "
-                            f"./{PROJECT_FILE})")
-    add_jobs(build, default=1, what="packages built")
+                       help=f"the project file, or its folder, whose recipe folders, "
+                            f"store and jobs apply, and whose profiles --profile names "
+                            f"(default: ./{PROJECT_FILE} when there is one)")
+    add_jobs(build, what="packages built")
     build.add_argument("-k", "--keep-going", action="store_true",
                        help="build everything that does not need a failed package")
     build.add_argument("--force", nargs="?", const="*", default=None, metavar="NAMES",
@@ -74,7 +68,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     shard.add_argument("--shard-plan", type=Path, metavar="FILE",
                        help="with --shard: take the split from FILE ('pyodist plan --shards N "
                             "--json'), so every runner uses the same one")
-    build.set_defaults(handler=_build)
+    build.set_defaults(
+        handler=_build,
+        # a profile needs the project file (a SELECTION beside it is a usage error, below)
+        project_use=lambda a: "required" if a.profile is not None and not a.selection
+        else "optional")
 
 
 def _build(args: argparse.Namespace, options: Options) -> int:
@@ -83,27 +81,22 @@ def _build(args: argparse.Namespace, options: Options) -> int:
         if args.selection:
             raise UsageError("give a SELECTION or --profile, not both",
                              hint="--profile builds the packages the profile lists")
-        project = find_project(options, args.project)
-        options = apply_project(options, project)
+        project = args.loaded_project
         profile = project.profile(args.profile or None)
         selection = tuple(profile.packages)
         if not selection:
             print(f"profile {profile.name!r} takes no package from a recipe: nothing to build",
                   file=sys.stderr)
             return 0
-    elif args.project is not None:
-        raise UsageError("--project goes with --profile",
-                         hint="add --profile NAME, or leave --project out")
-    options = with_project_store(options)
     session = BuildSession(options)
     shard, shard_plan = _shard_args(args)
-    request = BuildRequest(selection, jobs=args.jobs, keep_going=args.keep_going,
+    request = BuildRequest(selection, jobs=options.jobs, keep_going=args.keep_going,
                            force=args.force, import_check=not args.no_import_check,
                            keep_work=args.keep_work, shard=shard, shard_plan=shard_plan)
     with build_sink(plain=options.plain, quiet=args.json) as sink:
         report = session.build(request, on_event=sink)
     if args.out is not None:
-        _copy_out(report, args.out)
+        report.copy_wheels(args.out)
     if args.json:
         emit_json(report.to_json())
     else:
@@ -135,12 +128,3 @@ def _shard_args(args: argparse.Namespace) -> tuple[ShardSpec | None, ShardPlan |
     if not isinstance(data, dict):
         data = {}
     return shard, ShardPlan.from_json(data, file=args.shard_plan)
-
-
-def _copy_out(report: BuildReport, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale(out, _COPY_TMP)
-    for outcome in report.outcomes.values():
-        for path in outcome.files:
-            if path.suffix in (".whl", ".zip"):
-                copy_atomic(path, out / path.name, metadata=True)

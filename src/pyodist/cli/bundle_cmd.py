@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from pyodist.builder.session import BuildFailed, BuildSession
-from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.bundle.make import make_bundle, rebuild_differences
 from pyodist.bundle.verify import NOT_A_BUNDLE, bundle_folder, verify_bundle
 from pyodist.cli.args import add_jobs
@@ -16,6 +15,7 @@ from pyodist.errors import VerifyError
 from pyodist.fsutil import output_folder
 from pyodist.hashing import sha256_file
 from pyodist.options import Options
+from pyodist.project import PROJECT_FILE
 
 __all__ = ["add_parser"]
 
@@ -35,9 +35,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     bundle.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR",
                         help="output folder (default: dist)")
-    add_jobs(bundle, default=2, what="packages built")
+    add_jobs(bundle, what="packages built")
     bundle.add_argument("--json", action="store_true", help="print a JSON summary")
-    bundle.set_defaults(handler=_bundle)
+    bundle.set_defaults(handler=_bundle, project_use="required")
 
     verify = sub.add_parser(
         "verify", help="check a bundle against its manifest, or rebuild and compare",
@@ -51,16 +51,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     verify.add_argument("--project", type=Path, metavar="FILE",
                         help=f"project file or folder for --rebuild (default: ./{PROJECT_FILE})")
     verify.add_argument("--json", action="store_true", help="print a JSON report")
-    verify.set_defaults(handler=_verify)
+    verify.set_defaults(handler=_verify,
+                        project_use=lambda a: "required" if a.rebuild else "none")
 
 
 def _bundle(args: argparse.Namespace, options: Options) -> int:
-    project = find_project(options, args.project)
-    session = BuildSession(apply_project(options, project))
+    project = args.loaded_project
+    session = BuildSession(options)
     out = output_folder(options.project_root / args.out, "--out")
     try:
         with build_sink(plain=options.plain, quiet=args.json) as sink:
-            result = make_bundle(session, project, args.profile, out, jobs=args.jobs,
+            result = make_bundle(session, project, args.profile, out,
                                  on_event=sink)
     except BuildFailed as failed:
         if not args.json:
@@ -90,7 +91,7 @@ def _verify(args: argparse.Namespace, options: Options) -> int:
         problems = verify_bundle(folder)
         diffs: list[str] = []
         if args.rebuild and not problems:
-            diffs = rebuild_differences(options, find_project(options, args.project), folder)
+            diffs = rebuild_differences(options, args.loaded_project, folder)
     if args.json:
         emit_json({"bundle": str(args.bundle), "ok": not problems and not diffs,
                    "problems": problems, "rebuild_differences": diffs})

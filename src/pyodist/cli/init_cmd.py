@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pyodist.bundle.config import load_project
 from pyodist.fsutil import output_folder
-from pyodist.options import Options
+from pyodist.options import Options, resolve_options
+from pyodist.project import load_project
 from pyodist.project_init import init_project
 
 __all__ = ["add_parser"]
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                       help="the distribution's name (default: the folder's name)")
     init.add_argument("--no-lock", action="store_true",
                       help="do not resolve the index packages now (no network)")
-    init.set_defaults(handler=_init)
+    init.set_defaults(handler=_init, project_use="none")
 
 
 def _init(args: argparse.Namespace, options: Options) -> int:
@@ -43,6 +43,11 @@ def _init(args: argparse.Namespace, options: Options) -> int:
         from pyodist.cli.lock_cmd import lock_project  # noqa: PLC0415 - needs the index
 
         project = load_project(folder / "pyodist.toml")
+        # the options again, now that there is a project file (the cascade's second step)
+        options = resolve_options(cwd=folder, environ=options.environ,
+                                  cache_dir=str(options.cache_dir),
+                                  index_urls=options.index_urls, offline=options.offline,
+                                  project=project.values())
         lock, _resolved = lock_project(options, project)
         print(f"wrote {lock.path}")
     else:

@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 
 from pyodist.builder.session import BuildSession
-from pyodist.bundle.config import PROJECT_FILE, Project, apply_project, find_project
 from pyodist.bundle.index_lock import ProjectLock, check_no_overlap, update_lock
 from pyodist.bundle.make import target_platform
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import UsageError
 from pyodist.options import Options
+from pyodist.project import PROJECT_FILE, Project, require_resolved
 from pyodist.recipe import canonical_name
 from pyodist.sources import configured_index
 from pyodist.tree import load_graph
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     lock.add_argument("--upgrade", action="store_true",
                       help="resolve again even where the pins are current (newest releases)")
     lock.add_argument("--json", action="store_true", help="print the pins as JSON")
-    lock.set_defaults(handler=_lock)
+    lock.set_defaults(handler=_lock, project_use="required")
 
 
 def _lock(args: argparse.Namespace, options: Options) -> int:
@@ -44,7 +44,7 @@ def _lock(args: argparse.Namespace, options: Options) -> int:
         raise UsageError("pyodist lock asks the package index; it cannot run --offline",
                          hint="drop --offline (or PYODIST_OFFLINE); bundles read the lock "
                               "offline")
-    project = find_project(options, args.project)
+    project = args.loaded_project
     for name in args.profile:
         project.profile(name)  # an unknown name fails here, with the known ones listed
     lock, resolved = lock_project(options, project, upgrade=args.upgrade,
@@ -76,7 +76,7 @@ def lock_project(options: Options, project: Project, *, upgrade: bool = False,
                  only: tuple[str, ...] = ()) -> tuple[ProjectLock, list[str]]:
     """Resolve and write the pins of ``project``'s index-packages (``only``: those profiles);
     the lock and the profiles resolved now."""
-    options = apply_project(options, project)
+    require_resolved(options, project)
     # what the recipes of each profile provide is held at their versions, not pinned again
     provided: dict[str, dict[str, str]] = {}
     needs_recipes = [p for p in project.profiles.values() if p.index_packages and p.packages]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from pyodist.builder.cache import ArtifactCache
-from pyodist.builder.exchange import StoreExchange
-from pyodist.builder.shards import MAX_SHARDS, split
-from pyodist.bundle.config import with_project_store
+from pyodist.builder.session import plan_shards
+from pyodist.builder.shards import MAX_SHARDS
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import emit_json
 from pyodist.errors import UsageError
 from pyodist.options import Options
-from pyodist.tree import load_graph
 
 __all__ = ["add_parser"]
 
@@ -41,24 +38,14 @@ def _plan(args: argparse.Namespace, options: Options) -> int:
     if not 1 <= args.shards <= MAX_SHARDS:
         raise UsageError(f"--shards {args.shards}: give 1 to {MAX_SHARDS} runners",
                          hint="one shard per CI runner of a wave")
-    options = with_project_store(options)
-    graph = load_graph(options.recipe_dirs, args.selection)
-    chosen = graph.select(list(args.selection))
-    graph = graph.choosing(chosen.variants)
-    deps = {n: tuple(sorted(graph.deps[n] & chosen.closure)) for n in chosen.order}
-    timings: dict[str, float] = {}
-    store = options.artifact_store
-    if store is not None:
-        with build_sink(plain=True, quiet=args.json) as sink:
-            exchange = StoreExchange(store, ArtifactCache(options.cache_dir), on_event=sink)
-            exchange.open()
-            timings = exchange.timings()
-    result = split(chosen.order, deps, args.shards, timings)
+    with build_sink(plain=True, quiet=args.json) as sink:
+        count, result = plan_shards(options, tuple(args.selection), args.shards,
+                                    on_event=sink)
     if args.json:
         emit_json({**result.to_json(), "selection": list(args.selection)})
         return 0
     basis = "measured build seconds" if result.timed else "package count"
-    print(f"{len(chosen.order)} package(s) in {len(result.waves)} wave(s), {args.shards} "
+    print(f"{count} package(s) in {len(result.waves)} wave(s), {args.shards} "
           f"shard(s) each, balanced by {basis}")
     for w, shards in enumerate(result.waves, 1):
         print(f"wave {w}:")

@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     py.add_argument("bundle", type=Path, metavar="BUNDLE")
     py.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                     help="python arguments")
-    py.set_defaults(handler=_python)
+    py.set_defaults(handler=_python, project_use="none")
 
     venv = sub.add_parser(
         "venv", help="make a virtual-environment folder whose python is the bundle's",
@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     venv.add_argument("bundle", type=Path, metavar="BUNDLE")
     venv.add_argument("dir", type=Path, metavar="DIR")
-    venv.set_defaults(handler=_venv)
+    venv.set_defaults(handler=_venv, project_use="none")
 
 
 def _mounts(cwd: Path, extra: list[str]) -> list[tuple[str, str]]:

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from pyodist.cli.render import emit_json, table, tree
-from pyodist.errors import GraphError, RecipeError
-from pyodist.graph import RecipeGraph, without_broken
+from pyodist.graph import RecipeGraph
 from pyodist.options import Options
-from pyodist.recipe import Recipe, load_recipe_dirs
+from pyodist.recipe import Recipe
+from pyodist.tree import check_tree, load_graph
 
 __all__ = ["add_parser"]
 
@@ -59,15 +59,9 @@ def _source_label(recipe: Recipe) -> str:
 
 def _check(args: argparse.Namespace, options: Options) -> int:
     dirs = tuple(d.resolve() for d in args.dirs) or options.recipe_dirs
-    result = load_recipe_dirs(dirs)
+    check = check_tree(dirs)
+    result, graph_error = check.loaded, check.graph_error
     failed = {p.parent.name: err for p, err in result.errors.items()}
-    graph_error: GraphError | None = None
-    # the graph of the recipes that loaded: requirements on a failed one are not its fault
-    usable, _needs_failed = without_broken(result.recipes, failed)
-    try:
-        RecipeGraph(usable)
-    except GraphError as exc:
-        graph_error = exc
     if args.json:
         emit_json({
             "directories": [str(d) for d in dirs],
@@ -105,22 +99,16 @@ def _check(args: argparse.Namespace, options: Options) -> int:
         if graph_error:
             print()
             print(graph_error)
-        problems = sum(len(e.problems) for e in result.errors.values()) + (1 if graph_error else 0)
+        problems = check.problem_count
         warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
         print(f"\n{len(result.recipes) + len(failed)} recipe(s) checked in "
               f"{', '.join(map(str, dirs))}: "
               + ("all valid" if not problems else f"{problems} problem(s)") + warned)
-    if result.errors:
-        return RecipeError.exit_code
-    if graph_error:
-        return GraphError.exit_code
-    return 0
+    return check.exit_code
 
 
 def _load_graph(options: Options) -> RecipeGraph:
-    result = load_recipe_dirs(options.recipe_dirs)
-    result.raise_errors()
-    return RecipeGraph(result.recipes)
+    return load_graph(options.recipe_dirs, ["*"])
 
 
 def _list(args: argparse.Namespace, options: Options) -> int:

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pyodist.bundle.config import PROJECT_FILE, find_project
 from pyodist.cli.args import add_jobs
 from pyodist.cli.render import emit_json, table
 from pyodist.errors import EXIT_CODES, UsageError, exit_code_summary
 from pyodist.fsutil import output_folder, write_atomic
 from pyodist.options import Options
+from pyodist.project import PROJECT_FILE
 from pyodist.release import StageResult, run_release
 
 __all__ = ["add_parser"]
@@ -35,13 +35,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                          help=f"project file, or its folder (default: ./{PROJECT_FILE})")
     release.add_argument("--out", type=Path, default=Path("dist/release"), metavar="DIR",
                          help="where the release folder is written (default: dist/release)")
-    add_jobs(release, default=2, what="packages built")
+    add_jobs(release, what="packages built")
     release.add_argument("--no-browser", action="store_true",
                          help="test in Node only (skip headless Chromium)")
     release.add_argument("--junit", type=Path, metavar="FILE",
                          help="also write the JUnit report here (it is always in the folder)")
     release.add_argument("--json", action="store_true", help="print the report as JSON")
-    release.set_defaults(handler=_release)
+    release.set_defaults(handler=_release, project_use="required")
 
 
 def _printer(quiet: bool) -> Callable[[StageResult], None]:
@@ -55,7 +55,7 @@ def _printer(quiet: bool) -> Callable[[StageResult], None]:
 
 
 def _release(args: argparse.Namespace, options: Options) -> int:
-    project = find_project(options, args.project)
+    project = args.loaded_project
     profiles = args.profile or sorted(project.profiles)
     for name in profiles:
         project.profile(name)  # unknown names fail here, with the known ones listed
@@ -63,7 +63,7 @@ def _release(args: argparse.Namespace, options: Options) -> int:
         raise UsageError("a profile is named twice", hint="name each --profile once")
     out = output_folder(options.project_root / args.out, "--out")
 
-    report = run_release(options, project, profiles, out, jobs=args.jobs,
+    report = run_release(options, project, profiles, out,
                          browser=not args.no_browser, on_stage=_printer(args.json))
     if args.junit is not None:
         write_atomic(args.junit, report.junit())

@@ -8,16 +8,15 @@ import shutil
 import time
 from pathlib import Path
 
-from pyodist.builder.remote import RemoteStore
-from pyodist.bundle.config import with_project_store
 from pyodist.cli.progress import print_line
 from pyodist.cli.render import emit_json, table
-from pyodist.errors import StoreError, ToolchainError, UsageError
+from pyodist.errors import ToolchainError, UsageError
 from pyodist.fsutil import output_folder
 from pyodist.options import Options
+from pyodist.store.oci import connect
 from pyodist.toolchain import docker_client
 from pyodist.toolchain.image import inspect_image
-from pyodist.toolchain.shipping import ensure_image, save_image
+from pyodist.toolchain.shipping import copy_definition, ensure_image, save_image
 
 __all__ = ["add_parser"]
 
@@ -84,19 +83,9 @@ def _show(options: Options, as_json: bool) -> int:
 
 
 def _build(args: argparse.Namespace, options: Options) -> int:
-    options = with_project_store(options)
     client = docker_client()  # fail early and clearly when no engine answers
     work = options.toolchain_work_dir
-    store = None
-    if options.artifact_store is not None:
-        store = RemoteStore(options.artifact_store)
-        try:
-            store.probe()
-        except StoreError as exc:
-            if not options.artifact_store.optional:
-                raise
-            print_line(f"warning: {exc}; going on without the artifact store")
-            store = None
+    store = connect(options.artifact_store, warn=lambda text: print_line(f"warning: {text}"))
     start = time.monotonic()
     got = ensure_image(
         client, image=options.image, docker_dir=options.docker_dir, workdir=work,
@@ -129,12 +118,7 @@ def _files(args: argparse.Namespace, options: Options) -> int:
                              hint="name a new folder (the project's docker/ is read when it "
                                   "has a bootstrap.sh)")
     source = options.docker_dir
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__", "work"))
-    if out.exists():
-        out.rmdir()
-    os.replace(tmp, out)
+    copy_definition(source, out)
     print(f"copied the toolchain image's files from {source} to {out}")
     return 0
 

@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 
 from pyodist.builder.session import BuildRequest, BuildSession
-from pyodist.bundle.config import PROJECT_FILE, apply_project, find_project
 from pyodist.cli.progress import build_sink
 from pyodist.cli.render import build_summary, emit_json
 from pyodist.errors import UsageError
@@ -144,8 +143,6 @@ def _merge(config: WheelConfig, args: argparse.Namespace) -> WheelConfig:
 
 def _wheel(args: argparse.Namespace, options: Options) -> int:
     kind = source_kind(args.source, options.project_root)
-    if (options.project_root / PROJECT_FILE).is_file():
-        options = apply_project(options, find_project(options))
     with tempfile.TemporaryDirectory(prefix="pyodist-wheel-") as tmp:
         recipes = Path(tmp) / "recipes"
         recipe: dict[str, Any]
@@ -161,7 +158,7 @@ def _wheel(args: argparse.Namespace, options: Options) -> int:
         name = str(recipe["package"]["name"])
         dirs = tuple(d for d in options.recipe_dirs if d.is_dir())
         session = BuildSession(dataclasses.replace(options, recipe_dirs=(*dirs, recipes)))
-        request = BuildRequest((name,), jobs=2, force=name if args.force else None,
+        request = BuildRequest((name,), jobs=options.jobs, force=name if args.force else None,
                                import_check=not args.no_import_check)
         with build_sink(plain=options.plain, quiet=args.json) as sink:
             report = session.build(request, on_event=sink)

@@ -1,6 +1,5 @@
 """Sources: the configured package index, the sha256 cache, fetching, extraction, patching."""
 
-from pyodist.hashing import sha256_file
 from pyodist.sources.cache import SourceCache
 from pyodist.sources.extract import extract_archive, source_root
 from pyodist.sources.fetch import Fetcher, FetchResult
@@ -19,6 +18,5 @@ __all__ = [
     "copy_extras",
     "extract_archive",
     "prepare_source",
-    "sha256_file",
     "source_root",
 ]

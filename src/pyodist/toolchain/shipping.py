@@ -33,10 +33,10 @@ from pyodist.errors import StoreError, ToolchainError
 from pyodist.toolchain.image import LABEL_PREFIX, build_image, inspect_image
 
 if TYPE_CHECKING:
-    from pyodist.builder.remote import RemoteStore
+    from pyodist.store.oci import RemoteStore
 
-__all__ = ["EnsuredImage", "ensure_image", "input_hash", "load_image", "push_image",
-           "save_image"]
+__all__ = ["EnsuredImage", "copy_definition", "ensure_image", "input_hash", "load_image",
+           "push_image", "save_image"]
 
 SUITE = "sid"
 VANISHED = "are no longer on"  # bootstrap.sh's words when pins left the mirror
@@ -262,3 +262,19 @@ def _re_resolve(*, image: str, docker_dir: Path, workdir: Path, pyodide_version:
         new = lock_out.with_name(f".packages.lock.{os.getpid()}.tmp")
         shutil.copyfile(copy / "packages.lock", new)
         os.replace(new, lock_out)
+
+
+def copy_definition(source: Path, out: Path) -> Path:
+    """Copy the image's definition (``source``: bootstrap script, locks, Dockerfile) into the
+    new or empty folder ``out`` (``toolchain files``): through a temp folder beside it and
+    one rename, without caches or a work folder."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__", "work"))
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -24,16 +24,17 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyodist.builder.cache import META, Artifact, ArtifactCache
 from pyodist.errors import StoreError
 from pyodist.hashing import sha256_file
 from pyodist.options import StoreSpec
+from pyodist.store.local import META, Artifact, ArtifactCache
 
-__all__ = ["ARTIFACT_TYPE", "RemoteStore"]
+__all__ = ["ARTIFACT_TYPE", "Pulled", "RemoteStore", "connect"]
 
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",)
@@ -45,13 +46,22 @@ _CHUNKED_ABOVE = 64 * 1024**2
 _CHUNK = 16 * 1024**2
 
 
+@dataclass(frozen=True)
+class Pulled:
+    """What :meth:`RemoteStore.pull` found: the artifact, now in the local cache, or None
+    and, when the store had bytes under the key that failed a check, why they were
+    refused."""
+
+    artifact: Artifact | None
+    refused: str | None = None
+
+
 class RemoteStore:
     """Pulls and pushes cache entries by key (see the module text)."""
 
     def __init__(self, spec: StoreSpec) -> None:
         self.spec = spec
         self._client: Any = None
-        self.refused: str | None = None  # why the last pull was refused, for the report
 
     @property
     def client(self) -> Any:
@@ -135,9 +145,10 @@ class RemoteStore:
             if "sha256:" + sha256_file(out) != layer["digest"]:
                 raise _Mismatch(f"{title} of {tag} does not match its layer digest")
 
-    def pull(self, key: str, cache: ArtifactCache) -> Artifact | None:
-        """The entry for ``key`` from the store, into ``cache``; None when the store does not
-        have it or has other bytes under it (then the caller builds)."""
+    def pull(self, key: str, cache: ArtifactCache) -> Pulled:
+        """The entry for ``key`` from the store, into ``cache``. Without an artifact when the
+        store does not have it, or has other bytes under it (``refused`` says why); then the
+        caller builds."""
         import requests  # noqa: PLC0415
 
         with tempfile.TemporaryDirectory(prefix="pyodist-pull-") as tmp:
@@ -145,20 +156,19 @@ class RemoteStore:
             try:
                 manifest = self._manifest(key)
                 if manifest is None:
-                    return None
+                    return Pulled(None)
                 try:
                     self._download(key, manifest, folder)
                 except requests.RequestException as exc:
                     raise self._unreachable(exc) from None
                 meta, files = _checked(key, folder)
             except _Mismatch as exc:
-                self.refused = str(exc)
-                return None
+                return Pulled(None, refused=str(exc))
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                self.refused = f"{key}: unreadable artifact ({exc.__class__.__name__})"
-                return None
+                return Pulled(None, refused=f"{key}: unreadable artifact "
+                                            f"({exc.__class__.__name__})")
             info = {k: v for k, v in meta.items() if k not in ("files", "sha256", "name", "key")}
-            return cache.put(key, str(meta["name"]), files, info)
+            return Pulled(cache.put(key, str(meta["name"]), files, info))
 
     def has(self, tag: str) -> bool:
         return self._manifest(tag) is not None
@@ -237,6 +247,23 @@ class RemoteStore:
             target = dest / got.name
             shutil.move(got, target)
         return target
+
+
+def connect(spec: StoreSpec | None, *, warn: Callable[[str], None]) -> RemoteStore | None:
+    """The store ``spec`` names, once it answers; None without one. A store that does not
+    answer is a StoreError, or when it is optional, a warning and None (work goes on
+    without it)."""
+    if spec is None:
+        return None
+    store = RemoteStore(spec)
+    try:
+        store.probe()
+    except StoreError as exc:
+        if not spec.optional:
+            raise
+        warn(f"{exc}; going on without the artifact store")
+        return None
+    return store
 
 
 def _checked(key: str, folder: Path) -> tuple[dict[str, Any], list[Path]]:

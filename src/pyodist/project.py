@@ -13,6 +13,8 @@ pyodide = "314.0.7"            # fetched with npm, integrity-checked
 
 [build]
 recipe-dirs = ["recipes"]
+# jobs = 2                     # packages built (sources downloaded) at once
+# artifact-store = "oci://HOST[:PORT]/REPO"
 
 [profiles.slim]
 packages = ["micropip"]        # a selection; dependencies are added
@@ -30,12 +32,14 @@ targets = ["node>=20", "chrome>=91", "firefox>=89", "safari>=16.4"]  # engines i
                                # on: packages needing a wasm feature one lacks are refused
 ```
 
-Every problem is reported with the file, the key and a fix, all at once.
+Every problem is reported with the file, the key and a fix, all at once. What the file says
+about the options (recipe folders, runtime, jobs, store) enters them through
+:meth:`Project.values`, under the environment and the command line
+(:func:`pyodist.options.resolve_options`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
@@ -46,13 +50,13 @@ from typing import Any, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from pyodist.bundle.features import ENGINES, EngineTarget, parse_target
 from pyodist.errors import ConfigError, Problem
-from pyodist.options import Options, parse_store, runtime_spec, store_at
+from pyodist.options import MAX_JOBS, Options, ProjectValues, parse_store, runtime_spec
 from pyodist.sizes import SIZE_HINT, parse_size
+from pyodist.targets import ENGINES, EngineTarget, parse_target
 
-__all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "apply_project",
-           "find_project", "load_project", "with_project_store"]
+__all__ = ["PROJECT_FILE", "Profile", "Project", "RuntimeConfig", "find_project",
+           "load_project", "require_resolved"]
 
 PROJECT_FILE = "pyodist.toml"
 # startup-pyc: .pyc for the modules the runtime and the profile's packages import at start-up
@@ -125,10 +129,21 @@ class Project:
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     # [build] artifact-store: used when neither --artifact-store nor the environment names one
     artifact_store: str | None = None
+    # [build] jobs: used when neither -j nor PYODIST_JOBS says
+    jobs: int | None = None
 
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    def values(self) -> ProjectValues:
+        """What this file says about the options (its step of the cascade)."""
+        runtime = self.runtime
+        return ProjectValues(
+            file=self.path, recipe_dirs=self.recipe_dirs,
+            runtime=runtime_spec(runtime.pyodide, runtime.integrity, runtime.path,
+                                 file=self.path),
+            artifact_store=self.artifact_store, jobs=self.jobs)
 
     def profile(self, name: str | None) -> Profile:
         chosen = name or self.default_profile
@@ -314,9 +329,16 @@ def _snapshot(reader: _Reader, table: str, value: Any) -> tuple[str, ...] | None
 
 
 def _build_table(reader: _Reader, data: Mapping[str, Any],
-                 path: Path) -> tuple[tuple[Path, ...], str | None]:
-    """``[build]``: the recipe folders (checked now) and the artifact store's address."""
-    build = reader.table(data, "build", {"recipe-dirs", "artifact-store"}, required=False)
+                 path: Path) -> tuple[tuple[Path, ...], str | None, int | None]:
+    """``[build]``: the recipe folders (checked now), the artifact store's address and the
+    number of jobs."""
+    build = reader.table(data, "build", {"recipe-dirs", "artifact-store", "jobs"},
+                         required=False)
+    jobs = build.get("jobs")
+    if jobs is not None and (type(jobs) is not int or not 1 <= jobs <= MAX_JOBS):
+        reader.problem("build.jobs", f"{str(jobs)[:80]!r} is not a number of jobs",
+                       f"write a whole number from 1 to {MAX_JOBS}, e.g. jobs = 2")
+        jobs = None
     store = build.get("artifact-store")
     if store is not None and not isinstance(store, str):
         reader.problem("build.artifact-store", "must be a string",
@@ -331,7 +353,7 @@ def _build_table(reader: _Reader, data: Mapping[str, Any],
         folder for d in reader.strings(build, "build", "recipe-dirs")
         if (folder := reader.recipe_folder(path.parent, d)) is not None
     ) or ((path.parent / "recipes").resolve(),)
-    return recipe_dirs, store
+    return recipe_dirs, store, jobs
 
 
 def load_project(path: Path) -> Project:
@@ -373,7 +395,7 @@ def load_project(path: Path) -> Project:
             reader.problem("runtime.path", "must be a string", 'write path = "vendor/pyodide"')
         else:
             runtime_path = reader.folder("runtime.path", path.parent, local)
-    recipe_dirs, store = _build_table(reader, data, path)
+    recipe_dirs, store, jobs = _build_table(reader, data, path)
     profiles_t = data.get("profiles", {})
     profiles: dict[str, Profile] = {}
     if not isinstance(profiles_t, dict) or not profiles_t:
@@ -398,44 +420,20 @@ def load_project(path: Path) -> Project:
     assert name and version and pyodide and default  # noqa: S101 - guaranteed above
     return Project(path=path, name=name, version=version, default_profile=default,
                    runtime=RuntimeConfig(pyodide, integrity, runtime_path),
-                   recipe_dirs=recipe_dirs, profiles=profiles, artifact_store=store)
+                   recipe_dirs=recipe_dirs, profiles=profiles, artifact_store=store,
+                   jobs=jobs)
 
 
-def find_project(options: Options, path: Path | None = None) -> Project:
+def find_project(cwd: Path, path: Path | None = None) -> Project:
     """The project ``path`` names (``--project``: the file, or a folder holding pyodist.toml),
-    else ./pyodist.toml, loaded and validated."""
-    path = (path or options.project_root / PROJECT_FILE).resolve()
+    else ``cwd``'s pyodist.toml, loaded and validated."""
+    path = (cwd / (path or PROJECT_FILE)).resolve()
     return load_project(path / PROJECT_FILE if path.is_dir() else path)
 
 
-def with_project_store(options: Options) -> Options:
-    """``options`` with the artifact store of ./pyodist.toml when neither the command line
-    nor the environment names one (for the commands that do not read the project file
-    otherwise: build, plan, toolchain build)."""
-    path = options.project_root / PROJECT_FILE
-    if options.artifact_store is not None or not path.is_file():
-        return options
-    project = load_project(path)
-    if project.artifact_store is None:
-        return options
-    return dataclasses.replace(options, artifact_store=store_at(
-        project.artifact_store, options.store_defaults, key="build.artifact-store",
-        file=project.path))
-
-
-def apply_project(options: Options, project: Project) -> Options:
-    """The options of a run on ``project``: its recipe directories and its runtime.
-
-    The one place the project file's settings enter the options (the global
-    ``--recipe-dir`` does not apply to a project's runs).
-    """
-    runtime = project.runtime
-    store = options.artifact_store
-    if store is None and project.artifact_store is not None:
-        store = store_at(project.artifact_store, options.store_defaults,
-                         key="build.artifact-store", file=project.path)
-    return dataclasses.replace(
-        options, recipe_dirs=project.recipe_dirs,
-        runtime=runtime_spec(runtime.pyodide, runtime.integrity, runtime.path,
-                             file=project.path),
-        artifact_store=store)
+def require_resolved(options: Options, project: Project) -> None:
+    """Refuse options that were not resolved with ``project``'s values: a run on a project
+    with another one's recipe folders or runtime would build the wrong thing quietly."""
+    if options.project_file != project.path:
+        raise ValueError(f"these options were resolved with {options.project_file}, not "
+                         f"{project.path}: pass project=project.values() to resolve_options")

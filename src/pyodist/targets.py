@@ -13,10 +13,12 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from pyodist.recipe.spec import Recipe
+if TYPE_CHECKING:
+    from pyodist.recipe.spec import Recipe
 
 __all__ = ["ENGINES", "FEATURE_FLAGS", "FEATURE_SUPPORT", "EngineTarget", "check_targets",
            "optimization", "parse_target", "recipe_features"]

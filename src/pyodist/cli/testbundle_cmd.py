@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                       help="only these lock entries (repeatable)")
     test.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML")
     test.add_argument("--json", action="store_true", help="print a JSON report")
-    test.set_defaults(handler=_test)
+    test.set_defaults(handler=_test, project_use="none")
 
     serve = sub.add_parser(
         "serve", help="serve a bundle on localhost with the right MIME types",
@@ -63,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="start the console page with FILE's code and run it")
     serve.add_argument("--isolation", action="store_true",
                        help="send COOP/COEP headers (for SharedArrayBuffer)")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, project_use="none")
 
 
 def _test(args: argparse.Namespace, options: Options) -> int:
