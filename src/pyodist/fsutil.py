@@ -17,7 +17,7 @@ from pyodist.errors import UsageError
 from pyodist.process import pid_alive
 
 __all__ = ["READ_ONLY_ERRNOS", "copy_atomic", "entry_lock", "links_leaving", "naming",
-           "output_folder", "remove_stale", "replace_dir", "write_atomic"]
+           "output_folder", "remove_stale", "replace_dir", "resolve_inside", "write_atomic"]
 
 # what a write into a cache that was handed over read-only fails with
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
@@ -175,6 +175,19 @@ def links_leaving(folder: Path, root: Path) -> list[str]:
             if target.is_dir() or not target.is_relative_to(top):
                 bad.append(path.relative_to(folder).as_posix())
     return bad
+
+
+def resolve_inside(root: Path, name: str | Path) -> Path | None:
+    """The real path of ``root / name`` when it stays inside ``root`` (itself included),
+    links resolved; None when it leaves, or cannot be resolved (a NUL, a link loop, a name
+    too long). ``root`` must be a real path."""
+    try:
+        if "\0" in str(name):
+            return None
+        real = (root / name).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return real if real == root or real.is_relative_to(root) else None
 
 
 def output_folder(path: Path, flag: str) -> Path:

@@ -35,6 +35,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pyodist.fsutil import resolve_inside
+
 __all__ = ["MIME_TYPES", "BundleServer", "running_server"]
 
 MIME_TYPES = {
@@ -173,15 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         else (a path leaving it, a NUL byte, a name no file system accepts)."""
         root = self.server.root if base is None else base
         rel = self._relpath() if rel is None else rel
-        if "\0" in rel:
-            return None
-        try:
-            target = (root / rel).resolve()
-        except (OSError, ValueError, RuntimeError):  # too long, a link loop
-            return None
-        if target != root and not target.is_relative_to(root):
-            return None
-        return target
+        return resolve_inside(root, rel)
 
     def _send_bytes(self, code: int, ctype: str, data: bytes, *, body: bool) -> None:
         self._headers(code, ctype, len(data))
@@ -284,14 +278,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _regular_inside(path: Path, root: Path) -> Path | None:
     """``path``'s real path, if it is a regular file inside ``root`` (a real path)."""
-    try:
-        if "\0" in str(path):
-            return None
-        real = path.resolve()
-        inside = real == root or real.is_relative_to(root)
-        return real if inside and real.is_file() else None
-    except (OSError, ValueError, RuntimeError):
-        return None
+    real = resolve_inside(root, path)
+    return real if real is not None and _is_file(real) else None
 
 
 def _is_file(path: Path) -> bool:

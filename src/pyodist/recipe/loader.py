@@ -19,6 +19,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from pyodist.errors import Problem, RecipeError
+from pyodist.fsutil import resolve_inside
 from pyodist.recipe.schema import (
     LIB_VERSION_RE,
     MODULE_RE,
@@ -265,9 +266,10 @@ def _inside_folder(folder: Path, name: str) -> bool:
     if not name or "\0" in name or Path(name).is_absolute():
         return False
     try:
-        return (folder / name).resolve().is_relative_to(folder.resolve())
-    except (OSError, ValueError):
+        root = folder.resolve()
+    except (OSError, ValueError, RuntimeError):
         return False
+    return resolve_inside(root, name) is not None
 
 
 def _is_null(node: yaml.Node) -> bool:
