@@ -47,6 +47,7 @@ pyodide = "{DEFAULT_PYODIDE_VERSION}"
 
 [build]
 recipe-dirs = ["recipes"]
+# jobs = 2                     # packages built at once (PYODIST_JOBS and -j win over it)
 
 # The interpreter, a precompiled standard library and micropip, taken from the package index.
 [profiles.slim]
