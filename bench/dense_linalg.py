@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
   double *a0 = malloc(8.0 * nn), *a = malloc(8.0 * nn), *z = malloc(8.0 * nn),
          *u = malloc(8.0 * nn), *vt = malloc(8.0 * nn), *b = malloc(8.0 * n),
          *w = malloc(8.0 * n), *tau = malloc(8.0 * n), q, al = 1, be = 0, rc = -1, vl, vu;
-  int *ipiv = malloc(4.0 * n * 8), *isup = malloc(8.0 * n), qi;
+  int *ipiv = malloc(4.0 * n * 64), *isup = malloc(8.0 * n), qi;  /* gelsd: iwork 3n log n */
   for (int i = 0; i < nn; i++) a0[i] = rnd();
   if (!strcmp(what, "cholesky") || !strcmp(what, "eigh")) {
     for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) {
