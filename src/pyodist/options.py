@@ -266,10 +266,10 @@ def _store_defaults(environ: Mapping[str, str], readonly: bool, optional: bool) 
         username=_setting(environ, "STORE_USER"), password=_setting(environ, "STORE_PASSWORD"))
 
 
-def _store(environ: Mapping[str, str], url: str | None, readonly: bool,
-           optional: bool, project: ProjectValues | None) -> StoreSpec | None:
-    """``--artifact-store`` over ``PYODIST_ARTIFACT_STORE`` over ``[build] artifact-store``."""
-    defaults = _store_defaults(environ, readonly, optional)
+def _store(environ: Mapping[str, str], url: str | None, defaults: StoreSpec,
+           project: ProjectValues | None) -> StoreSpec | None:
+    """``--artifact-store`` over ``PYODIST_ARTIFACT_STORE`` over ``[build] artifact-store``,
+    with the modes and credentials of ``defaults``."""
     if url:
         return store_at(url, defaults, key="--artifact-store")
     chosen = _setting(environ, "ARTIFACT_STORE")
@@ -430,6 +430,7 @@ def resolve_options(
             f"{_LAST_ZIP_SECOND} (the end of 2107, the last time a zip file can hold)",
             key="SOURCE_DATE_EPOCH", hint="unset it, or set it to e.g. $(git log -1 --format=%ct)",
         )
+    store_defaults = _store_defaults(environ, store_readonly, store_optional)
     env_cache = _setting(environ, "CACHE_DIR")
     if cache_dir:
         cache = (root / cache_dir).resolve()
@@ -455,8 +456,8 @@ def resolve_options(
         chromium=_setting(environ, "CHROMIUM"),
         debian_mirror=_setting(environ, "DEBIAN_MIRROR"),
         host_abi=environ.get("PYODIDE_ABI_VERSION") or "host",
-        artifact_store=_store(environ, artifact_store, store_readonly, store_optional, project),
-        store_defaults=_store_defaults(environ, store_readonly, store_optional),
+        artifact_store=_store(environ, artifact_store, store_defaults, project),
+        store_defaults=store_defaults,
         jobs=chosen_jobs,
         project_file=project.file if project is not None else None,
         environ=MappingProxyType(dict(environ)),
