@@ -32,6 +32,8 @@ from pathlib import Path
 
 import scipy_kernels as sk
 
+from pyodist.options import DEFAULT_IMAGE_REPO
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLVE_GOAL, ROW_GOAL = 3.0, 3.5
 
@@ -183,7 +185,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,1000,2000")
     parser.add_argument("--profile", action="store_true",
                         help="also profile each row's LAPACK call in wasm (needs Docker)")
-    parser.add_argument("--image", default=f"pyodist-toolchain:{sk.DEFAULT_PYODIDE_VERSION}")
+    parser.add_argument("--image", default=f"{DEFAULT_IMAGE_REPO}:{sk.DEFAULT_PYODIDE_VERSION}")
     parser.add_argument("--native-python", type=Path, default=ROOT / ".venv" / "bin" / "python")
     parser.add_argument("--wheels", type=Path, nargs="+")
     args = parser.parse_args()
