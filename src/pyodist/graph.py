@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +98,23 @@ def without_broken(recipes: Mapping[str, Recipe],
     return kept, left_out
 
 
+def selection_reaches(selection: Sequence[str],
+                      recipes: Mapping[str, Recipe]) -> Callable[[str], bool]:
+    """Whether ``selection`` reaches a recipe by itself, not through what needs it: all for
+    ``*``, by name, or (for a recipe in ``recipes``, that is one that loaded) by a tag."""
+    words = parse_selection(list(selection))
+    everything = any(kind == "all" for exclude, kind, _ in words if not exclude)
+    named = {canonical_name(v) for exclude, kind, v in words if kind == "name" and not exclude}
+    tags = {v for exclude, kind, v in words if kind == "tag" and not exclude}
+
+    def reaches(name: str) -> bool:
+        recipe = recipes.get(name)
+        return (everything or canonical_name(name) in named
+                or (recipe is not None and bool(tags & set(recipe.package.tag))))
+
+    return reaches
+
+
 def usable_recipes(recipes: Mapping[str, Recipe], errors: Mapping[Path, RecipeError],
                    selection: Sequence[str]) -> dict[str, Recipe]:
     """The recipes ``selection`` may draw on: those that load, whose requirements are all
@@ -109,16 +126,12 @@ def usable_recipes(recipes: Mapping[str, Recipe], errors: Mapping[Path, RecipeEr
     of each reached recipe that requires an unknown one. A broken recipe the selection does
     not reach blocks nothing.
     """
-    words = parse_selection(list(selection))
-    everything = any(kind == "all" for exclude, kind, _ in words if not exclude)
-    named = {canonical_name(v) for exclude, kind, v in words if kind == "name" and not exclude}
-    tags = {v for exclude, kind, v in words if kind == "tag" and not exclude}
+    reaches = selection_reaches(selection, recipes)
 
     def reached(roots: Iterable[str], needs: Mapping[str, tuple[str, ...]]) -> set[str]:
-        found = {canonical_name(n) for n in roots if everything or canonical_name(n) in named}
+        found = {canonical_name(n) for n in roots if reaches(n)}
         for name, needed in needs.items():
-            if everything or canonical_name(name) in named \
-                    or tags & set(recipes[name].package.tag):
+            if reaches(name):
                 found.update(canonical_name(r) for r in needed)
         return found
 

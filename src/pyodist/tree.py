@@ -8,19 +8,19 @@ them are left out and reported instead), :func:`check_tree` (``pyodist recipes c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyodist.errors import GraphError, Problem, RecipeError
 from pyodist.graph import (
     RecipeGraph,
-    parse_selection,
+    selection_reaches,
     unknown_requirements,
     usable_recipes,
     without_broken,
 )
-from pyodist.recipe import LoadResult, Recipe, canonical_name, load_recipe_dirs
+from pyodist.recipe import LoadResult, canonical_name, load_recipe_dirs
 
 __all__ = ["RecipeTree", "TreeCheck", "check_tree", "load_graph", "load_tree"]
 
@@ -82,28 +82,12 @@ def load_tree(recipe_dirs: Sequence[Path], selection: Sequence[str], *,
         why.update({n: "\n".join(lines) for n, lines in dangling.items()})
         recipes, needs = without_broken(
             {n: r for n, r in loaded.recipes.items() if n not in dangling}, why)
-    reached = _reached(words, loaded.recipes)
+    reached = selection_reaches(words, loaded.recipes)
     unusable = {n: e for n, e in why.items() if reached(n)}
     needing = {n: roots for n, roots in needs.items() if reached(n) and n not in why}
     left_out = {canonical_name(n) for n in (*unusable, *needing)}
     rest = tuple(w for w in words if canonical_name(w) not in left_out)
     return RecipeTree(RecipeGraph(recipes), rest, unusable, needing, frozenset(dangling))
-
-
-def _reached(words: Sequence[str], recipes: Mapping[str, Recipe]) -> Callable[[str], bool]:
-    """Whether the selection ``words`` reaches a recipe by name: all for ``*``, named, or
-    (for recipes that loaded) by one of its tags."""
-    parsed = parse_selection(list(words))
-    everything = any(kind == "all" for exclude, kind, _ in parsed if not exclude)
-    named = {canonical_name(v) for exclude, kind, v in parsed if kind == "name" and not exclude}
-    tags = {v for exclude, kind, v in parsed if kind == "tag" and not exclude}
-
-    def reached(name: str) -> bool:
-        recipe = recipes.get(name)
-        return (everything or canonical_name(name) in named
-                or (recipe is not None and bool(tags & set(recipe.package.tag))))
-
-    return reached
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,19 @@ def test_a_selection_that_reaches_an_unknown_requirement_gets_its_error(
         f"{recipe_dir / 'app' / 'meta.yaml'}: requirements/run: 'ghost' is not a known recipe")
 
 
+def test_a_tag_on_the_recipe_with_the_unknown_requirement_reaches_it(
+        write_recipe: WriteRecipe, recipe_dir: Path) -> None:
+    # the recipe loaded, so its own tags count (not only those of recipes that need it):
+    # tag:science must not quietly build the science recipes without it
+    write_recipe("numpy", simple_recipe("numpy", tags=["science"]))
+    write_recipe("sci", simple_recipe("sci", run=["ghost"], tags=["science"]))
+    loaded = load_recipe_dirs([recipe_dir])
+    with pytest.raises(GraphError, match="'ghost' is not a known recipe"):
+        usable_recipes(loaded.recipes, loaded.errors, ["tag:science"])
+    tree = load_tree([recipe_dir], ["tag:science"], keep_going=True)
+    assert set(tree.unusable) == {"sci"} and set(tree.graph.recipes) == {"numpy"}
+
+
 # -- keep-going: what a selection reaches that cannot be used is left out and reported -------
 
 @pytest.mark.parametrize(("selection", "expected"), [
