@@ -37,7 +37,8 @@ SUITES: dict[str, list[str]] = {
     **{f"scipy {sub}": ["scipy/sparse/tests" if sub == "sparse" else
                         "scipy/" + sub.replace(".", "/")]
        for sub in ("linalg", "optimize", "sparse", "sparse.linalg", "special", "stats",
-                   "integrate", "interpolate", "signal", "fft", "spatial", "ndimage")},
+                   "integrate", "interpolate", "signal", "fft", "spatial", "ndimage",
+                   "odr", "cluster", "io", "fftpack", "constants", "differentiate")},
     "pandas frame": ["pandas/tests/frame"],
     "pandas groupby": ["pandas/tests/groupby"],
     "pandas io/parser (CSV)": ["pandas/tests/io/parser"],

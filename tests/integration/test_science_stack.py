@@ -170,9 +170,11 @@ def test_example_under_node_writes_the_plot(science: Path, tmp_path: Path) -> No
 
 
 SCIPY = r"""
+import io
 import json
 import numpy as np
-from scipy import linalg, optimize, sparse, special, spatial, stats
+from scipy import fft, linalg, odr, optimize, sparse, special, spatial, stats
+from scipy import io as sio
 from scipy.sparse.linalg import spsolve
 rng = np.random.default_rng(0)
 a = rng.random((60, 60)) + 60 * np.eye(60)
@@ -184,6 +186,16 @@ x = spsolve(lap, np.ones(n))
 res = optimize.minimize(optimize.rosen, np.zeros(5), jac=optimize.rosen_der, method="BFGS")
 tree = spatial.cKDTree(rng.random((200, 3)))
 q = rng.random((500, 3))
+# scipy.odr is ODRPACK translated by f2c (patch 0006): a line through exact points
+xs = np.linspace(0.0, 5.0, 20)
+line = odr.ODR(odr.Data(xs, 2.0 * xs + 1.0), odr.unilinear, beta0=[1.0, 0.0]).run()
+# mmwrite/mmread run in one thread (patch 0008), set_backend without get_native_id (0007)
+buf = io.BytesIO()
+sio.mmwrite(buf, lap)
+buf.seek(0)
+back = sio.mmread(buf)
+with fft.set_backend("scipy"):
+    spectrum = fft.fft(np.ones(8))
 print(json.dumps({
     "solve": bool(np.allclose(a @ linalg.solve(a, b), b)),
     "lu": bool(np.allclose(a @ linalg.lu_solve((lu, piv), b), b)),
@@ -202,6 +214,9 @@ print(json.dumps({
     "logm": bool(np.allclose(linalg.expm(linalg.logm(a[:4, :4])), a[:4, :4])),
     # qmc's std::thread loops run in one worker here (patch 0005): the same sum for any count
     "qmc": bool(np.isclose(stats.qmc.discrepancy(q, workers=2), stats.qmc.discrepancy(q))),
+    "odr": [round(float(v), 6) for v in line.beta],
+    "mmio": bool(np.allclose(back.toarray(), lap.toarray())),
+    "fft_backend": float(spectrum[0].real),
 }))
 """
 
@@ -214,7 +229,7 @@ def test_scipy_compiled_layers_give_right_answers(science: Path, tmp_path: Path)
     assert got == {"solve": True, "lu": True, "inv": True, "eigh": True, "svd": True,
                    "lstsq": True, "spsolve": True, "bfgs": True, "gamma": 24.0,
                    "kdtree": 0, "ilaver": [3, 12, 0], "schur": 4, "logm": True,
-                   "qmc": True}
+                   "qmc": True, "odr": [2.0, 1.0], "mmio": True, "fft_backend": 8.0}
 
 
 FIGURE = """\
